@@ -1,0 +1,10 @@
+#ifndef FFNSCOPE_EIGEN_H
+#define FFNSCOPE_EIGEN_H
+
+#include "ffnscope/error.h"
+
+/* Eigenvalues of the symmetric D x D matrix `a` (row-major, destroyed), values
+ * only, written to eig sorted descending with negative round-off clamped to 0. */
+int eigenSymmetric(double *a, int dim, double *eig, Error *err);
+
+#endif

@@ -1,0 +1,90 @@
+#ifndef FFNSCOPE_SNAPSHOT_H
+#define FFNSCOPE_SNAPSHOT_H
+
+#include <stdint.h>
+
+#include "ffnscope/fit.h"
+#include "ffnscope/metrics.h"
+#include "ffnscope/site.h"
+
+/* A snapshot is what the worker publishes: an immutable picture of the whole
+ * run (every model, layer and site, their spectra, metrics and the fits),
+ * shared by reference count between the worker, the UI and the results
+ * writer. The UI never sees the worker's mutable state, only snapshots. A
+ * saved results directory loads into the same structure (results.h). */
+
+typedef enum ModelStatus {
+    MODEL_QUEUED,
+    MODEL_LOADING,
+    MODEL_CAPTURING,
+    MODEL_DONE,
+    MODEL_FAILED,
+} ModelStatus;
+
+typedef enum WorkerState {
+    WORKER_IDLE,      /* nothing started yet */
+    WORKER_RUNNING,
+    WORKER_PAUSED,
+    WORKER_DONE,      /* every model done or failed */
+    WORKER_STOPPED,   /* quit before the end */
+    WORKER_SAVED,     /* a saved results directory: nothing runs */
+} WorkerState;
+
+typedef struct LayerSnapshot {
+    int layer;
+    Site site;
+    Metrics metrics;     /* meaningful when n_eigen > 0 */
+    int n_eigen;         /* width once computed, 0 before the first refresh */
+    double *eigen;       /* [n_eigen], descending */
+} LayerSnapshot;
+
+typedef struct ModelSnapshot {
+    char *name, *family, *format, *path;
+    int width;                 /* FFN width D (0 until known) */
+    int n_layers;              /* layers in the model */
+    ModelStatus status;
+    int64_t tokens_done, tokens_target;
+    double tokens_per_s;
+    double elapsed_s;
+    char *error;               /* when MODEL_FAILED */
+    int n_rows;
+    LayerSnapshot *rows;       /* sorted by layer, then site */
+} ModelSnapshot;
+
+typedef enum RankKind { RANK_SOFT = 0, RANK_HARD = 1 } RankKind;
+
+typedef struct FitSnapshot {
+    char *family;
+    Site site;
+    RankKind rank;
+    Fit fit;
+} FitSnapshot;
+
+typedef struct Snapshot {
+    int refcount;              /* atomic; use snapshotRetain/Release */
+    uint64_t generation;       /* increases with every publish */
+    char *source;              /* config path or results directory */
+    WorkerState state;
+    double elapsed_s;
+    double concentration_k;    /* the config's parameter */
+    int n_models;
+    ModelSnapshot *models;     /* grouped by family, then sorted by width */
+    int n_fits;
+    FitSnapshot *fits;         /* per family, site and rank kind */
+} Snapshot;
+
+Snapshot *snapshotNew(void);                 /* refcount 1, everything empty */
+Snapshot *snapshotRetain(Snapshot *s);
+void snapshotRelease(Snapshot *s);          /* frees on the last release */
+
+/* Recomputes s->fits from the models' layer metrics (median over layers of
+ * each model, per family, site and rank kind). */
+int snapshotComputeFits(Snapshot *s);
+
+/* Delta beta (soft - hard) for a family and site; NAN when either fit is invalid. */
+double snapshotDeltaBeta(const Snapshot *s, const char *family, Site site);
+
+const char *modelStatusName(ModelStatus st);
+const char *workerStateName(WorkerState st);
+
+#endif

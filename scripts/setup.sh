@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what ffnscope needs on Debian 12, fetches the Austen corpus and configures the build.
+# Idempotent: packages already present and a corpus already extracted are skipped.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential pkg-config meson ninja-build
+  libncurses-dev libopenblas-dev liblapacke-dev libyaml-dev libjansson-dev libpcre2-dev
+  libcriterion-dev
+  python3 python3-numpy python3-torch
+  nodejs npm tmux
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Corpus: Jane Austen's six novels from Debian's r-cran-janeaustenr (unpacked, not installed).
+if [ ! -s data/austen/persuasion.txt ]; then
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  (cd "$tmp" && apt-get download -qq r-cran-janeaustenr >/dev/null)
+  dpkg-deb -x "$tmp"/r-cran-janeaustenr_*.deb "$tmp/root"
+  rdb=$(find "$tmp/root" -name Rdata.rdb | head -n 1)
+  python3 tools/extract_austen.py "${rdb%.rdb}" data/austen
+fi
+
+[ -f build/build.ninja ] || meson setup build --buildtype=release >/dev/null

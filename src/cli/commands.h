@@ -1,0 +1,26 @@
+#ifndef FFNSCOPE_CLI_COMMANDS_H
+#define FFNSCOPE_CLI_COMMANDS_H
+
+#include "ffnscope/error.h"
+
+/* One file per command (src/cli/cmd_NAME.c). A command returns an exit
+ * status (EXIT_OK, EXIT_RUNTIME, EXIT_INPUT); on failure it fills err and
+ * main() prints the single error line. argv[0] is the command name. */
+typedef int (*CommandFn)(int argc, char **argv, Error *err);
+
+typedef struct Command {
+    const char *name;
+    const char *usage;   /* shown by --help */
+    CommandFn run;
+} Command;
+
+int cmdAnalyze(int argc, char **argv, Error *err);
+int cmdRun(int argc, char **argv, Error *err);
+int cmdInspect(int argc, char **argv, Error *err);
+int cmdTokenize(int argc, char **argv, Error *err);
+int cmdRender(int argc, char **argv, Error *err);
+int cmdMerge(int argc, char **argv, Error *err);
+/* The dashboard: argv[1] is a config, a results directory or absent. */
+int cmdDashboard(int argc, char **argv, Error *err);
+
+#endif

@@ -1,0 +1,48 @@
+/* ffnscope: how much of its latent space does each FFN layer use? */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "ffnscope/error.h"
+
+/* Keep in the order --help shows them. */
+static const Command commands[] = {
+    /* entries are added as commands land: {"name", "usage", cmdName}, */
+    {NULL, NULL, NULL},
+};
+
+static void printUsage(FILE *out)
+{
+    fprintf(out, "usage: ffnscope [CONFIG | RESULTS_DIR]   open the dashboard\n");
+    for (const Command *c = commands; c->name; c++) fprintf(out, "       ffnscope %s\n", c->usage);
+    fprintf(out, "       ffnscope --help | --version\n");
+}
+
+static int finish(int status, const Error *err)
+{
+    if (status != EXIT_OK && err->msg[0]) fprintf(stderr, "ffnscope: error: %s\n", err->msg);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    Error err = {0};
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printUsage(stdout);
+        return EXIT_OK;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "--version")) {
+        printf("ffnscope %s\n", FFNSCOPE_VERSION);
+        return EXIT_OK;
+    }
+    if (argc >= 2) {
+        for (const Command *c = commands; c->name; c++)
+            if (!strcmp(argv[1], c->name)) return finish(c->run(argc - 1, argv + 1, &err), &err);
+        if (argv[1][0] == '-') {
+            errorSet(&err, EXIT_INPUT, "unknown option '%s' (see ffnscope --help)", argv[1]);
+            return finish(EXIT_INPUT, &err);
+        }
+    }
+    errorSet(&err, EXIT_INPUT, "the dashboard is not built yet");
+    return finish(EXIT_INPUT, &err);
+}

@@ -1,0 +1,30 @@
+#ifndef FFNSCOPE_UTIL_FILEIO_H
+#define FFNSCOPE_UTIL_FILEIO_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "ffnscope/error.h"
+
+/* Reads a whole file into a malloc'd, NUL-terminated buffer. */
+int fileReadAll(const char *path, char **data, size_t *len, Error *err);
+
+/* Writing without ever leaving a half-written file: data goes to PATH.tmp.XXXXXX
+ * in the same folder and is renamed over PATH on commit; abort removes it. */
+typedef struct AtomicFile {
+    FILE *fp;          /* write here */
+    char *path;
+    char *tmp_path;
+} AtomicFile;
+
+int atomicOpen(AtomicFile *af, const char *path, Error *err);
+int atomicCommit(AtomicFile *af, Error *err); /* flush, fsync, rename; closes */
+void atomicAbort(AtomicFile *af);             /* closes and removes the temp file */
+
+/* One-shot atomic write of a buffer. */
+int fileWriteAtomic(const char *path, const void *data, size_t len, Error *err);
+
+/* mkdir -p. */
+int makeDirs(const char *path, Error *err);
+
+#endif
