@@ -9,7 +9,7 @@ packages=(
   libncurses-dev libopenblas-dev liblapacke-dev libyaml-dev libjansson-dev libpcre2-dev
   libcriterion-dev
   python3 python3-numpy python3-torch
-  nodejs npm tmux
+  tmux
 )
 
 missing=()
@@ -22,6 +22,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# The tokenizer tests run the reference GPT-2 encoder under Node.js.
+if ! command -v npm >/dev/null; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
 
 # Corpus: Jane Austen's six novels from Debian's r-cran-janeaustenr (unpacked, not installed).
 if [ ! -s data/austen/persuasion.txt ]; then
@@ -30,7 +35,7 @@ if [ ! -s data/austen/persuasion.txt ]; then
   (cd "$tmp" && apt-get download -qq r-cran-janeaustenr >/dev/null)
   dpkg-deb -x "$tmp"/r-cran-janeaustenr_*.deb "$tmp/root"
   rdb=$(find "$tmp/root" -name Rdata.rdb | head -n 1)
-  python3 tools/extract_austen.py "${rdb%.rdb}" data/austen
+  /usr/bin/python3 tools/extract_austen.py "${rdb%.rdb}" data/austen
 fi
 
 [ -f build/build.ninja ] || meson setup build --buildtype=release >/dev/null
