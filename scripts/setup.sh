@@ -8,7 +8,7 @@ packages=(
   build-essential pkg-config meson ninja-build
   libncurses-dev libopenblas-dev liblapacke-dev libyaml-dev libjansson-dev libpcre2-dev
   libcriterion-dev
-  python3 python3-numpy python3-torch
+  python3 python3-numpy python3-torch python3-regex
   tmux
 )
 
