@@ -32,9 +32,17 @@ fi
 if [ ! -s data/austen/persuasion.txt ]; then
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
-  (cd "$tmp" && apt-get download -qq r-cran-janeaustenr >/dev/null)
+  # apt-get download needs package lists; a fresh machine may have none yet.
+  if ! apt-cache policy r-cran-janeaustenr 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+  fi
+  # As root apt warns that _apt cannot write into the private temp dir; show its output only on failure.
+  (cd "$tmp" && apt-get download -qq r-cran-janeaustenr >"$tmp/apt.log" 2>&1) || {
+    cat "$tmp/apt.log" >&2; echo "setup: error: apt-get download r-cran-janeaustenr failed" >&2; exit 1; }
   dpkg-deb -x "$tmp"/r-cran-janeaustenr_*.deb "$tmp/root"
-  rdb=$(find "$tmp/root" -name Rdata.rdb | head -n 1)
+  rdb=$(find "$tmp/root" -path '*/janeaustenr/data/Rdata.rdb' | head -n 1)
+  [ -n "$rdb" ] || { echo "setup: error: Rdata.rdb not found in r-cran-janeaustenr" >&2; exit 1; }
   /usr/bin/python3 tools/extract_austen.py "${rdb%.rdb}" data/austen
 fi
 

@@ -8,6 +8,10 @@
 /* Keep in the order --help shows them. */
 static const Command commands[] = {
     /* entries are added as commands land: {"name", "usage", cmdName}, */
+    {"run", "run CONFIG [--out DIR]", cmdRun},
+    {"analyze", "analyze FILE [--tensor NAME] [--format table|json|csv] [--concentration-k K]", cmdAnalyze},
+    {"merge", "merge SHARD... --out FILE     combine covariance statistics shards", cmdMerge},
+    {"tokenize", "tokenize MODEL_OR_TOKENIZER TEXTFILE [--format ids|json]", cmdTokenize},
     {NULL, NULL, NULL},
 };
 

@@ -15,6 +15,7 @@ typedef struct ModelEntry {
     char *family;     /* forced family or NULL */
     char *tokenizer;  /* resolved tokenizer path or NULL */
     int line, col;    /* where the entry starts in the config, for error messages */
+    int is_acts;      /* an activation file (.npy / .safetensors of activations): no model, no corpus */
 } ModelEntry;
 
 typedef struct Config {
@@ -37,8 +38,8 @@ typedef struct Config {
     int n_models;
     ModelEntry *models;
     char *theme;              /* default "default" */
-    char *output_dir;         /* resolved; default results/<config stem> */
-    char *export_dir;         /* default "exports" (relative to the working directory) */
+    char *output_dir;         /* default results/<config stem>; relative to the working directory */
+    char *export_dir;         /* default "exports"; relative to the working directory */
 } Config;
 
 int configLoad(const char *path, Config **out, Error *err);

@@ -34,6 +34,10 @@ int covaccAddF64(Covacc *acc, const double *x, size_t rows, size_t ld, Error *er
 /* dst += src (same dim). Exact combination of the two sample sets. */
 int covaccMerge(Covacc *dst, const Covacc *src, Error *err);
 
+/* Rows per BLAS block: batches are split into blocks of this many rows, so a
+ * reader streaming a file should hand over multiples of it. */
+int covaccBatchRows(int dim);
+
 /* Unbiased covariance scatter/(count-1) into out [D*D] (full, symmetric).
  * Requires count >= 2. */
 int covaccCovariance(const Covacc *acc, double *out, Error *err);

@@ -12,4 +12,9 @@ typedef struct Fit {
 /* x: widths, y: metric values (both > 0). Always fills out; returns out->valid. */
 int fitPowerLaw(const double *x, const double *y, int n, Fit *out);
 
+/* Quantile of Student's t distribution with `dof` degrees of freedom
+ * (p in (0, 1); 0.975 gives the two-sided 95% critical value). NaN when
+ * the arguments are out of range. */
+double fitStudentTQuantile(double p, double dof);
+
 #endif

@@ -24,6 +24,8 @@ typedef struct ModelOptions {
     const char *format;    /* NULL: detect from the path */
     const char *family;    /* NULL: detect from the checkpoint */
     const char *tokenizer; /* tokenizer path for formats that carry none, or NULL */
+    int info_only;         /* validate every tensor (presence, dtype, shape) without loading
+                            * weights: enough for modelInfo, not for modelForward */
 } ModelOptions;
 
 /* Called once per captured (layer, site) and batch: acts holds rows x width

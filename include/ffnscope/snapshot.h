@@ -49,6 +49,8 @@ typedef struct ModelSnapshot {
     char *error;               /* when MODEL_FAILED */
     int n_rows;
     LayerSnapshot *rows;       /* sorted by layer, then site */
+    int config_index;          /* position of the entry in the config (after glob expansion) */
+    int error_code;            /* EXIT_INPUT or EXIT_RUNTIME when MODEL_FAILED */
 } ModelSnapshot;
 
 typedef enum RankKind { RANK_SOFT = 0, RANK_HARD = 1 } RankKind;
@@ -83,6 +85,20 @@ int snapshotComputeFits(Snapshot *s);
 
 /* Delta beta (soft - hard) for a family and site; NAN when either fit is invalid. */
 double snapshotDeltaBeta(const Snapshot *s, const char *family, Site site);
+
+/* A deep copy with refcount 1 (NULL when out of memory). */
+Snapshot *snapshotCopy(const Snapshot *s);
+
+/* Frees what a ModelSnapshot owns (not the struct itself) and zeroes it. */
+void snapshotModelClear(ModelSnapshot *m);
+
+/* Index of the model named `name`, or -1. */
+int snapshotFindModel(const Snapshot *s, const char *name);
+/* The row for (layer, site) of a model, or NULL. */
+const LayerSnapshot *snapshotFindRow(const ModelSnapshot *m, int layer, Site site);
+
+/* The fit for (family, site, rank), or NULL when there is none. */
+const FitSnapshot *snapshotFindFit(const Snapshot *s, const char *family, Site site, RankKind rank);
 
 const char *modelStatusName(ModelStatus st);
 const char *workerStateName(WorkerState st);

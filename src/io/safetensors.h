@@ -60,8 +60,9 @@ StWriter *stWriterNew(void);   /* NULL when out of memory */
 int stWriterAdd(StWriter *w, const char *name, StDtype dtype, int ndim, const int64_t *shape,
                 const void *data, Error *err);
 int stWriterMeta(StWriter *w, const char *key, const char *value, Error *err);
-/* Writes the file atomically (temp file + rename); tensors in the order added,
- * each data block 8-byte aligned. */
+/* Writes the file atomically (temp file + rename): tensors in the order added,
+ * packed back to back (the format allows no gaps); the header is padded with
+ * spaces so the data region starts 8-byte aligned. */
 int stWriterSave(StWriter *w, const char *path, Error *err);
 void stWriterFree(StWriter *w);
 

@@ -1,0 +1,267 @@
+/* ffnscope analyze FILE [--tensor NAME] [--format table|json|csv] [--concentration-k K]
+ * Spectral metrics of activation matrices stored in .npy / .safetensors files. */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "ffnscope/acts.h"
+#include "ffnscope/covacc.h"
+#include "ffnscope/eigen.h"
+#include "ffnscope/metrics.h"
+
+typedef enum Format { FORMAT_TABLE, FORMAT_JSON, FORMAT_CSV } Format;
+
+/* "PATH: tensor 'x': " or "PATH: " for the single array of a .npy file. */
+static void where(char *buf, size_t len, const ActFile *f, const ActTensor *t)
+{
+    if (t->name[0]) snprintf(buf, len, "%s: tensor '%s'", actFilePath(f), t->name);
+    else snprintf(buf, len, "%s", actFilePath(f));
+}
+
+/* Streams tensor i through a covariance accumulator in blocks the accumulator
+ * likes, then eigenvalues and metrics. Memory: O(D^2) plus one block, never a
+ * copy of the whole matrix. */
+static int analyzeTensor(ActFile *f, int i, double k_param, Metrics *m, Error *err)
+{
+    const ActTensor *t = actFileTensor(f, i);
+    int d = t->width;
+    int64_t block = covaccBatchRows(d);
+    int wide = t->dtype == ACT_F64; /* float64 input stays exact */
+    char at[600];
+    where(at, sizeof at, f, t);
+    Covacc *acc = covaccNew(d);
+    void *buf = malloc((size_t)block * d * (wide ? sizeof(double) : sizeof(float)));
+    if (!acc || !buf) {
+        covaccFree(acc);
+        free(buf);
+        return errorNoMem(err, at);
+    }
+    for (int64_t r = 0; r < t->rows; r += block) {
+        int64_t n = t->rows - r < block ? t->rows - r : block;
+        int bad = wide ? actFileReadF64(f, i, r, n, buf, err) || covaccAddF64(acc, buf, (size_t)n, (size_t)d, err)
+                       : actFileRead(f, i, r, n, buf, err) || covaccAddF32(acc, buf, (size_t)n, (size_t)d, err);
+        if (bad) {
+            covaccFree(acc);
+            free(buf);
+            return -1;
+        }
+    }
+    free(buf);
+    int64_t used = acc->count, dropped = acc->nonfinite_rows;
+    if (used < 2) {
+        covaccFree(acc);
+        return errorSet(err, EXIT_INPUT, "%s: %lld finite row%s of %lld (a covariance needs at least 2)", at,
+                        (long long)used, used == 1 ? "" : "s", (long long)t->rows);
+    }
+    double *cov = malloc((size_t)d * d * sizeof *cov);
+    double *eig = malloc((size_t)d * sizeof *eig);
+    int rc = -1;
+    if (!cov || !eig) {
+        errorNoMem(err, at);
+    } else if (covaccCovariance(acc, cov, err) == 0) {
+        covaccFree(acc); /* keep the peak at two D^2 buffers */
+        acc = NULL;
+        rc = eigenSymmetric(cov, d, eig, err);
+    }
+    if (rc == 0) metricsCompute(eig, d, used, dropped, k_param, m);
+    covaccFree(acc);
+    free(cov);
+    free(eig);
+    return rc;
+}
+
+static json_t *jsonNumber(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+static int printJson(const ActFile *f, const int *idx, const Metrics *ms, int n, Error *err)
+{
+    json_t *arr = json_array();
+    int bad = !arr;
+    for (int k = 0; k < n && !bad; k++) {
+        const ActTensor *t = actFileTensor(f, idx[k]);
+        const Metrics *m = &ms[k];
+        char warn[128];
+        json_t *o = json_object();
+        bad |= !o || json_array_append_new(arr, o);
+        if (bad) break;
+        bad |= json_object_set_new(o, "file", json_string(actFilePath(f)));
+        bad |= json_object_set_new(o, "tensor", json_string(t->name));
+        bad |= json_object_set_new(o, "tokens", json_integer(m->tokens));
+        bad |= json_object_set_new(o, "width", json_integer(m->width));
+        bad |= json_object_set_new(o, "hard_rank", jsonNumber(m->hard_rank));
+        bad |= json_object_set_new(o, "soft_rank", jsonNumber(m->soft_rank));
+        bad |= json_object_set_new(o, "hard_util", jsonNumber(m->hard_util));
+        bad |= json_object_set_new(o, "soft_util", jsonNumber(m->soft_util));
+        bad |= json_object_set_new(o, "concentration", jsonNumber(m->concentration));
+        bad |= json_object_set_new(o, "concentration_k", json_integer(m->concentration_k));
+        bad |= json_object_set_new(o, "eee", jsonNumber(m->eee));
+        bad |= json_object_set_new(o, "sui", jsonNumber(m->sui));
+        bad |= json_object_set_new(o, "alpha", jsonNumber(m->alpha));
+        bad |= json_object_set_new(o, "warnings", json_string(metricsWarnings(m, warn, sizeof warn)));
+    }
+    char *text = bad ? NULL : json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+    json_decref(arr);
+    if (!text) return errorSet(err, EXIT_RUNTIME, "%s: cannot encode JSON (file name not UTF-8?)", actFilePath(f));
+    puts(text);
+    free(text);
+    return 0;
+}
+
+/* RFC 4180 field: quoted when it holds a comma, quote or line break. */
+static void csvField(const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, stdout);
+        return;
+    }
+    putchar('"');
+    for (; *s; s++) {
+        if (*s == '"') putchar('"');
+        putchar(*s);
+    }
+    putchar('"');
+}
+
+static void csvNumber(double v)
+{
+    if (isfinite(v)) printf(",%.17g", v);
+    else fputs(",", stdout);
+}
+
+static void printCsv(const ActFile *f, const int *idx, const Metrics *ms, int n)
+{
+    puts("file,tensor,tokens,width,hard_rank,soft_rank,hard_util,soft_util,concentration,concentration_k,eee,sui,"
+         "alpha,warnings");
+    for (int k = 0; k < n; k++) {
+        const Metrics *m = &ms[k];
+        char warn[128];
+        csvField(actFilePath(f));
+        putchar(',');
+        csvField(actFileTensor(f, idx[k])->name);
+        printf(",%lld,%d", (long long)m->tokens, m->width);
+        csvNumber(m->hard_rank);
+        csvNumber(m->soft_rank);
+        csvNumber(m->hard_util);
+        csvNumber(m->soft_util);
+        csvNumber(m->concentration);
+        printf(",%d", m->concentration_k);
+        csvNumber(m->eee);
+        csvNumber(m->sui);
+        csvNumber(m->alpha);
+        putchar(',');
+        csvField(metricsWarnings(m, warn, sizeof warn));
+        putchar('\n');
+    }
+}
+
+static void printTable(const ActFile *f, const int *idx, const Metrics *ms, int n)
+{
+    int name_w = 6;
+    for (int k = 0; k < n; k++) {
+        int l = (int)strlen(actFileTensor(f, idx[k])->name);
+        if (l > name_w) name_w = l;
+    }
+    if (name_w > 48) name_w = 48;
+    printf("%s\n", actFilePath(f));
+    printf("%-*s %9s %6s %9s %9s %6s %6s %6s %6s %6s %6s  %s\n", name_w, "tensor", "tokens", "width", "hard_rank",
+           "soft_rank", "HR/D", "SR/D", "C_k", "EEE", "SUI", "alpha", "warnings");
+    for (int k = 0; k < n; k++) {
+        const ActTensor *t = actFileTensor(f, idx[k]);
+        const Metrics *m = &ms[k];
+        char warn[128], ck[16], alpha[16];
+        snprintf(ck, sizeof ck, "%.3f", m->concentration);
+        if (isfinite(m->alpha)) snprintf(alpha, sizeof alpha, "%.3f", m->alpha);
+        else snprintf(alpha, sizeof alpha, "-");
+        printf("%-*.*s %9lld %6d %9.2f %9.2f %6.3f %6.3f %6s %6.3f %6.3f %6s  %s\n", name_w, name_w,
+               t->name[0] ? t->name : "-", (long long)m->tokens, m->width, m->hard_rank, m->soft_rank, m->hard_util,
+               m->soft_util, ck, m->eee, m->sui, alpha, metricsWarnings(m, warn, sizeof warn));
+    }
+    printf("C_k: energy share of the top k = %d%s eigenvalues\n", n ? ms[0].concentration_k : 0,
+           n > 1 ? " (of the first tensor; k follows each width)" : "");
+}
+
+static int usage(Error *err, const char *what)
+{
+    return errorSet(err, EXIT_INPUT,
+                    "analyze: %s (usage: ffnscope analyze FILE [--tensor NAME] [--format table|json|csv] "
+                    "[--concentration-k K])",
+                    what);
+}
+
+int cmdAnalyze(int argc, char **argv, Error *err)
+{
+    const char *path = NULL, *tensor = NULL;
+    Format format = FORMAT_TABLE;
+    double k_param = 0.1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = NULL;
+        size_t eq = strcspn(a, "=");
+        int is_opt = a[0] == '-' && a[1] == '-';
+#define OPT(name) (is_opt && eq == strlen(name) && !strncmp(a, name, eq))
+        if (OPT("--tensor") || OPT("--format") || OPT("--concentration-k")) {
+            if (a[eq] == '=') v = a + eq + 1;
+            else if (i + 1 < argc) v = argv[++i];
+            else return usage(err, "missing value after option");
+        }
+        if (OPT("--tensor")) {
+            tensor = v;
+        } else if (OPT("--format")) {
+            if (!strcmp(v, "table")) format = FORMAT_TABLE;
+            else if (!strcmp(v, "json")) format = FORMAT_JSON;
+            else if (!strcmp(v, "csv")) format = FORMAT_CSV;
+            else return usage(err, "--format must be table, json or csv");
+        } else if (OPT("--concentration-k")) {
+            char *end;
+            k_param = strtod(v, &end);
+            if (end == v || *end || !(k_param > 0) || !isfinite(k_param))
+                return usage(err, "--concentration-k needs a positive number");
+        } else if (a[0] == '-' && a[1]) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "unknown option '%.200s'", a);
+            return usage(err, msg);
+        } else if (!path) {
+            path = a;
+        } else {
+            return usage(err, "one FILE only");
+        }
+#undef OPT
+    }
+    if (!path) return usage(err, "missing FILE");
+
+    ActFile *f;
+    if (actFileOpen(path, &f, err)) return err->code ? err->code : EXIT_INPUT;
+    int count = actFileCount(f), n = 0;
+    int *idx = malloc((size_t)count * sizeof *idx);
+    Metrics *ms = calloc((size_t)count, sizeof *ms);
+    if (!idx || !ms) {
+        errorNoMem(err, path);
+        goto fail;
+    }
+    for (int i = 0; i < count; i++)
+        if (!tensor || !strcmp(actFileTensor(f, i)->name, tensor)) idx[n++] = i;
+    if (n == 0) {
+        errorSet(err, EXIT_INPUT, "%s: no tensor named '%s'", path, tensor);
+        goto fail;
+    }
+    for (int k = 0; k < n; k++)
+        if (analyzeTensor(f, idx[k], k_param, &ms[k], err)) goto fail;
+    if (format == FORMAT_JSON) {
+        if (printJson(f, idx, ms, n, err)) goto fail;
+    } else if (format == FORMAT_CSV) {
+        printCsv(f, idx, ms, n);
+    } else {
+        printTable(f, idx, ms, n);
+    }
+    free(idx);
+    free(ms);
+    actFileClose(f);
+    if (fflush(stdout) != 0 || ferror(stdout)) return errorSet(err, EXIT_RUNTIME, "analyze: cannot write the output");
+    return EXIT_OK;
+fail:
+    free(idx);
+    free(ms);
+    actFileClose(f);
+    return err->code ? err->code : EXIT_RUNTIME;
+}

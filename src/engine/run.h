@@ -1,0 +1,74 @@
+#ifndef FFNSCOPE_ENGINE_RUN_H
+#define FFNSCOPE_ENGINE_RUN_H
+
+/* Inside the worker: one model's capture. A source (activation files,
+ * checkpoints) declares its streams, feeds them and reports progress after
+ * every batch; the worker does the rest (commands, spectrum refreshes,
+ * snapshots). Only the worker thread touches a ModelRun. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ffnscope/config.h"
+#include "ffnscope/covacc.h"
+#include "ffnscope/error.h"
+#include "ffnscope/site.h"
+
+typedef struct Worker Worker;
+
+/* One (layer, site) accumulator of the running model. */
+typedef struct Stream {
+    int layer;
+    Site site;
+    int width;                 /* D */
+    Covacc *acc;
+    int64_t refreshed_count;   /* acc->count at the last spectrum refresh */
+    int due;                   /* a refresh was asked for and not yet done */
+} Stream;
+
+typedef struct ModelRun {
+    Worker *w;
+    const Config *cfg;
+    const ModelEntry *entry;
+    int index;                 /* in the snapshot */
+    int n_streams;
+    Stream *streams;           /* sorted by layer, then site */
+    int64_t tokens_done, tokens_target;
+    int64_t next_refresh_at;   /* tokens */
+    int rr;                    /* round-robin position for deferred refreshes */
+    double t_start;            /* monotonic seconds, pauses moved forward */
+    double t_refresh;          /* seconds spent on budgeted refreshes */
+} ModelRun;
+
+/* What a source returns besides 0 (finished) and -1 (failed, err filled). */
+enum { RUN_QUIT = 1, RUN_RESTART = 2 };
+
+/* Sets the model's description in the snapshot (any argument may be NULL/0
+ * to keep what is there). */
+void runDescribe(ModelRun *r, const char *family, const char *format, int width, int n_layers);
+
+/* Declares the streams: n entries of (layer, site, width). Publishes. */
+int runSetStreams(ModelRun *r, int n, const int *layers, const Site *sites, const int *widths,
+                  int64_t tokens_target, Error *err);
+
+/* The stream for (layer, site), or NULL when it is not captured. */
+Stream *runStream(ModelRun *r, int layer, Site site);
+
+/* After each batch or chunk: records progress, handles commands (blocks
+ * while paused), refreshes due spectra within the time budget and publishes.
+ * Returns 0 to go on, RUN_QUIT or RUN_RESTART to stop this capture, -1 on
+ * failure (err filled). */
+int runProgress(ModelRun *r, int64_t tokens_done, Error *err);
+
+/* Cheap check from inside a forward pass: 1 when the current capture must
+ * stop (quit, or a restart of this very model). */
+int runInterrupted(const ModelRun *r);
+
+/* The corpus text, read once per worker. */
+int runCorpus(ModelRun *r, const char **text, size_t *len, Error *err);
+
+/* Sources. */
+int runActivations(ModelRun *r, Error *err);
+int runCheckpoint(ModelRun *r, Error *err);
+
+#endif

@@ -1,0 +1,710 @@
+/* The worker thread: runs the plan model by model, feeds the accumulators,
+ * refreshes spectra within a time budget and publishes snapshots.
+ *
+ * Threads: the worker owns `draft` (a Snapshot it edits freely) and every
+ * ModelRun. Everything other threads may touch (the published snapshot, the
+ * generation, the command queue, the focus) sits behind `mu`. A publish is a
+ * deep copy of the draft swapped in under the mutex, so readers hold an
+ * immutable snapshot for as long as they like.
+ *
+ * Refresh budget: an eigensolve of a D=3072 covariance takes over a second,
+ * so refreshes are budgeted to at most a fifth of the worker's time for the
+ * running model (refresh time <= capture time / 4). When the budget does not
+ * cover every due layer, the focused layer goes first and the rest wait
+ * their turn round-robin. The refresh when a model finishes is never
+ * skipped and is not charged to the budget. */
+#define _GNU_SOURCE
+#include "ffnscope/worker.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/peek.h"
+#include "engine/run.h"
+#include "ffnscope/acts.h"
+#include "ffnscope/eigen.h"
+#include "ffnscope/metrics.h"
+#include "util/fileio.h"
+
+#define QUEUE_LEN 64
+#define BUDGET_SHARE 0.25         /* refresh time / capture time: a fifth of the total */
+#define PROGRESS_PUBLISH_S 0.2    /* progress-only snapshots at most this often */
+
+typedef enum CmdKind { CMD_PAUSE, CMD_RESUME, CMD_RESTART, CMD_QUIT } CmdKind;
+
+typedef struct Cmd {
+    CmdKind kind;
+    int arg;
+} Cmd;
+
+struct Worker {
+    const Config *cfg;
+    pthread_t thread;
+    int started, joined;
+
+    pthread_mutex_t mu;
+    pthread_cond_t published_cond;   /* a new snapshot */
+    pthread_cond_t cmd_cond;         /* a new command */
+    Snapshot *published;
+    uint64_t generation;
+    Cmd queue[QUEUE_LEN];
+    int q_head, q_len;
+    int focus_model, focus_layer;
+    Site focus_site;
+    int focus_changed;
+    int current;                     /* snapshot index of the model being captured, -1 */
+    atomic_int interrupt;            /* quit, or restart of the current model: stop mid-batch */
+
+    /* worker thread only */
+    Snapshot *draft;
+    int paused;
+    int quitting;
+    double t0;                       /* worker start, moved forward by pauses */
+    double last_publish;
+    double solve_rate;               /* seconds per D^3, measured */
+    double *cov;                     /* [cov_cap], covariance scratch */
+    size_t cov_cap;
+    char *corpus;
+    size_t corpus_len;
+};
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- publishing ---- */
+
+static void updateTimes(Worker *w, ModelRun *r)
+{
+    double t = now();
+    w->draft->elapsed_s = t - w->t0;
+    if (r) {
+        ModelSnapshot *m = &w->draft->models[r->index];
+        m->elapsed_s = t - r->t_start;
+        m->tokens_done = r->tokens_done;
+        m->tokens_per_s = m->elapsed_s > 0 ? (double)r->tokens_done / m->elapsed_s : 0;
+    }
+}
+
+/* Publishes a copy of the draft. Out of memory skips one publish: the next
+ * one carries everything. */
+static void publish(Worker *w, ModelRun *r)
+{
+    updateTimes(w, r);
+    Snapshot *s = snapshotCopy(w->draft);
+    if (!s) return;
+    snapshotComputeFits(s);
+    w->last_publish = now();
+    pthread_mutex_lock(&w->mu);
+    s->generation = ++w->generation;
+    Snapshot *old = w->published;
+    w->published = s;
+    pthread_cond_broadcast(&w->published_cond);
+    pthread_mutex_unlock(&w->mu);
+    snapshotRelease(old);
+}
+
+static void setState(Worker *w, WorkerState st)
+{
+    w->draft->state = st;
+}
+
+/* ---- the plan ---- */
+
+/* Snapshot order: grouped by family (first appearance in the config), then
+ * by width where it is known before loading; config order otherwise. The
+ * order is fixed for the whole run so that indices stay valid. */
+typedef struct Slot {
+    int config_index, family_rank, width;
+    char family[64];
+    const char *format;
+} Slot;
+
+static int slotCmp(const void *a, const void *b)
+{
+    const Slot *x = a, *y = b;
+    if (x->family_rank != y->family_rank) return x->family_rank - y->family_rank;
+    if (!x->width != !y->width) return x->width ? -1 : 1;
+    if (x->width != y->width) return x->width < y->width ? -1 : 1;
+    return x->config_index - y->config_index;
+}
+
+static const char *fileFormat(const ModelEntry *e)
+{
+    if (e->format) return e->format;
+    size_t n = strlen(e->path);
+    if (e->is_acts) return n >= 4 && !strcmp(e->path + n - 4, ".npy") ? "npy" : "safetensors";
+    return "";
+}
+
+static int buildPlan(Worker *w, Error *err)
+{
+    const Config *cfg = w->cfg;
+    Slot *slots = calloc((size_t)(cfg->n_models ? cfg->n_models : 1), sizeof *slots);
+    if (!slots) return errorNoMem(err, "worker");
+    for (int i = 0; i < cfg->n_models; i++) {
+        const ModelEntry *e = &cfg->models[i];
+        Slot *s = &slots[i];
+        s->config_index = i;
+        s->format = fileFormat(e);
+        if (e->is_acts) {
+            ActFile *f;
+            Error ignored = {0};
+            /* the header alone: cheap, and a bad file fails later, in its turn */
+            if (actFileOpen(e->path, &f, &ignored) == 0) {
+                for (int t = 0; t < actFileCount(f); t++)
+                    if (actFileTensor(f, t)->width > s->width) s->width = actFileTensor(f, t)->width;
+                actFileClose(f);
+            }
+            snprintf(s->family, sizeof s->family, "%s", e->family ? e->family : "acts");
+        } else {
+            Peek p;
+            peekHfConfig(e->path, &p);
+            s->width = p.width;
+            snprintf(s->family, sizeof s->family, "%s", e->family ? e->family : p.family);
+        }
+        s->family_rank = i;
+        for (int j = 0; j < i; j++)
+            if (!strcmp(slots[j].family, s->family)) {
+                s->family_rank = slots[j].family_rank;
+                break;
+            }
+    }
+    qsort(slots, (size_t)cfg->n_models, sizeof *slots, slotCmp);
+
+    Snapshot *d = w->draft;
+    d->models = calloc((size_t)(cfg->n_models ? cfg->n_models : 1), sizeof *d->models);
+    if (!d->models) {
+        free(slots);
+        return errorNoMem(err, "worker");
+    }
+    d->n_models = cfg->n_models;
+    for (int i = 0; i < cfg->n_models; i++) {
+        const ModelEntry *e = &cfg->models[slots[i].config_index];
+        ModelSnapshot *m = &d->models[i];
+        m->config_index = slots[i].config_index;
+        m->status = MODEL_QUEUED;
+        m->width = slots[i].width;
+        m->name = strdup(e->name);
+        m->path = strdup(e->path);
+        m->family = strdup(slots[i].family);
+        m->format = strdup(slots[i].format);
+        if (!m->name || !m->path || !m->family || !m->format) {
+            free(slots);
+            return errorNoMem(err, "worker");
+        }
+    }
+    free(slots);
+    return 0;
+}
+
+/* ---- commands ---- */
+
+static void pushCmd(Worker *w, CmdKind kind, int arg)
+{
+    pthread_mutex_lock(&w->mu);
+    if (w->q_len < QUEUE_LEN) {
+        w->queue[(w->q_head + w->q_len) % QUEUE_LEN] = (Cmd){kind, arg};
+        w->q_len++;
+    }
+    if (kind == CMD_QUIT || (kind == CMD_RESTART && arg == w->current)) atomic_store(&w->interrupt, 1);
+    pthread_cond_signal(&w->cmd_cond);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static int popCmd(Worker *w, Cmd *c, int block)
+{
+    pthread_mutex_lock(&w->mu);
+    while (block && !w->q_len) pthread_cond_wait(&w->cmd_cond, &w->mu);
+    int got = w->q_len > 0;
+    if (got) {
+        *c = w->queue[w->q_head];
+        w->q_head = (w->q_head + 1) % QUEUE_LEN;
+        w->q_len--;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return got;
+}
+
+static void setCurrent(Worker *w, int index)
+{
+    pthread_mutex_lock(&w->mu);
+    w->current = index;
+    atomic_store(&w->interrupt, w->quitting);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void clearModel(ModelSnapshot *m)
+{
+    for (int i = 0; i < m->n_rows; i++) free(m->rows[i].eigen);
+    free(m->rows);
+    m->rows = NULL;
+    m->n_rows = 0;
+    free(m->error);
+    m->error = NULL;
+    m->error_code = 0;
+    m->tokens_done = 0;
+    m->tokens_per_s = 0;
+    m->elapsed_s = 0;
+}
+
+/* Applies one command. Returns RUN_QUIT, RUN_RESTART (for the running model)
+ * or 0. */
+static int applyCmd(Worker *w, const Cmd *c, int current)
+{
+    switch (c->kind) {
+    case CMD_PAUSE:
+        w->paused = 1;
+        return 0;
+    case CMD_RESUME:
+        w->paused = 0;
+        return 0;
+    case CMD_QUIT:
+        w->quitting = 1;
+        return RUN_QUIT;
+    case CMD_RESTART:
+        if (c->arg < 0 || c->arg >= w->draft->n_models) return 0;
+        if (c->arg == current) return RUN_RESTART;
+        ModelSnapshot *m = &w->draft->models[c->arg];
+        if (m->status == MODEL_DONE || m->status == MODEL_FAILED) {
+            clearModel(m);
+            m->status = MODEL_QUEUED;
+        }
+        return 0;
+    }
+    return 0;
+}
+
+/* Drains the queue; while paused, waits for commands. Pause time is taken
+ * out of every clock so that tokens/s and the budget ignore it. */
+static int pollCommands(Worker *w, ModelRun *r)
+{
+    int current = r ? r->index : -1, result = 0;
+    Cmd c = {0};
+    while (popCmd(w, &c, 0)) {
+        int a = applyCmd(w, &c, current);
+        if (a == RUN_QUIT) return RUN_QUIT;
+        if (a) result = a;
+    }
+    if (!w->paused || result) return result;
+    double t = now();
+    setState(w, WORKER_PAUSED);
+    publish(w, r);
+    while (w->paused && !result) {
+        popCmd(w, &c, 1);
+        int a = applyCmd(w, &c, current);
+        if (a == RUN_QUIT) result = RUN_QUIT;
+        else if (a) result = a;
+        else if (c.kind == CMD_RESTART) publish(w, r);   /* a requeued model shows at once */
+    }
+    double paused = now() - t;
+    w->t0 += paused;
+    if (r) r->t_start += paused;
+    /* a restart while paused leaves the worker paused: the main loop waits again */
+    if (!w->paused) setState(w, WORKER_RUNNING);
+    if (!result) publish(w, r);
+    return result;
+}
+
+/* ---- refreshing spectra ---- */
+
+static LayerSnapshot *rowOf(ModelRun *r, int i) { return &r->w->draft->models[r->index].rows[i]; }
+
+static int refreshStream(ModelRun *r, int i, Error *err)
+{
+    Worker *w = r->w;
+    Stream *s = &r->streams[i];
+    s->due = 0;
+    if (!s->acc || s->acc->count < 2 || s->acc->count == s->refreshed_count) return 0;
+    size_t dd = (size_t)s->width * (size_t)s->width;
+    if (dd > w->cov_cap) {
+        free(w->cov);
+        if (!(w->cov = malloc(dd * sizeof *w->cov))) {
+            w->cov_cap = 0;
+            return errorNoMem(err, "covariance");
+        }
+        w->cov_cap = dd;
+    }
+    LayerSnapshot *row = rowOf(r, i);
+    if (!row->eigen && !(row->eigen = malloc((size_t)s->width * sizeof *row->eigen)))
+        return errorNoMem(err, "eigenvalues");
+    double t = now();
+    if (covaccCovariance(s->acc, w->cov, err) || eigenSymmetric(w->cov, s->width, row->eigen, err)) return -1;
+    metricsCompute(row->eigen, s->width, s->acc->count, s->acc->nonfinite_rows, r->cfg->concentration_k,
+                   &row->metrics);
+    row->n_eigen = s->width;
+    s->refreshed_count = s->acc->count;
+    double d3 = (double)s->width * s->width * s->width, cost = now() - t;
+    /* an eigensolve costs about D^3: keep a running rate to price the next one */
+    w->solve_rate = w->solve_rate > 0 ? 0.5 * w->solve_rate + 0.5 * cost / d3 : cost / d3;
+    return 0;
+}
+
+static double estimateCost(const Worker *w, int width)
+{
+    double rate = w->solve_rate > 0 ? w->solve_rate : 5e-11;
+    return rate * (double)width * width * width;
+}
+
+/* The stream the user looks at, when it belongs to this model. */
+static int focusedStream(ModelRun *r)
+{
+    Worker *w = r->w;
+    pthread_mutex_lock(&w->mu);
+    int model = w->focus_model, layer = w->focus_layer;
+    Site site = w->focus_site;
+    int changed = w->focus_changed;
+    w->focus_changed = 0;
+    pthread_mutex_unlock(&w->mu);
+    if (model != r->index) return -1;
+    for (int i = 0; i < r->n_streams; i++)
+        if (r->streams[i].layer == layer && r->streams[i].site == site) {
+            /* a newly focused layer shows fresh numbers without waiting for the next round */
+            if (changed) r->streams[i].due = 1;
+            return i;
+        }
+    return -1;
+}
+
+/* Refreshes due streams while the budget lasts: focused first, then
+ * round-robin. Returns how many were refreshed, or -1. */
+static int refreshDue(ModelRun *r, Error *err)
+{
+    Worker *w = r->w;
+    int done = 0, focus = focusedStream(r);
+    for (int k = -1; k < r->n_streams; k++) {
+        int i = k < 0 ? focus : (r->rr + k) % r->n_streams;
+        if (i < 0 || !r->streams[i].due) continue;
+        if (i == focus && k >= 0) continue;
+        double capture = now() - r->t_start - r->t_refresh;
+        if (r->t_refresh + estimateCost(w, r->streams[i].width) > BUDGET_SHARE * capture) {
+            /* over budget: resume the round-robin here next time */
+            if (k >= 0) r->rr = i;
+            break;
+        }
+        double t = now();
+        if (refreshStream(r, i, err)) return -1;
+        r->t_refresh += now() - t;
+        done++;
+        if (k >= 0) r->rr = (i + 1) % r->n_streams;
+        if (atomic_load(&w->interrupt)) break;
+    }
+    return done;
+}
+
+/* ---- what the sources call ---- */
+
+void runDescribe(ModelRun *r, const char *family, const char *format, int width, int n_layers)
+{
+    ModelSnapshot *m = &r->w->draft->models[r->index];
+    if (family && *family && strcmp(family, m->family ? m->family : "")) {
+        /* a model forced into another family keeps its configured name */
+        char *f = strdup(family);
+        if (f && !r->entry->family) {
+            free(m->family);
+            m->family = f;
+        } else {
+            free(f);
+        }
+    }
+    if (format && *format) {
+        char *f = strdup(format);
+        if (f) {
+            free(m->format);
+            m->format = f;
+        }
+    }
+    if (width > 0) m->width = width;
+    if (n_layers > 0) m->n_layers = n_layers;
+}
+
+int runSetStreams(ModelRun *r, int n, const int *layers, const Site *sites, const int *widths,
+                  int64_t tokens_target, Error *err)
+{
+    r->streams = calloc((size_t)n, sizeof *r->streams);
+    ModelSnapshot *m = &r->w->draft->models[r->index];
+    m->rows = calloc((size_t)n, sizeof *m->rows);
+    if (!r->streams || !m->rows) return errorNoMem(err, r->entry->path);
+    /* insertion sort by (layer, site): n is small */
+    for (int i = 0; i < n; i++) {
+        Stream s = {.layer = layers[i], .site = sites[i], .width = widths[i]};
+        int j = i;
+        while (j > 0 && (r->streams[j - 1].layer > s.layer ||
+                         (r->streams[j - 1].layer == s.layer && r->streams[j - 1].site > s.site))) {
+            r->streams[j] = r->streams[j - 1];
+            j--;
+        }
+        r->streams[j] = s;
+    }
+    r->n_streams = n;
+    m->n_rows = n;
+    for (int i = 0; i < n; i++) {
+        Stream *s = &r->streams[i];
+        if (!(s->acc = covaccNew(s->width))) return errorNoMem(err, r->entry->path);
+        m->rows[i].layer = s->layer;
+        m->rows[i].site = s->site;
+    }
+    r->tokens_target = tokens_target;
+    r->next_refresh_at = r->cfg->refresh_tokens;
+    m->tokens_target = tokens_target;
+    m->status = MODEL_CAPTURING;
+    publish(r->w, r);
+    return 0;
+}
+
+Stream *runStream(ModelRun *r, int layer, Site site)
+{
+    for (int i = 0; i < r->n_streams; i++)
+        if (r->streams[i].layer == layer && r->streams[i].site == site) return &r->streams[i];
+    return NULL;
+}
+
+int runInterrupted(const ModelRun *r) { return atomic_load(&r->w->interrupt) != 0; }
+
+int runProgress(ModelRun *r, int64_t tokens_done, Error *err)
+{
+    Worker *w = r->w;
+    r->tokens_done = tokens_done;
+    int rc = pollCommands(w, r);
+    if (rc) return rc;
+    if (tokens_done >= r->next_refresh_at) {
+        for (int i = 0; i < r->n_streams; i++) r->streams[i].due = 1;
+        while (r->next_refresh_at <= tokens_done) r->next_refresh_at += r->cfg->refresh_tokens;
+    }
+    int refreshed = refreshDue(r, err);
+    if (refreshed < 0) return -1;
+    if (refreshed || now() - w->last_publish >= PROGRESS_PUBLISH_S) publish(w, r);
+    return 0;
+}
+
+int runCorpus(ModelRun *r, const char **text, size_t *len, Error *err)
+{
+    Worker *w = r->w;
+    if (!w->corpus) {
+        if (!r->cfg->has_corpus || !r->cfg->corpus.path)
+            return errorSet(err, EXIT_INPUT, "%s: the config has no corpus", r->cfg->path);
+        if (fileReadAll(r->cfg->corpus.path, &w->corpus, &w->corpus_len, err)) return -1;
+    }
+    *text = w->corpus;
+    *len = w->corpus_len;
+    return 0;
+}
+
+/* ---- one model ---- */
+
+static void freeStreams(ModelRun *r)
+{
+    for (int i = 0; i < r->n_streams; i++) covaccFree(r->streams[i].acc);
+    free(r->streams);
+    r->streams = NULL;
+    r->n_streams = 0;
+}
+
+static int finalRefresh(ModelRun *r, Error *err)
+{
+    for (int i = 0; i < r->n_streams; i++) {
+        if (atomic_load(&r->w->interrupt)) {
+            int rc = pollCommands(r->w, r);
+            if (rc) return rc;
+        }
+        if (refreshStream(r, i, err)) return -1;
+    }
+    return 0;
+}
+
+/* Runs the model at snapshot index `index`. Returns RUN_QUIT when the
+ * worker must stop, 0 otherwise (done, failed or requeued). */
+static int runModel(Worker *w, int index)
+{
+    ModelSnapshot *m = &w->draft->models[index];
+    ModelRun r = {
+        .w = w,
+        .cfg = w->cfg,
+        .entry = &w->cfg->models[m->config_index],
+        .index = index,
+        .t_start = now(),
+    };
+    Error err = {0};
+    clearModel(m);
+    m->status = MODEL_LOADING;
+    setCurrent(w, index);
+    publish(w, &r);
+    int rc = r.entry->is_acts ? runActivations(&r, &err) : runCheckpoint(&r, &err);
+    if (rc == 0) rc = finalRefresh(&r, &err);
+    m = &w->draft->models[index];
+    if (rc == 0) {
+        m->status = MODEL_DONE;
+    } else if (rc < 0) {
+        clearModel(m);
+        m->status = MODEL_FAILED;
+        m->error = strdup(err.msg[0] ? err.msg : "failed");
+        m->error_code = err.code ? err.code : EXIT_RUNTIME;
+    } else if (rc == RUN_RESTART) {
+        clearModel(m);
+        m->status = MODEL_QUEUED;
+    }
+    /* on quit the model keeps its last refreshed rows and status */
+    freeStreams(&r);
+    free(w->cov);
+    w->cov = NULL;
+    w->cov_cap = 0;
+    setCurrent(w, -1);
+    publish(w, rc == RUN_QUIT || rc == 0 ? &r : NULL);
+    return rc == RUN_QUIT ? RUN_QUIT : 0;
+}
+
+/* The next queued model in config order, or -1. */
+static int nextQueued(const Worker *w)
+{
+    int best = -1;
+    for (int i = 0; i < w->draft->n_models; i++) {
+        const ModelSnapshot *m = &w->draft->models[i];
+        if (m->status == MODEL_QUEUED && (best < 0 || m->config_index < w->draft->models[best].config_index))
+            best = i;
+    }
+    return best;
+}
+
+static void *workerMain(void *arg)
+{
+    Worker *w = arg;
+    w->t0 = now();
+    setState(w, WORKER_RUNNING);
+    publish(w, NULL);
+    for (;;) {
+        if (pollCommands(w, NULL) == RUN_QUIT) break;
+        int next = nextQueued(w);
+        if (next < 0) {
+            /* everything done: stay for restarts until told to quit */
+            setState(w, WORKER_DONE);
+            publish(w, NULL);
+            Cmd c = {0};
+            popCmd(w, &c, 1);
+            if (applyCmd(w, &c, -1) == RUN_QUIT) break;
+            if (nextQueued(w) >= 0) setState(w, WORKER_RUNNING);
+            publish(w, NULL);
+            continue;
+        }
+        if (runModel(w, next) == RUN_QUIT) break;
+    }
+    int all = 1;
+    for (int i = 0; i < w->draft->n_models; i++)
+        all &= w->draft->models[i].status == MODEL_DONE || w->draft->models[i].status == MODEL_FAILED;
+    setState(w, all ? WORKER_DONE : WORKER_STOPPED);
+    publish(w, NULL);
+    return NULL;
+}
+
+/* ---- the public side ---- */
+
+int workerStart(const Config *cfg, Worker **out, Error *err)
+{
+    *out = NULL;
+    Worker *w = calloc(1, sizeof *w);
+    if (!w) return errorNoMem(err, "worker");
+    w->cfg = cfg;
+    w->current = -1;
+    w->focus_model = -1;
+    atomic_init(&w->interrupt, 0);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->published_cond, NULL);
+    pthread_cond_init(&w->cmd_cond, NULL);
+    w->draft = snapshotNew();
+    if (!w->draft || !(w->draft->source = strdup(cfg->path))) {
+        workerFree(w);
+        return errorNoMem(err, "worker");
+    }
+    w->draft->concentration_k = cfg->concentration_k;
+    w->draft->state = WORKER_IDLE;
+    if (buildPlan(w, err)) {
+        workerFree(w);
+        return -1;
+    }
+    w->t0 = now();
+    publish(w, NULL);
+    int e = pthread_create(&w->thread, NULL, workerMain, w);
+    if (e) {
+        workerFree(w);
+        return errorSet(err, EXIT_RUNTIME, "cannot start the worker thread: %s", strerror(e));
+    }
+    w->started = 1;
+    *out = w;
+    return 0;
+}
+
+Snapshot *workerSnapshot(Worker *w)
+{
+    pthread_mutex_lock(&w->mu);
+    Snapshot *s = snapshotRetain(w->published);
+    pthread_mutex_unlock(&w->mu);
+    return s;
+}
+
+uint64_t workerWait(Worker *w, uint64_t generation, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    if (timeout_ms > 0) {
+        until.tv_sec += timeout_ms / 1000;
+        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+    }
+    pthread_mutex_lock(&w->mu);
+    while (w->generation <= generation && timeout_ms != 0) {
+        if (timeout_ms < 0) {
+            pthread_cond_wait(&w->published_cond, &w->mu);
+        } else if (pthread_cond_timedwait(&w->published_cond, &w->mu, &until) == ETIMEDOUT) {
+            break;
+        }
+    }
+    uint64_t g = w->generation;
+    pthread_mutex_unlock(&w->mu);
+    return g;
+}
+
+void workerPause(Worker *w) { pushCmd(w, CMD_PAUSE, 0); }
+void workerResume(Worker *w) { pushCmd(w, CMD_RESUME, 0); }
+void workerRestartModel(Worker *w, int model_index) { pushCmd(w, CMD_RESTART, model_index); }
+
+void workerFocus(Worker *w, int model_index, int layer, Site site)
+{
+    pthread_mutex_lock(&w->mu);
+    if (w->focus_model != model_index || w->focus_layer != layer || w->focus_site != site) w->focus_changed = 1;
+    w->focus_model = model_index;
+    w->focus_layer = layer;
+    w->focus_site = site;
+    pthread_mutex_unlock(&w->mu);
+}
+
+void workerStop(Worker *w)
+{
+    if (!w || !w->started || w->joined) return;
+    pushCmd(w, CMD_QUIT, 0);
+    pthread_join(w->thread, NULL);
+    w->joined = 1;
+}
+
+void workerFree(Worker *w)
+{
+    if (!w) return;
+    workerStop(w);
+    snapshotRelease(w->published);
+    snapshotRelease(w->draft);
+    free(w->cov);
+    free(w->corpus);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->published_cond);
+    pthread_cond_destroy(&w->cmd_cond);
+    free(w);
+}

@@ -1,0 +1,104 @@
+#include "ffnscope/model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "model/family.h"
+#include "model/hf.h"
+#include "model/ops.h"
+
+struct Model {
+    LoadedModel lm;
+    Tokenizer *tok;
+    int info_only;
+};
+
+static int isDir(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static int isFile(const char *dir, const char *name)
+{
+    char path[4096];
+    struct stat st;
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) return 0;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* A directory carries a tokenizer when it has any of the layouts tokenizer.h reads. */
+static int hasTokenizer(const char *dir)
+{
+    return isFile(dir, "tokenizer.json") || (isFile(dir, "vocab.json") && isFile(dir, "merges.txt")) ||
+           (isFile(dir, "encoder.json") && isFile(dir, "vocab.bpe"));
+}
+
+int modelOpen(const char *path, const ModelOptions *opt, Model **out, Error *err)
+{
+    ModelOptions none = {0};
+    if (!opt) opt = &none;
+    struct stat st;
+    if (stat(path, &st) != 0) return errorSet(err, EXIT_INPUT, "%s: no such file or directory", path);
+    const char *format = opt->format;
+    if (!format) format = isDir(path) ? "hf" : NULL;
+    if (!format || strcmp(format, "hf"))
+        return errorSet(err, EXIT_INPUT, "%s: unsupported model format%s%s (Hugging Face directories only)",
+                        path, format ? " " : "", format ? format : "");
+    if (!isDir(path))
+        return errorSet(err, EXIT_INPUT, "%s: a Hugging Face model is a directory", path);
+
+    Model *m = calloc(1, sizeof *m);
+    if (!m) return errorNoMem(err, path);
+    m->info_only = opt->info_only;
+    if (hfLoad(path, opt->family, opt->info_only, &m->lm, err)) {
+        free(m);
+        return -1;
+    }
+    const char *tok_path = opt->tokenizer ? opt->tokenizer : hasTokenizer(path) ? path : NULL;
+    if (tok_path && tokenizerLoad(tok_path, &m->tok, err)) {
+        modelFree(m);
+        return -1;
+    }
+    if (!opt->info_only) opsInitThreads();
+    *out = m;
+    return 0;
+}
+
+const ModelInfo *modelInfo(const Model *m) { return &m->lm.info; }
+
+const Tokenizer *modelTokenizer(const Model *m) { return m->tok; }
+
+int modelForward(Model *m, const int32_t *tokens, int batch, int seq_len, const uint8_t *capture,
+                 CaptureFn fn, void *ctx, Error *err)
+{
+    const ModelInfo *in = &m->lm.info;
+    if (m->info_only)
+        return errorSet(err, EXIT_RUNTIME, "model was opened for inspection only; weights are not loaded");
+    if (batch <= 0 || seq_len <= 0)
+        return errorSet(err, EXIT_INPUT, "batch (%d) and sequence length (%d) must be positive", batch,
+                        seq_len);
+    if (seq_len > in->context)
+        return errorSet(err, EXIT_INPUT, "sequence length %d exceeds the model's context of %d", seq_len,
+                        in->context);
+    size_t rows = (size_t)batch * seq_len;
+    for (size_t i = 0; i < rows; i++)
+        if (tokens[i] < 0 || tokens[i] >= in->vocab_size)
+            return errorSet(err, EXIT_INPUT, "token id %d at position %zu is outside the vocabulary (%d)",
+                            tokens[i], i, in->vocab_size);
+    int last = -1;
+    for (int l = 0; capture && l < in->n_layers; l++)
+        if (capture[l] & (SITE_BIT(SITE_POST) | SITE_BIT(SITE_PRE))) last = l;
+    if (last < 0) return 0; /* nothing asked for: no layer needs to run */
+    return m->lm.cls->forward(m->lm.impl, tokens, batch, seq_len, capture, last, fn, ctx, err);
+}
+
+void modelFree(Model *m)
+{
+    if (!m) return;
+    if (m->lm.impl) m->lm.cls->free(m->lm.impl);
+    if (m->tok) tokenizerFree(m->tok);
+    free(m);
+}

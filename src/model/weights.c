@@ -1,0 +1,69 @@
+#include "model/weights.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int weightsAdd(WeightSet *ws, float **dst, unsigned flags, int ndim, int64_t d0, int64_t d1,
+               Error *err, const char *fmt, ...)
+{
+    if (ws->count == ws->cap) {
+        int cap = ws->cap ? ws->cap * 2 : 64;
+        WeightSlot *s = realloc(ws->slots, (size_t)cap * sizeof *s);
+        if (!s) return errorNoMem(err, "model weights");
+        ws->slots = s;
+        ws->cap = cap;
+    }
+    WeightSlot *s = &ws->slots[ws->count++];
+    memset(s, 0, sizeof *s);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->name, sizeof s->name, fmt, ap);
+    va_end(ap);
+    s->dst = (flags & SLOT_CHECK_ONLY) ? NULL : dst;
+    s->flags = flags;
+    s->ndim = ndim;
+    s->shape[0] = d0;
+    s->shape[1] = ndim > 1 ? d1 : 1;
+    return 0;
+}
+
+int64_t weightsElements(const WeightSlot *s) { return s->shape[0] * (s->ndim > 1 ? s->shape[1] : 1); }
+
+int64_t weightsParams(const WeightSet *ws)
+{
+    int64_t n = 0;
+    for (int i = 0; i < ws->count; i++) n += weightsElements(&ws->slots[i]);
+    return n;
+}
+
+/* Rounded to 16 floats so each tensor starts on a cache line. */
+static size_t padded(int64_t n) { return ((size_t)n + 15) & ~(size_t)15; }
+
+int weightsAlloc(WeightSet *ws, Error *err)
+{
+    size_t total = 0;
+    for (int i = 0; i < ws->count; i++)
+        if (ws->slots[i].dst) total += padded(weightsElements(&ws->slots[i]));
+    if (total == 0) total = 16;
+    float *block = NULL;
+    if (posix_memalign((void **)&block, 64, total * sizeof(float))) return errorNoMem(err, "model weights");
+    ws->block = block;
+    ws->block_floats = total;
+    size_t off = 0;
+    for (int i = 0; i < ws->count; i++) {
+        WeightSlot *s = &ws->slots[i];
+        if (!s->dst) continue;
+        *s->dst = block + off;
+        off += padded(weightsElements(s));
+    }
+    return 0;
+}
+
+void weightsFree(WeightSet *ws)
+{
+    free(ws->slots);
+    free(ws->block);
+    memset(ws, 0, sizeof *ws);
+}

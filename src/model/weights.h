@@ -1,0 +1,57 @@
+#ifndef FFNSCOPE_MODEL_WEIGHTS_H
+#define FFNSCOPE_MODEL_WEIGHTS_H
+
+/* The bridge between checkpoint readers and the per-family weight structs.
+ * A family (gpt2.h, llama.h, ngpt.h) describes every tensor it has as a
+ * WeightSlot: a canonical name, a canonical float32 shape, and the struct field
+ * that will point at its data. The family allocates one block for all kept
+ * tensors; a reader then walks the slots and writes each tensor's values into
+ * *slot->dst in the canonical layout, converting from whatever its file holds
+ * (dtype, transposition, rotary permutation, quantisation).
+ *
+ * Canonical layout: row-major float32; matrices are [out, in] (nn.Linear), so a
+ * reader whose file stores [in, out] transposes (SLOT_CONV1D says that the
+ * Hugging Face file does). Names are the Hugging Face names, without the
+ * optional GPT-2 "transformer." prefix; readers of other formats map them. */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ffnscope/error.h"
+
+enum {
+    SLOT_CONV1D = 1u << 0,     /* the HF file stores this matrix [in, out] (GPT-2 Conv1D) */
+    SLOT_CHECK_ONLY = 1u << 1, /* checked and counted, never loaded (LM heads: no logits here) */
+    SLOT_ROPE = 1u << 2,       /* LLaMA q/k rows in HF rotate-half order; GGUF must un-permute */
+};
+
+typedef struct WeightSlot {
+    char name[96];
+    float **dst;        /* where the data pointer goes; NULL for SLOT_CHECK_ONLY */
+    int ndim;           /* 1 or 2 */
+    int64_t shape[2];   /* canonical shape */
+    unsigned flags;
+} WeightSlot;
+
+typedef struct WeightSet {
+    WeightSlot *slots;  /* [count] */
+    int count, cap;
+    float *block;       /* every kept tensor, back to back */
+    size_t block_floats;
+} WeightSet;
+
+/* Appends a slot (name from the printf format). d1 is ignored when ndim is 1. */
+int weightsAdd(WeightSet *ws, float **dst, unsigned flags, int ndim, int64_t d0, int64_t d1,
+               Error *err, const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+
+/* Allocates the block and points every kept slot's *dst into it (64-byte aligned). */
+int weightsAlloc(WeightSet *ws, Error *err);
+
+int64_t weightsElements(const WeightSlot *s);
+
+/* Parameters of all slots, loaded or not. */
+int64_t weightsParams(const WeightSet *ws);
+
+void weightsFree(WeightSet *ws);
+
+#endif

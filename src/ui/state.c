@@ -1,0 +1,161 @@
+/* The view state: selection, scrolling, sort and filter, kept consistent
+ * with whatever snapshot arrives (models gain rows while they capture). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ui/views.h"
+
+void uiStateInit(UiState *st)
+{
+    memset(st, 0, sizeof *st);
+    st->view = VIEW_SPECTRUM;
+    st->sel_model = -1;
+    st->sel_site = SITE_POST;
+    st->on_model = 1;
+    st->log_scale = 1;
+    st->heat_metric = COL_SUI;
+    st->sort_col = COL_MODEL;
+}
+
+void uiStateFree(UiState *st)
+{
+    free(st->expanded);
+    st->expanded = NULL;
+    st->n_expanded = 0;
+}
+
+void uiMessage(UiState *st, int is_error, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->message, sizeof st->message, fmt, ap);
+    va_end(ap);
+    st->message_error = is_error;
+}
+
+const ModelSnapshot *uiSelectedModel(const Snapshot *s, const UiState *st)
+{
+    if (!s || st->sel_model < 0 || st->sel_model >= s->n_models) return NULL;
+    return &s->models[st->sel_model];
+}
+
+const LayerSnapshot *modelFindRow(const ModelSnapshot *m, int layer, Site site)
+{
+    for (int i = 0; i < m->n_rows; i++)
+        if (m->rows[i].layer == layer && m->rows[i].site == site) return &m->rows[i];
+    return NULL;
+}
+
+const LayerSnapshot *uiSelectedRow(const Snapshot *s, const UiState *st)
+{
+    const ModelSnapshot *m = uiSelectedModel(s, st);
+    return m ? modelFindRow(m, st->sel_layer, st->sel_site) : NULL;
+}
+
+/* When the selected (layer, site) does not exist in the model, the nearest
+ * layer at the same site, else the first row. */
+static void snapToRow(const ModelSnapshot *m, UiState *st)
+{
+    if (m->n_rows == 0 || modelFindRow(m, st->sel_layer, st->sel_site)) return;
+    const LayerSnapshot *best = NULL;
+    for (int i = 0; i < m->n_rows; i++) {
+        const LayerSnapshot *r = &m->rows[i];
+        if (r->site != st->sel_site) continue;
+        if (!best || abs(r->layer - st->sel_layer) < abs(best->layer - st->sel_layer)) best = r;
+    }
+    if (!best) best = &m->rows[0];
+    st->sel_layer = best->layer;
+    st->sel_site = best->site;
+}
+
+static int clampInt(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+int uiSync(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx *ctx)
+{
+    int n_models = s ? s->n_models : 0;
+    if (n_models > st->n_expanded) {
+        unsigned char *e = realloc(st->expanded, (size_t)n_models);
+        if (!e) return -1;
+        memset(e + st->n_expanded, 0, (size_t)(n_models - st->n_expanded));
+        st->expanded = e;
+        st->n_expanded = n_models;
+    }
+    if (n_models == 0) {
+        st->sel_model = -1;
+        return 0;
+    }
+    if (st->sel_model < 0) {
+        /* Start on the first model that has rows, expanded, on its first layer. */
+        st->sel_model = 0;
+        for (int i = 0; i < n_models; i++)
+            if (s->models[i].n_rows > 0) {
+                st->sel_model = i;
+                break;
+            }
+        const ModelSnapshot *m = &s->models[st->sel_model];
+        if (m->n_rows > 0) {
+            st->sel_layer = m->rows[0].layer;
+            st->sel_site = m->rows[0].site;
+        }
+        st->expanded[st->sel_model] = 1;
+    }
+    st->sel_model = clampInt(st->sel_model, 0, n_models - 1);
+    const ModelSnapshot *m = &s->models[st->sel_model];
+    snapToRow(m, st);
+    if (!st->expanded[st->sel_model] || m->n_rows == 0) st->on_model = 1;
+
+    if (st->help) st->help_scroll = clampInt(st->help_scroll, 0, helpLines() > 0 ? helpLines() - 1 : 0);
+    if (!lay || lay->too_small) return 0;
+
+    /* Sidebar: keep the cursor line in the list area. */
+    SideItem *items;
+    int n = sidebarItems(s, st, &items);
+    if (n < 0) return -1;
+    int cur = sidebarCursor(s, st, items, n);
+    int list_h = lay->sidebar.h - (sidebarListTop(lay->sidebar) - lay->sidebar.y);
+    if (list_h < 1) list_h = 1;
+    if (cur >= 0) {
+        /* Show the family heading above the first model too. */
+        int want_top = cur > 0 && items[cur - 1].kind == SIDE_FAMILY ? cur - 1 : cur;
+        if (want_top < st->side_scroll) st->side_scroll = want_top;
+        if (cur >= st->side_scroll + list_h) st->side_scroll = cur - list_h + 1;
+    }
+    st->side_scroll = clampInt(st->side_scroll, 0, n > list_h ? n - list_h : 0);
+    free(items);
+
+    /* Table: the cursor follows the selected layer when it is in the rows. */
+    TableRow *rows;
+    int nr = tableRows(s, st, &rows);
+    if (nr < 0) return -1;
+    int found = -1;
+    for (int i = 0; i < nr; i++) {
+        const LayerSnapshot *r = &s->models[rows[i].model].rows[rows[i].row];
+        if (rows[i].model == st->sel_model && r->layer == st->sel_layer && r->site == st->sel_site) found = i;
+    }
+    if (found >= 0) st->table_cursor = found;
+    st->table_cursor = clampInt(st->table_cursor, 0, nr > 0 ? nr - 1 : 0);
+    TableGeom tg;
+    tableGeometry(lay->main, s, st, &tg);
+    int vis = tg.n_visible > 0 ? tg.n_visible : 1;
+    if (st->table_cursor < st->table_scroll) st->table_scroll = st->table_cursor;
+    if (st->table_cursor >= st->table_scroll + vis) st->table_scroll = st->table_cursor - vis + 1;
+    st->table_scroll = clampInt(st->table_scroll, 0, nr > vis ? nr - vis : 0);
+    free(rows);
+
+    /* Heatmap: keep the selected layer in view. */
+    HeatGeom hg;
+    if (heatGeometry(lay->main, s, st, ctx, &hg) != 0) return -1;
+    int li = -1;
+    for (int i = 0; i < hg.n_layers; i++)
+        if (hg.layers[i] == st->sel_layer) li = i;
+    int hv = hg.visible_layers > 0 ? hg.visible_layers : 1;
+    if (li >= 0) {
+        if (li < st->heat_scroll) st->heat_scroll = li;
+        if (li >= st->heat_scroll + hv) st->heat_scroll = li - hv + 1;
+    }
+    st->heat_scroll = clampInt(st->heat_scroll, 0, hg.n_layers > hv ? hg.n_layers - hv : 0);
+    free(hg.layers);
+    return 0;
+}

@@ -1,0 +1,1014 @@
+#!/usr/bin/python3
+"""PyTorch reference for ffnscope: GPT-2, LLaMA and nGPT forward passes with FFN capture hooks.
+
+Written from the Hugging Face modeling code (GPT2Model, LlamaModel) and NVIDIA/ngpt's model.py,
+loading the same Hugging Face directories ffnscope reads (DESIGN §2). It is the independent side
+of the activation and metric comparisons and the model code of tools/train_tiny.py.
+
+Library use:
+    load_safetensors(path) / save_safetensors(path, tensors, dtype, metadata)
+    load_model(dir) / save_model(model, dir, ...)
+    capture(model, ids, seq_len, batch, layers=None, sites=('post',))
+    encode(tokenizer_json, text)
+CLI:
+    reference.py capture --model DIR --ids IDS.json --seq-len T --batch B
+                         [--layers all|0,2] [--sites post,pre] --out OUTDIR
+    reference.py tokenize --tokenizer tokenizer.json TEXTFILE
+"""
+import argparse
+import json
+import math
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+SITES = ("post", "pre")
+
+
+class InputError(Exception):
+    """A file or argument that cannot be used; the CLI exits 2 on it."""
+
+
+# ---------------------------------------------------------------------------------------------
+# safetensors
+
+_NP_DTYPES = {
+    "F64": np.float64, "F32": np.float32, "F16": np.float16,
+    "I64": np.int64, "I32": np.int32, "I16": np.int16, "I8": np.int8,
+    "U8": np.uint8, "BOOL": np.bool_,
+}
+_ITEM = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1,
+         "U8": 1, "BOOL": 1}
+MAX_HEADER = 100 << 20
+
+
+def _bf16_to_f32(raw):
+    return (raw.astype(np.uint32) << 16).view(np.float32)
+
+
+def _f32_to_bf16(x):
+    """Round-to-nearest-even float32 -> bfloat16 bits (NaN kept quiet)."""
+    u = np.ascontiguousarray(x, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    rounded = ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+    nan = np.isnan(x)
+    if nan.any():
+        rounded[nan] = 0x7FC0
+    return rounded
+
+
+def read_safetensors_header(path):
+    """Parse and validate the header; returns (header dict without metadata, metadata, data offset, file size)."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                raise InputError("%s: too short for a safetensors header" % path)
+            (n,) = struct.unpack("<Q", head)
+            if n > MAX_HEADER or 8 + n > size:
+                raise InputError("%s: header length %d is out of range" % (path, n))
+            hdr = json.loads(f.read(n).decode("utf-8"))
+    except OSError as e:
+        raise InputError("%s: %s" % (path, e.strerror))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError("%s: header is not valid JSON (%s)" % (path, e))
+    if not isinstance(hdr, dict):
+        raise InputError("%s: header is not a JSON object" % path)
+    meta = hdr.pop("__metadata__", None)
+    data_len = size - 8 - n
+    for name, info in hdr.items():
+        if not isinstance(info, dict) or info.get("dtype") not in _ITEM:
+            raise InputError("%s: tensor %s has an unknown dtype" % (path, name))
+        shape, offs = info.get("shape"), info.get("data_offsets")
+        if (not isinstance(shape, list) or not all(isinstance(s, int) and s >= 0 for s in shape)
+                or not isinstance(offs, list) or len(offs) != 2
+                or not all(isinstance(o, int) for o in offs)):
+            raise InputError("%s: tensor %s has a bad shape or data_offsets" % (path, name))
+        want = _ITEM[info["dtype"]] * int(np.prod(shape, dtype=np.int64))
+        if offs[0] < 0 or offs[1] < offs[0] or offs[1] > data_len or offs[1] - offs[0] != want:
+            raise InputError("%s: tensor %s data_offsets %s do not fit its shape or the file"
+                             % (path, name, offs))
+    return hdr, meta, 8 + n, size
+
+
+def load_safetensors(path):
+    """All tensors of a safetensors file; float dtypes come back as float32."""
+    hdr, _, base, _ = read_safetensors_header(path)
+    with open(path, "rb") as f:
+        blob = f.read()
+    out = {}
+    for name, info in hdr.items():
+        a, b = info["data_offsets"]
+        raw = blob[base + a:base + b]
+        dt = info["dtype"]
+        if dt == "BF16":
+            arr = _bf16_to_f32(np.frombuffer(raw, dtype="<u2"))
+        else:
+            arr = np.frombuffer(raw, dtype=np.dtype(_NP_DTYPES[dt]).newbyteorder("<"))
+            if dt in ("F16", "F64"):
+                arr = arr.astype(np.float32)
+        out[name] = np.array(arr.reshape(info["shape"]), copy=True)
+        if out[name].dtype.kind == "f":
+            out[name] = out[name].astype(np.float32, copy=False)
+    return out
+
+
+def save_safetensors(path, tensors, dtype="F32", metadata=None):
+    """Write tensors (name -> array) with float arrays stored as dtype (F32, F16, BF16, or F64).
+    Integer and bool arrays keep their own dtype. Written to a temp file, then renamed."""
+    if dtype not in ("F32", "F16", "BF16", "F64"):
+        raise ValueError("dtype must be F32, F16, BF16 or F64")
+    header, chunks, off = {}, [], 0
+    for name in sorted(tensors):
+        arr = np.asarray(tensors[name])
+        if isinstance(tensors[name], torch.Tensor):
+            arr = tensors[name].detach().cpu().numpy()
+        if arr.dtype.kind == "f":
+            dt = dtype
+            if dt == "BF16":
+                raw = _f32_to_bf16(arr).astype("<u2").tobytes()
+            else:
+                raw = np.ascontiguousarray(arr, dtype={"F32": "<f4", "F16": "<f2", "F64": "<f8"}[dt]).tobytes()
+        else:
+            rev = {np.dtype(v): k for k, v in _NP_DTYPES.items()}
+            if arr.dtype not in rev:
+                raise ValueError("tensor %s has unsupported dtype %s" % (name, arr.dtype))
+            dt = rev[arr.dtype]
+            raw = np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<")).tobytes()
+        header[name] = {"dtype": dt, "shape": list(arr.shape), "data_offsets": [off, off + len(raw)]}
+        chunks.append(raw)
+        off += len(raw)
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    hj = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    hj += b" " * ((8 - len(hj) % 8) % 8)
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(struct.pack("<Q", len(hj)))
+        f.write(hj)
+        for c in chunks:
+            f.write(c)
+    os.replace(tmp, path)
+
+
+def load_checkpoint_tensors(model_dir):
+    """Tensors of a Hugging Face directory, single-file or sharded; returns (tensors, source of each)."""
+    single = os.path.join(model_dir, "model.safetensors")
+    index = os.path.join(model_dir, "model.safetensors.index.json")
+    if os.path.exists(single):
+        t = load_safetensors(single)
+        return t, {k: single for k in t}
+    if not os.path.exists(index):
+        raise InputError("%s: no model.safetensors or model.safetensors.index.json" % model_dir)
+    try:
+        with open(index) as f:
+            wmap = json.load(f)["weight_map"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise InputError("%s: bad shard index (%s)" % (index, e))
+    tensors, where = {}, {}
+    for shard in sorted(set(wmap.values())):
+        p = os.path.join(model_dir, shard)
+        if os.path.dirname(os.path.normpath(shard)) or shard.startswith(".."):
+            raise InputError("%s: shard name %r leaves the model directory" % (index, shard))
+        part = load_safetensors(p)
+        for k, v in part.items():
+            if wmap.get(k) == shard:
+                tensors[k] = v
+                where[k] = p
+    missing = [k for k in wmap if k not in tensors]
+    if missing:
+        raise InputError("%s: tensor %s listed in the index is missing from %s"
+                         % (index, missing[0], wmap[missing[0]]))
+    return tensors, where
+
+
+# ---------------------------------------------------------------------------------------------
+# model building blocks
+
+
+class Site(nn.Identity):
+    """Named no-op module whose forward hooks see an FFN activation (DESIGN §1 sites)."""
+
+
+def gelu_tanh(x):
+    # Hugging Face "gelu_new": the tanh approximation, written out as GPT-2 defines it.
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+
+
+_ACTS = {
+    "gelu_new": gelu_tanh, "gelu_pytorch_tanh": gelu_tanh, "gelu_fast": gelu_tanh,
+    "gelu": F.gelu, "relu": F.relu, "silu": F.silu, "swish": F.silu,
+}
+
+
+def causal_attention(q, k, v, scale):
+    """q, k, v: [B, H, T, hd]; softmax(q k^T * scale) v with a causal mask, in float32."""
+    T = q.shape[-2]
+    w = torch.matmul(q, k.transpose(-1, -2)) * scale
+    mask = torch.ones(T, T, dtype=torch.bool, device=q.device).tril()
+    w = w.masked_fill(~mask, torch.finfo(w.dtype).min)
+    return torch.matmul(torch.softmax(w, dim=-1), v)
+
+
+class Conv1D(nn.Module):
+    """GPT-2's linear layer: weight stored (in, out)."""
+
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(n_in, n_out))
+        self.bias = nn.Parameter(torch.zeros(n_out))
+
+    def forward(self, x):
+        return torch.addmm(self.bias, x.reshape(-1, x.shape[-1]), self.weight).view(*x.shape[:-1], -1)
+
+
+class _Family(nn.Module):
+    family = None
+
+    def ffn_width(self):
+        raise NotImplementedError
+
+    def n_layer(self):
+        return len(self.blocks())
+
+    def n_params(self):
+        seen, n = set(), 0
+        for p in self.parameters():
+            if id(p) not in seen:
+                seen.add(id(p))
+                n += p.numel()
+        return n
+
+
+# ---------------------------------------------------------------------------------------------
+# GPT-2 (Hugging Face GPT2Model; LM head tied to wte)
+
+
+def gpt2_config(cfg):
+    c = dict(cfg)
+    c.setdefault("n_positions", c.get("n_ctx", 1024))
+    c.setdefault("layer_norm_epsilon", 1e-5)
+    c.setdefault("activation_function", "gelu_new")
+    if c.get("n_inner") is None:
+        c["n_inner"] = 4 * c["n_embd"]
+    for key in ("n_embd", "n_layer", "n_head", "vocab_size"):
+        if not isinstance(c.get(key), int) or c[key] <= 0:
+            raise InputError("config.json: %s missing or not a positive integer" % key)
+    if c["n_embd"] % c["n_head"]:
+        raise InputError("config.json: n_embd is not a multiple of n_head")
+    if c["activation_function"] not in _ACTS:
+        raise InputError("config.json: unsupported activation_function %r" % c["activation_function"])
+    return c
+
+
+class GPT2Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        d, D = c["n_embd"], c["n_inner"]
+        self.n_head = c["n_head"]
+        self.ln_1 = nn.LayerNorm(d, eps=c["layer_norm_epsilon"])
+        self.attn = nn.Module()
+        self.attn.c_attn = Conv1D(d, 3 * d)
+        self.attn.c_proj = Conv1D(d, d)
+        self.ln_2 = nn.LayerNorm(d, eps=c["layer_norm_epsilon"])
+        self.mlp = nn.Module()
+        self.mlp.c_fc = Conv1D(d, D)
+        self.mlp.c_proj = Conv1D(D, d)
+        self.mlp.hook_pre = Site()
+        self.mlp.hook_post = Site()
+        self.act = _ACTS[c["activation_function"]]
+
+    def forward(self, x):
+        B, T, d = x.shape
+        hd = d // self.n_head
+        qkv = self.attn.c_attn(self.ln_1(x))
+        q, k, v = (t.view(B, T, self.n_head, hd).transpose(1, 2) for t in qkv.split(d, dim=-1))
+        y = causal_attention(q, k, v, 1.0 / math.sqrt(hd))
+        x = x + self.attn.c_proj(y.transpose(1, 2).reshape(B, T, d))
+        pre = self.mlp.hook_pre(self.mlp.c_fc(self.ln_2(x)))
+        post = self.mlp.hook_post(self.act(pre))
+        return x + self.mlp.c_proj(post)
+
+
+class GPT2(_Family):
+    family = "gpt2"
+
+    def __init__(self, cfg):
+        super().__init__()
+        c = self.config = gpt2_config(cfg)
+        self.wte = nn.Embedding(c["vocab_size"], c["n_embd"])
+        self.wpe = nn.Embedding(c["n_positions"], c["n_embd"])
+        self.h = nn.ModuleList(GPT2Block(c) for _ in range(c["n_layer"]))
+        self.ln_f = nn.LayerNorm(c["n_embd"], eps=c["layer_norm_epsilon"])
+
+    def blocks(self):
+        return self.h
+
+    def ffn_width(self):
+        return self.config["n_inner"]
+
+    def context(self):
+        return self.config["n_positions"]
+
+    def sites(self, i):
+        return {"pre": self.h[i].mlp.hook_pre, "post": self.h[i].mlp.hook_post}
+
+    def forward(self, ids):
+        T = ids.shape[1]
+        x = self.wte(ids) + self.wpe(torch.arange(T, device=ids.device))[None]
+        for blk in self.h:
+            x = blk(x)
+        return self.ln_f(x)
+
+    def logits(self, hidden):
+        return hidden @ self.wte.weight.t()
+
+    def load_tensors(self, t, where):
+        # Accept GPT2Model names with or without GPT2LMHeadModel's "transformer." prefix;
+        # legacy mask buffers and the tied lm_head copy carry no information.
+        names = {}
+        for k in t:
+            base = k[len("transformer."):] if k.startswith("transformer.") else k
+            if base.endswith(".attn.bias") or base.endswith(".attn.masked_bias") or base == "lm_head.weight":
+                continue
+            names[base] = k
+        _assign(self, t, names, where)
+
+    def hf_tensors(self):
+        return {k: v for k, v in _state(self).items()}
+
+    def hf_config(self):
+        c = self.config
+        out = {"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"]}
+        for k in ("vocab_size", "n_positions", "n_embd", "n_layer", "n_head", "n_inner",
+                  "activation_function", "layer_norm_epsilon"):
+            out[k] = c[k]
+        out["n_ctx"] = c["n_positions"]
+        out["tie_word_embeddings"] = True
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# LLaMA (Hugging Face LlamaModel + LlamaForCausalLM head)
+
+
+def llama_config(cfg):
+    c = dict(cfg)
+    for key in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "vocab_size"):
+        if not isinstance(c.get(key), int) or c[key] <= 0:
+            raise InputError("config.json: %s missing or not a positive integer" % key)
+    c.setdefault("num_key_value_heads", c["num_attention_heads"])
+    if c["num_key_value_heads"] is None:
+        c["num_key_value_heads"] = c["num_attention_heads"]
+    c.setdefault("rms_norm_eps", 1e-6)
+    c.setdefault("rope_theta", 10000.0)
+    c.setdefault("max_position_embeddings", 2048)
+    c.setdefault("tie_word_embeddings", False)
+    c.setdefault("hidden_act", "silu")
+    c.setdefault("attention_bias", False)
+    if c.get("head_dim") is None:
+        c["head_dim"] = c["hidden_size"] // c["num_attention_heads"]
+    if c["num_attention_heads"] % c["num_key_value_heads"]:
+        raise InputError("config.json: num_attention_heads is not a multiple of num_key_value_heads")
+    if c["hidden_act"] not in ("silu", "swish"):
+        raise InputError("config.json: unsupported hidden_act %r" % c["hidden_act"])
+    if c.get("rope_scaling"):
+        raise InputError("config.json: rope_scaling is not supported")
+    return c
+
+
+def rotate_half(x):
+    h = x.shape[-1] // 2
+    return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
+
+
+def llama_rope(T, hd, theta, device=None):
+    inv_freq = 1.0 / (theta ** (torch.arange(0, hd, 2, dtype=torch.int64).float() / hd))
+    freqs = torch.outer(torch.arange(T, dtype=torch.float32), inv_freq)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    return emb.cos().to(device), emb.sin().to(device)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, d, eps):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(d))
+        self.eps = eps
+
+    def forward(self, x):
+        var = x.pow(2).mean(-1, keepdim=True)
+        return self.weight * (x * torch.rsqrt(var + self.eps))
+
+
+class LlamaBlock(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        d, D, hd = c["hidden_size"], c["intermediate_size"], c["head_dim"]
+        self.nh, self.nkv, self.hd = c["num_attention_heads"], c["num_key_value_heads"], hd
+        bias = bool(c["attention_bias"])
+        self.input_layernorm = RMSNorm(d, c["rms_norm_eps"])
+        self.post_attention_layernorm = RMSNorm(d, c["rms_norm_eps"])
+        self.self_attn = nn.Module()
+        self.self_attn.q_proj = nn.Linear(d, self.nh * hd, bias=bias)
+        self.self_attn.k_proj = nn.Linear(d, self.nkv * hd, bias=bias)
+        self.self_attn.v_proj = nn.Linear(d, self.nkv * hd, bias=bias)
+        self.self_attn.o_proj = nn.Linear(self.nh * hd, d, bias=bias)  # HF: bias=config.attention_bias
+        self.mlp = nn.Module()
+        self.mlp.gate_proj = nn.Linear(d, D, bias=False)
+        self.mlp.up_proj = nn.Linear(d, D, bias=False)
+        self.mlp.down_proj = nn.Linear(D, d, bias=False)
+        self.mlp.hook_pre = Site()
+        self.mlp.hook_post = Site()
+
+    def forward(self, x, cos, sin):
+        B, T, d = x.shape
+        a = self.self_attn
+        h = self.input_layernorm(x)
+        q = a.q_proj(h).view(B, T, self.nh, self.hd).transpose(1, 2)
+        k = a.k_proj(h).view(B, T, self.nkv, self.hd).transpose(1, 2)
+        v = a.v_proj(h).view(B, T, self.nkv, self.hd).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        rep = self.nh // self.nkv
+        if rep > 1:  # grouped-query: query head i reads kv head i // rep
+            k = k.repeat_interleave(rep, dim=1)
+            v = v.repeat_interleave(rep, dim=1)
+        y = causal_attention(q, k, v, 1.0 / math.sqrt(self.hd))
+        x = x + a.o_proj(y.transpose(1, 2).reshape(B, T, self.nh * self.hd))
+        h = self.post_attention_layernorm(x)
+        gate = self.mlp.hook_pre(self.mlp.gate_proj(h))
+        post = self.mlp.hook_post(F.silu(gate) * self.mlp.up_proj(h))
+        return x + self.mlp.down_proj(post)
+
+
+class Llama(_Family):
+    family = "llama"
+
+    def __init__(self, cfg):
+        super().__init__()
+        c = self.config = llama_config(cfg)
+        self.model = nn.Module()
+        self.model.embed_tokens = nn.Embedding(c["vocab_size"], c["hidden_size"])
+        self.model.layers = nn.ModuleList(LlamaBlock(c) for _ in range(c["num_hidden_layers"]))
+        self.model.norm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
+        self.lm_head = nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
+        if c["tie_word_embeddings"]:
+            self.lm_head.weight = self.model.embed_tokens.weight
+
+    def blocks(self):
+        return self.model.layers
+
+    def ffn_width(self):
+        return self.config["intermediate_size"]
+
+    def context(self):
+        return self.config["max_position_embeddings"]
+
+    def sites(self, i):
+        m = self.model.layers[i].mlp
+        return {"pre": m.hook_pre, "post": m.hook_post}
+
+    def forward(self, ids):
+        T = ids.shape[1]
+        cos, sin = llama_rope(T, self.config["head_dim"], float(self.config["rope_theta"]), ids.device)
+        x = self.model.embed_tokens(ids)
+        for blk in self.model.layers:
+            x = blk(x, cos, sin)
+        return self.model.norm(x)
+
+    def logits(self, hidden):
+        return self.lm_head(hidden)
+
+    def load_tensors(self, t, where):
+        names = {k: k for k in t}
+        if self.config["tie_word_embeddings"]:
+            names.pop("lm_head.weight", None)
+        for k in list(names):
+            if k.endswith("rotary_emb.inv_freq"):
+                names.pop(k)
+        _assign(self, t, names, where)
+
+    def hf_tensors(self):
+        s = _state(self)
+        if self.config["tie_word_embeddings"]:
+            s.pop("lm_head.weight", None)
+        return s
+
+    def hf_config(self):
+        c = self.config
+        out = {"model_type": "llama", "architectures": ["LlamaForCausalLM"]}
+        for k in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
+                  "num_attention_heads", "num_key_value_heads", "head_dim", "hidden_act",
+                  "max_position_embeddings", "rms_norm_eps", "rope_theta", "tie_word_embeddings",
+                  "attention_bias"):
+            out[k] = c[k]
+        out["rope_scaling"] = None
+        out["mlp_bias"] = False
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# nGPT (NVIDIA/ngpt model.py with use_nGPT=1, FFN width configurable)
+
+
+def ngpt_config(cfg):
+    c = dict(cfg)
+    for key in ("n_embd", "n_layer", "n_head", "vocab_size"):
+        if not isinstance(c.get(key), int) or c[key] <= 0:
+            raise InputError("config.json: %s missing or not a positive integer" % key)
+    if c.get("ffn_width") is None:
+        c["ffn_width"] = 4 * c["n_embd"]
+    if c.get("base_scale") is None:
+        c["base_scale"] = 1.0 / math.sqrt(c["n_embd"])
+    c.setdefault("block_size", 1024)
+    hd = c["n_embd"] // c["n_head"]
+    if c["n_embd"] % c["n_head"] or hd % 2:
+        raise InputError("config.json: n_embd / n_head must be an even integer")
+    return c
+
+
+def ngpt_sinusoids(T, hd):
+    # Same table as ngpt's get_sinusoidal_embeddings: sin in even, cos in odd columns.
+    position = torch.arange(T, dtype=torch.float).unsqueeze(1)
+    div_term = torch.exp(torch.arange(0, hd, 2).float() * (-math.log(10000.0) / hd))
+    emb = torch.zeros((T, hd))
+    emb[:, 0::2] = torch.sin(position * div_term)
+    emb[:, 1::2] = torch.cos(position * div_term)
+    return emb
+
+
+def ngpt_rotary(table, x):
+    """ngpt's apply_rotary_position_embeddings for one tensor x [..., T, hd].
+    Its "sin" and "cos" are the first and second halves of the interleaved table, and the result
+    keeps only the rotated term: out[2i] = -x[2i+1] * cos[i], out[2i+1] = x[2i] * sin[i]."""
+    sin, cos = table.chunk(2, dim=-1)
+    pair = torch.stack((-x[..., 1::2], x[..., ::2]), dim=-1)
+    return (pair * torch.stack((cos, sin), dim=-1)).reshape(x.shape)
+
+
+def justnorm(x, dim=-1):
+    return x / x.norm(p=2, dim=dim, keepdim=True)
+
+
+class NGPTBlock(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        d, D = c["n_embd"], c["ffn_width"]
+        self.c = c
+        self.query = nn.Linear(d, d, bias=False)
+        self.key = nn.Linear(d, d, bias=False)
+        self.value = nn.Linear(d, d, bias=False)
+        self.att_c_proj = nn.Linear(d, d, bias=False)
+        self.c_fc = nn.Linear(d, 2 * D, bias=False)
+        self.mlp_c_proj = nn.Linear(D, d, bias=False)
+        bs = c["base_scale"]
+        self.attn_alpha = nn.Parameter(torch.full((d,), bs))
+        self.mlp_alpha = nn.Parameter(torch.full((d,), bs))
+        self.sqk = nn.Parameter(torch.full((d,), bs))
+        self.suv = nn.Parameter(torch.ones(2 * D))
+        self.hook_pre = Site()
+        self.hook_post = Site()
+
+    def forward(self, h, table):
+        B, T, d = h.shape
+        nh = self.c["n_head"]
+        hd = d // nh
+        bs = self.c["base_scale"]
+        q = self.query(h).view(B, T, nh, hd).transpose(1, 2)
+        k = self.key(h).view(B, T, nh, hd).transpose(1, 2)
+        v = self.value(h).view(B, T, nh, hd).transpose(1, 2)
+        q, k = ngpt_rotary(table, q), ngpt_rotary(table, k)
+        sqk = (self.sqk * (1.0 / bs)).view(1, nh, 1, hd)
+        q = sqk * justnorm(q)
+        k = sqk * justnorm(k)
+        y = causal_attention(q, k, v, math.sqrt(d / nh))
+        h_att = self.att_c_proj(y.transpose(1, 2).reshape(B, T, d))
+        lr = torch.abs(self.attn_alpha * (0.05 / bs))
+        a, b = justnorm(h), justnorm(h_att)
+        h = justnorm(a + lr * (b - a))
+        uv = self.c_fc(h) * (self.suv * (1.0 * d ** 0.5))
+        u, gate = torch.chunk(uv, 2, dim=-1)
+        gate = self.hook_pre(gate)
+        post = self.hook_post(u * F.silu(gate))
+        h_mlp = self.mlp_c_proj(post)
+        lr = torch.abs(self.mlp_alpha * (0.05 / bs))
+        a, b = justnorm(h), justnorm(h_mlp)
+        return justnorm(a + lr * (b - a))
+
+
+class NGPT(_Family):
+    family = "ngpt"
+
+    def __init__(self, cfg):
+        super().__init__()
+        c = self.config = ngpt_config(cfg)
+        self.transformer = nn.Module()
+        self.transformer.wte = nn.Embedding(c["vocab_size"], c["n_embd"])
+        self.transformer.h = nn.ModuleList(NGPTBlock(c) for _ in range(c["n_layer"]))
+        self.lm_head = nn.Linear(c["n_embd"], c["vocab_size"], bias=False)
+        self.sz = nn.Parameter(torch.full((c["vocab_size"],), c["base_scale"]))
+
+    def blocks(self):
+        return self.transformer.h
+
+    def ffn_width(self):
+        return self.config["ffn_width"]
+
+    def context(self):
+        return self.config["block_size"]
+
+    def sites(self, i):
+        b = self.transformer.h[i]
+        return {"pre": b.hook_pre, "post": b.hook_post}
+
+    def forward(self, ids):
+        hd = self.config["n_embd"] // self.config["n_head"]
+        table = ngpt_sinusoids(ids.shape[1], hd).to(ids.device)
+        x = self.transformer.wte(ids)
+        for blk in self.transformer.h:
+            x = blk(x, table)
+        return x
+
+    def logits(self, hidden):
+        return self.lm_head(hidden) * (self.sz * (1.0 / self.config["base_scale"]))
+
+    @torch.no_grad()
+    def normalize_weights(self):
+        """ngpt's normalize_matrices(): unit-norm rows along the embedding dimension."""
+        t = self.transformer
+        t.wte.weight.copy_(justnorm(t.wte.weight, 1))
+        self.lm_head.weight.copy_(justnorm(self.lm_head.weight, 1))
+        for b in t.h:
+            for m in (b.query, b.key, b.value, b.c_fc):
+                m.weight.copy_(justnorm(m.weight, 1))
+            for m in (b.att_c_proj, b.mlp_c_proj):
+                m.weight.copy_(justnorm(m.weight, 0))
+
+    def load_tensors(self, t, where):
+        _assign(self, t, {k: k for k in t}, where)
+
+    def hf_tensors(self):
+        return _state(self)
+
+    def hf_config(self):
+        c = self.config
+        out = {"model_type": "ngpt", "architectures": ["nGPT"]}
+        for k in ("n_embd", "n_layer", "n_head", "ffn_width", "vocab_size", "block_size", "base_scale"):
+            out[k] = c[k]
+        return out
+
+
+FAMILIES = {"gpt2": GPT2, "llama": Llama, "ngpt": NGPT}
+
+
+def _state(model):
+    return {k: v.detach().cpu().numpy().astype(np.float32) for k, v in model.state_dict().items()}
+
+
+def _assign(model, tensors, names, where):
+    """Copy checkpoint tensors into parameters; names maps parameter name -> checkpoint key."""
+    params = dict(model.named_parameters())
+    if isinstance(model, Llama) and model.config["tie_word_embeddings"]:
+        params.pop("lm_head.weight", None)
+    src = next(iter(where.values())) if where else "checkpoint"
+    for pname, p in params.items():
+        if pname not in names:
+            raise InputError("%s: missing tensor %s" % (src, pname))
+        key = names[pname]
+        arr = tensors[key]
+        if tuple(arr.shape) != tuple(p.shape):
+            raise InputError("%s: tensor %s has shape %s, expected %s"
+                             % (where.get(key, src), key, list(arr.shape), list(p.shape)))
+        if arr.dtype.kind != "f":
+            raise InputError("%s: tensor %s is not floating point" % (where.get(key, src), key))
+        with torch.no_grad():
+            p.copy_(torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32)))
+
+
+def detect_family(cfg, path="config.json"):
+    mt = cfg.get("model_type")
+    if mt in FAMILIES:
+        return mt
+    if mt in ("mistral", "qwen2"):
+        return "llama"
+    for arch in cfg.get("architectures") or []:
+        a = str(arch).lower()
+        if a.startswith("gpt2"):
+            return "gpt2"
+        if a.startswith("llama"):
+            return "llama"
+        if "ngpt" in a:
+            return "ngpt"
+    raise InputError("%s: unknown model_type %r" % (path, mt))
+
+
+def build_model(cfg, family=None):
+    family = family or detect_family(cfg)
+    return FAMILIES[family](cfg)
+
+
+def load_model(model_dir):
+    path = os.path.join(model_dir, "config.json")
+    try:
+        with open(path) as f:
+            cfg = json.load(f)
+    except OSError as e:
+        raise InputError("%s: %s" % (path, e.strerror))
+    except ValueError as e:
+        raise InputError("%s: not valid JSON (%s)" % (path, e))
+    if not isinstance(cfg, dict):
+        raise InputError("%s: not a JSON object" % path)
+    try:
+        model = build_model(cfg, detect_family(cfg, path))
+    except InputError as e:
+        raise InputError(str(e).replace("config.json:", path + ":", 1))
+    tensors, where = load_checkpoint_tensors(model_dir)
+    model.load_tensors(tensors, where)
+    model.eval()
+    return model
+
+
+def save_model(model, out_dir, dtype="F32", prefix=False, shard_bytes=None, tokenizer_json=None,
+               extra_tensors=None, config_extra=None):
+    """Write config.json and model.safetensors (sharded with an index when shard_bytes is set).
+    prefix: GPT-2 names with GPT2LMHeadModel's "transformer." prefix. extra_tensors are added as
+    is (such as legacy attn.bias buffers); tokenizer_json, a path, is copied next to the weights."""
+    os.makedirs(out_dir, exist_ok=True)
+    tensors = model.hf_tensors()
+    if prefix and model.family == "gpt2":
+        tensors = {"transformer." + k: v for k, v in tensors.items()}
+    if extra_tensors:
+        tensors.update(extra_tensors)
+    cfg = model.hf_config()
+    if config_extra:
+        cfg.update(config_extra)
+    with open(os.path.join(out_dir, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+        f.write("\n")
+    meta = {"format": "pt"}
+    if not shard_bytes:
+        save_safetensors(os.path.join(out_dir, "model.safetensors"), tensors, dtype, meta)
+    else:
+        shards, cur, size = [], {}, 0
+        for k in sorted(tensors):
+            n = np.asarray(tensors[k]).nbytes
+            if cur and size + n > shard_bytes:
+                shards.append(cur)
+                cur, size = {}, 0
+            cur[k] = tensors[k]
+            size += n
+        shards.append(cur)
+        wmap = {}
+        for i, part in enumerate(shards):
+            name = "model-%05d-of-%05d.safetensors" % (i + 1, len(shards))
+            save_safetensors(os.path.join(out_dir, name), part, dtype, meta)
+            wmap.update({k: name for k in part})
+        with open(os.path.join(out_dir, "model.safetensors.index.json"), "w") as f:
+            json.dump({"metadata": {"total_size": sum(np.asarray(v).nbytes for v in tensors.values())},
+                       "weight_map": wmap}, f, indent=2)
+    if tokenizer_json:
+        with open(tokenizer_json, "rb") as src, open(os.path.join(out_dir, "tokenizer.json"), "wb") as dst:
+            dst.write(src.read())
+
+
+# ---------------------------------------------------------------------------------------------
+# capture
+
+
+def parse_layers(spec, n_layer):
+    if spec is None or spec == "all":
+        return list(range(n_layer))
+    if isinstance(spec, str):
+        spec = [int(s) for s in spec.split(",") if s.strip()]
+    for i in spec:
+        if i < 0 or i >= n_layer:
+            raise InputError("layer %d out of range (model has %d)" % (i, n_layer))
+    return sorted(set(spec))
+
+
+@torch.no_grad()
+def capture(model, ids, seq_len, batch, layers=None, sites=("post",)):
+    """FFN activations of whole sequences: ids cut into consecutive non-overlapping seq_len pieces
+    from token 0 (a trailing partial sequence is dropped), run batch sequences per forward pass.
+    Returns {(layer, site): float32 [N, D]} with N = sequences * seq_len."""
+    ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+    if seq_len <= 0 or batch <= 0:
+        raise InputError("seq_len and batch must be positive")
+    n_seq = len(ids) // seq_len
+    if n_seq == 0:
+        raise InputError("fewer than seq_len=%d tokens" % seq_len)
+    vocab = model.config["vocab_size"]
+    if ids.min() < 0 or ids.max() >= vocab:
+        raise InputError("token id out of range for vocab_size %d" % vocab)
+    layers = parse_layers(layers, model.n_layer())
+    for s in sites:
+        if s not in SITES:
+            raise InputError("unknown site %r" % s)
+    seqs = torch.from_numpy(ids[:n_seq * seq_len].reshape(n_seq, seq_len))
+    out = {(l, s): [] for l in layers for s in sites}
+    handles = []
+    for l in layers:
+        mods = model.sites(l)
+        for s in sites:
+            def hook(_m, _inp, y, key=(l, s)):
+                out[key].append(y.detach().reshape(-1, y.shape[-1]).float().numpy().copy())
+            handles.append(mods[s].register_forward_hook(hook))
+    was_training = model.training
+    model.eval()
+    try:
+        for i in range(0, n_seq, batch):
+            model(seqs[i:i + batch])
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    return {k: np.concatenate(v, axis=0) for k, v in out.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# byte-level BPE (GPT-2 style tokenizer.json)
+
+GPT2_PATTERN = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
+
+
+def bytes_to_unicode():
+    """GPT-2's reversible map from the 256 byte values to printable code points."""
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + \
+        list(range(ord("®"), ord("ÿ") + 1))
+    table, extra = {}, 0
+    for b in range(256):
+        if b in keep:
+            table[b] = chr(b)
+        else:
+            table[b] = chr(256 + extra)
+            extra += 1
+    return table
+
+
+class ByteBPE:
+    def __init__(self, vocab, merges, added=None):
+        import regex
+        self.vocab = vocab
+        self.ranks = {tuple(m): i for i, m in enumerate(merges)}
+        self.byte_map = bytes_to_unicode()
+        self.pat = regex.compile(GPT2_PATTERN)
+        self.added = dict(added or {})
+        self.added_pat = (regex.compile("|".join(regex.escape(a) for a in
+                                                  sorted(self.added, key=len, reverse=True)))
+                          if self.added else None)
+        self.cache = {}
+
+    @classmethod
+    def from_tokenizer_json(cls, path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                tj = json.load(f)
+        except OSError as e:
+            raise InputError("%s: %s" % (path, e.strerror))
+        except ValueError as e:
+            raise InputError("%s: not valid JSON (%s)" % (path, e))
+        model = tj.get("model") or {}
+        if model.get("type") != "BPE" or not isinstance(model.get("vocab"), dict):
+            raise InputError("%s: not a BPE tokenizer.json" % path)
+        merges = []
+        for m in model.get("merges") or []:
+            pair = m.split(" ") if isinstance(m, str) else m
+            if len(pair) != 2:
+                raise InputError("%s: bad merge %r" % (path, m))
+            merges.append(tuple(pair))
+        added = {a["content"]: a["id"] for a in tj.get("added_tokens") or []}
+        return cls(model["vocab"], merges, added)
+
+    def bpe(self, word):
+        if word in self.cache:
+            return self.cache[word]
+        parts = list(word)
+        while len(parts) > 1:
+            best, best_rank = None, None
+            for i in range(len(parts) - 1):
+                r = self.ranks.get((parts[i], parts[i + 1]))
+                if r is not None and (best_rank is None or r < best_rank):
+                    best, best_rank = i, r
+            if best is None:
+                break
+            a, b = parts[best], parts[best + 1]
+            merged, i = [], 0
+            while i < len(parts):  # merge every occurrence of the pair, left to right
+                if i < len(parts) - 1 and parts[i] == a and parts[i + 1] == b:
+                    merged.append(a + b)
+                    i += 2
+                else:
+                    merged.append(parts[i])
+                    i += 1
+            parts = merged
+        self.cache[word] = parts
+        return parts
+
+    def encode_plain(self, text):
+        ids = []
+        for piece in self.pat.findall(text):
+            word = "".join(self.byte_map[b] for b in piece.encode("utf-8"))
+            for tok in self.bpe(word):
+                if tok not in self.vocab:
+                    raise InputError("token %r is not in the vocabulary" % tok)
+                ids.append(self.vocab[tok])
+        return ids
+
+    def encode(self, text):
+        if not self.added_pat:
+            return self.encode_plain(text)
+        ids, pos = [], 0
+        for m in self.added_pat.finditer(text):  # added tokens split the text first, as HF does
+            ids.extend(self.encode_plain(text[pos:m.start()]))
+            ids.append(self.added[m.group(0)])
+            pos = m.end()
+        ids.extend(self.encode_plain(text[pos:]))
+        return ids
+
+
+def encode(tokenizer_json_path, text):
+    return ByteBPE.from_tokenizer_json(tokenizer_json_path).encode(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI
+
+
+def _metrics_module():
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import np_metrics  # written alongside; imported lazily so capture works without it
+    return np_metrics
+
+
+def cmd_capture(a):
+    model = load_model(a.model)
+    try:
+        with open(a.ids) as f:
+            ids = json.load(f)
+    except (OSError, ValueError) as e:
+        raise InputError("%s: %s" % (a.ids, e))
+    if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
+        raise InputError("%s: expected a JSON array of integers" % a.ids)
+    sites = tuple(s.strip() for s in a.sites.split(",") if s.strip())
+    acts = capture(model, np.array(ids, dtype=np.int64), a.seq_len, a.batch, a.layers, sites)
+    os.makedirs(a.out, exist_ok=True)
+    npm = _metrics_module()
+    rows = []
+    for (layer, site), X in sorted(acts.items()):
+        np.save(os.path.join(a.out, "layer%d_%s.npy" % (layer, site)), X)
+        row = {"family": model.family, "width": model.ffn_width(), "layer": layer, "site": site}
+        row.update(npm.metrics(X.astype(np.float64), concentration_k=a.concentration_k))
+        rows.append(row)
+    with open(os.path.join(a.out, "metrics.json"), "w") as f:
+        json.dump(rows, f, indent=1)
+        f.write("\n")
+    return 0
+
+
+def cmd_tokenize(a):
+    try:
+        with open(a.textfile, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise InputError("%s: %s" % (a.textfile, e.strerror))
+    except UnicodeDecodeError:
+        raise InputError("%s: not valid UTF-8" % a.textfile)
+    print(json.dumps(encode(a.tokenizer, text)))
+    return 0
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="reference.py", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    c = sub.add_parser("capture", help="capture FFN activations and their metrics")
+    c.add_argument("--model", required=True)
+    c.add_argument("--ids", required=True, help="JSON array of token ids")
+    c.add_argument("--seq-len", type=int, required=True)
+    c.add_argument("--batch", type=int, required=True)
+    c.add_argument("--layers", default="all")
+    c.add_argument("--sites", default="post")
+    c.add_argument("--concentration-k", type=float, default=0.1)
+    c.add_argument("--threads", type=int, default=0)
+    c.add_argument("--out", required=True)
+    t = sub.add_parser("tokenize", help="print the ids of a text file as a JSON array")
+    t.add_argument("--tokenizer", required=True)
+    t.add_argument("textfile")
+    a = p.parse_args(argv)
+    if getattr(a, "threads", 0):
+        torch.set_num_threads(a.threads)
+    try:
+        return cmd_capture(a) if a.cmd == "capture" else cmd_tokenize(a)
+    except InputError as e:
+        sys.stderr.write("reference.py: error: %s\n" % e)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
