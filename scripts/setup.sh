@@ -10,6 +10,7 @@ packages=(
   libcriterion-dev
   python3 python3-numpy python3-torch python3-regex
   tmux
+  time
 )
 
 missing=()

@@ -11,6 +11,7 @@
  * directory ffnscope runs in, as for most command-line tools that write files;
  * absolute paths are used as given. output.dir defaults to
  * results/<config file name without .yaml/.yml>, export_dir to exports. */
+#define _GNU_SOURCE
 #include "ffnscope/config.h"
 
 #include <errno.h>
@@ -422,7 +423,7 @@ static int matchCmp(const void *a, const void *b)
     const Match *x = a, *y = b;
     if (!x->width != !y->width) return x->width ? -1 : 1;   /* known widths first */
     if (x->width != y->width) return x->width < y->width ? -1 : 1;
-    return strcmp(x->name, y->name);
+    return strverscmp(x->name, y->name);   /* w64 before w128 */
 }
 
 static int pushModel(Ctx *c, Config *cfg, int *cap, ModelEntry *e)

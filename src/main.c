@@ -10,8 +10,11 @@ static const Command commands[] = {
     /* entries are added as commands land: {"name", "usage", cmdName}, */
     {"run", "run CONFIG [--out DIR]", cmdRun},
     {"analyze", "analyze FILE [--tensor NAME] [--format table|json|csv] [--concentration-k K]", cmdAnalyze},
+    {"inspect", "inspect MODEL [--format table|json]", cmdInspect},
     {"merge", "merge SHARD... --out FILE     combine covariance statistics shards", cmdMerge},
     {"tokenize", "tokenize MODEL_OR_TOKENIZER TEXTFILE [--format ids|json]", cmdTokenize},
+    {"render", "render RESULTS_DIR --view spectrum|heatmap|scaling|table [--format txt|ansi|html|svg] "
+               "[--size COLSxROWS] [-o FILE]", cmdRender},
     {NULL, NULL, NULL},
 };
 
@@ -47,6 +50,5 @@ int main(int argc, char **argv)
             return finish(EXIT_INPUT, &err);
         }
     }
-    errorSet(&err, EXIT_INPUT, "the dashboard is not built yet");
-    return finish(EXIT_INPUT, &err);
+    return finish(cmdDashboard(argc, argv, &err), &err);
 }

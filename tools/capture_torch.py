@@ -115,13 +115,18 @@ def corpus_ids(args, model_dir):
     return np.array(tok.encode(text), dtype=np.int64)
 
 
-def cut_sequences(ids, tokens, seq_len):
-    """[n_seq, seq_len]: whole sequences from token 0 covering the first `tokens` tokens."""
-    n_seq = min(len(ids) // seq_len, tokens // seq_len)
-    if n_seq < 1:
-        raise InputError("the corpus gives %d tokens and --tokens is %d: not one whole sequence of %d"
-                         % (len(ids), tokens, seq_len))
-    return ids[:n_seq * seq_len].reshape(n_seq, seq_len)
+def cut_sequences(ids, tokens, seq_len, bos=None):
+    """[n_seq, seq_len] as ffnscope's run cuts them: consecutive non-overlapping pieces of the
+    stream from token 0, tokens // seq_len of them (at least one), fewer when the corpus is short.
+    With a BOS id each sequence is BOS followed by the next seq_len - 1 stream tokens."""
+    per_seq = seq_len - 1 if bos is not None else seq_len
+    if per_seq < 1 or len(ids) < per_seq:
+        raise InputError("the corpus gives %d tokens, fewer than one sequence of %d" % (len(ids), seq_len))
+    n_seq = min(max(tokens // seq_len, 1), len(ids) // per_seq)
+    seqs = ids[:n_seq * per_seq].reshape(n_seq, per_seq)
+    if bos is not None:
+        seqs = np.concatenate([np.full((n_seq, 1), bos, dtype=seqs.dtype), seqs], axis=1)
+    return np.ascontiguousarray(seqs)
 
 
 def parse_layers(spec, n_layer):
@@ -163,7 +168,7 @@ class Accumulator:
         self.scatter = torch.zeros(width, width, dtype=torch.float64, device=device)
 
     def add(self, y):
-        x = y.reshape(-1, y.shape[-1]).to(torch.float64)
+        x = y.reshape(-1, y.shape[-1]).to(torch.float64, copy=True)  # ours: centred in place below
         finite = torch.isfinite(x).all(dim=1)
         nb = int(finite.sum())
         if nb < x.shape[0]:  # ffnscope drops rows holding NaN/Inf and counts them
@@ -172,11 +177,11 @@ class Accumulator:
         if nb == 0:
             return
         block_mean = x.mean(dim=0)
-        xc = x - block_mean
+        x -= block_mean
         na = self.count
         n = na + nb
         delta = block_mean - self.mean
-        self.scatter.addmm_(xc.t(), xc)  # the batch's centred scatter, one matrix product
+        self.scatter.addmm_(x.t(), x)  # the batch's centred scatter, one matrix product
         if na:
             self.scatter.addr_(delta, delta, alpha=na * nb / n)  # Chan et al.: shift between means
         self.mean.add_(delta, alpha=nb / n)
@@ -287,6 +292,8 @@ def parse_args(argv):
     p.add_argument("--ids", help="token ids instead of --corpus: a JSON array or 1-D .npy "
                                  "(for tokenizers other than byte-level BPE)")
     p.add_argument("--tokenizer", help="tokenizer file or folder (default: the model directory)")
+    p.add_argument("--bos-id", type=int, help="start every sequence with this token id "
+                                               "(the config's corpus.add_bos)")
     p.add_argument("--tokens", type=int, default=65536, help="tokens to capture (default 65536)")
     p.add_argument("--seq-len", type=int, default=128, help="tokens per sequence (default 128)")
     p.add_argument("--batch", type=int, default=16, help="sequences per forward pass (default 16)")
@@ -349,7 +356,7 @@ def run(argv):
     dtype = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}[args.dtype]
     model = load_model_staggered(args.model, device, dtype, distributed, local_rank, local_world)
     seq_len = min(args.seq_len, model.context())
-    seqs = cut_sequences(corpus_ids(args, args.model), args.tokens, seq_len)
+    seqs = cut_sequences(corpus_ids(args, args.model), args.tokens, seq_len, args.bos_id)
     vocab = model.config["vocab_size"]
     if seqs.min() < 0 or seqs.max() >= vocab:
         raise InputError("token id %d is outside the model's vocabulary (%d)"

@@ -213,15 +213,16 @@ def heldout_loss(model, stream, ctx, batch, max_seqs=None):
 
 
 def train_one(family, width, vocab_size, train_ids, held_ids, a, log):
+    peak = a.lr_ngpt if family == "ngpt" else a.lr
     model = R.build_model(model_config(family, width, vocab_size, ctx=a.ctx), family)
     init_weights(model, a.seed)
-    opt = make_optimizer(model, family, a.lr)
+    opt = make_optimizer(model, family, peak)
     model.train()
     curve, recent = [], []
     t0 = time.time()
     for step, (x, y) in enumerate(batches(train_ids, a.steps, a.batch, a.ctx, a.seed)):
         for g in opt.param_groups:
-            g["lr"] = lr_at(step, a.steps, a.lr, family)
+            g["lr"] = lr_at(step, a.steps, peak, family)
         loss = loss_of(model, x, y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -245,7 +246,7 @@ def train_one(family, width, vocab_size, train_ids, held_ids, a, log):
     return model, {
         "family": family, "width": width, "parameters": model.n_params(),
         "training_tokens": a.steps * a.batch * a.ctx, "steps": a.steps, "batch": a.batch,
-        "context": a.ctx, "seed": a.seed, "peak_lr": a.lr,
+        "context": a.ctx, "seed": a.seed, "peak_lr": peak,
         "final_train_loss": round(float(np.mean(recent[-tail:])), 4),
         "heldout_loss": round(heldout_loss(model, held_ids, a.ctx, a.batch), 4),
         "train_seconds": round(train_secs, 1), "curve": curve,
@@ -271,12 +272,14 @@ def main():
     p.add_argument("--vocab", type=int, default=1024)
     p.add_argument("--families", default=",".join(FAMILIES))
     p.add_argument("--widths", default=",".join(map(str, WIDTHS)))
-    p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--steps", type=int, default=300)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--ctx", type=int, default=128)
-    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of gpt2 and llama")
+    p.add_argument("--lr-ngpt", type=float, default=1e-2,
+                   help="peak learning rate of ngpt (normalised weights tolerate a larger step)")
     p.add_argument("--seed", type=int, default=1234)
-    p.add_argument("--eval-every", type=int, default=100)
+    p.add_argument("--eval-every", type=int, default=50)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--skip-existing", action="store_true",
                    help="keep models already saved (resume an interrupted sweep)")
@@ -342,7 +345,8 @@ def main():
         "corpus": {"train": [n + ".txt" for n in TRAIN_NOVELS], "heldout": HELDOUT + ".txt",
                    "train_tokens": int(len(train_ids)), "heldout_tokens": int(len(held_ids))},
         "tokenizer": {"vocab_size": vocab_size, "merges": len(merges)},
-        "recipe": {"steps": a.steps, "batch": a.batch, "context": a.ctx, "peak_lr": a.lr,
+        "recipe": {"steps": a.steps, "batch": a.batch, "context": a.ctx,
+                   "peak_lr": {"gpt2": a.lr, "llama": a.lr, "ngpt": a.lr_ngpt},
                    "seed": a.seed, "gpt2_llama": "AdamW(0.9,0.95), wd 0.1 on matrices, 5% warmup, "
                    "cosine to 10% of peak, grad clip 1.0",
                    "ngpt": "AdamW(0.9,0.95), no weight decay, no warmup, cosine to 0, grad clip 1.0, "

@@ -39,8 +39,8 @@ const char *actFilePath(const ActFile *f);
 void actFileClose(ActFile *f);
 
 /* Layer and site from a tensor name: a dot/slash separated component
- * blocks|layers|h|layer followed by a component N gives the layer (-1 when
- * none); a component hook_post|post or hook_pre|pre gives the site
+ * blocks|layers|h|layer followed by a component N, or a component layerN,
+ * gives the layer (-1 when none); a component hook_post|post or hook_pre|pre gives the site
  * (SITE_POST when none). A .npy file takes them from its base name. */
 void actNameParse(const char *name, int *layer, Site *site);
 

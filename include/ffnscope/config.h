@@ -40,6 +40,8 @@ typedef struct Config {
     char *theme;              /* default "default" */
     char *output_dir;         /* default results/<config stem>; relative to the working directory */
     char *export_dir;         /* default "exports"; relative to the working directory */
+    const char *save_stats;   /* not from the YAML: `run --save-stats` (borrowed), a file, or a folder for
+                               * NAME.stats.safetensors per model, for the accumulators; NULL: none */
 } Config;
 
 int configLoad(const char *path, Config **out, Error *err);

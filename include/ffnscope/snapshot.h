@@ -51,6 +51,8 @@ typedef struct ModelSnapshot {
     LayerSnapshot *rows;       /* sorted by layer, then site */
     int config_index;          /* position of the entry in the config (after glob expansion) */
     int error_code;            /* EXIT_INPUT or EXIT_RUNTIME when MODEL_FAILED */
+    double refresh_s;          /* of elapsed_s, seconds spent on spectrum refreshes during the
+                                  capture (the final refresh not counted); kept under a fifth */
 } ModelSnapshot;
 
 typedef enum RankKind { RANK_SOFT = 0, RANK_HARD = 1 } RankKind;

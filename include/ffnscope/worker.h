@@ -17,6 +17,15 @@ typedef struct Worker Worker;
 /* Starts the thread. cfg must outlive the worker. */
 int workerStart(const Config *cfg, Worker **out, Error *err);
 
+/* workerStart with options. live = 0 skips the spectrum refreshes during a
+ * capture (only each model's final one runs): for the headless run, where
+ * nobody looks at intermediate spectra. workerStart is live. */
+typedef struct WorkerOptions {
+    int live;
+} WorkerOptions;
+
+int workerStartWith(const Config *cfg, const WorkerOptions *opt, Worker **out, Error *err);
+
 /* The latest published snapshot, retained: release it with snapshotRelease. */
 Snapshot *workerSnapshot(Worker *w);
 
@@ -24,6 +33,10 @@ Snapshot *workerSnapshot(Worker *w);
  * passes (-1: forever). Returns the latest generation. */
 uint64_t workerWait(Worker *w, uint64_t generation, int timeout_ms);
 
+/* model_index is a position in the snapshot's models array; the order is
+ * fixed when the worker starts, so it means the same model in every
+ * snapshot. Restarting the model being captured starts it again from zero;
+ * restarting a finished or failed one queues it again. */
 void workerPause(Worker *w);
 void workerResume(Worker *w);
 void workerRestartModel(Worker *w, int model_index);

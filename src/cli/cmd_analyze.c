@@ -1,5 +1,6 @@
 /* ffnscope analyze FILE [--tensor NAME] [--format table|json|csv] [--concentration-k K]
- * Spectral metrics of activation matrices stored in .npy / .safetensors files. */
+ * Spectral metrics of activation matrices stored in .npy / .safetensors files,
+ * or of covariance statistics files (io/stats.h). */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include "ffnscope/covacc.h"
 #include "ffnscope/eigen.h"
 #include "ffnscope/metrics.h"
+#include "io/stats.h"
 
 typedef enum Format { FORMAT_TABLE, FORMAT_JSON, FORMAT_CSV } Format;
 
@@ -75,19 +77,20 @@ static int analyzeTensor(ActFile *f, int i, double k_param, Metrics *m, Error *e
 
 static json_t *jsonNumber(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-static int printJson(const ActFile *f, const int *idx, const Metrics *ms, int n, Error *err)
+/* The printers take the file and one name per row, so activation files and
+ * statistics files (analyzeStats) share them. */
+static int printJson(const char *path, const char *const *names, const Metrics *ms, int n, Error *err)
 {
     json_t *arr = json_array();
     int bad = !arr;
     for (int k = 0; k < n && !bad; k++) {
-        const ActTensor *t = actFileTensor(f, idx[k]);
         const Metrics *m = &ms[k];
         char warn[128];
         json_t *o = json_object();
         bad |= !o || json_array_append_new(arr, o);
         if (bad) break;
-        bad |= json_object_set_new(o, "file", json_string(actFilePath(f)));
-        bad |= json_object_set_new(o, "tensor", json_string(t->name));
+        bad |= json_object_set_new(o, "file", json_string(path));
+        bad |= json_object_set_new(o, "tensor", json_string(names[k]));
         bad |= json_object_set_new(o, "tokens", json_integer(m->tokens));
         bad |= json_object_set_new(o, "width", json_integer(m->width));
         bad |= json_object_set_new(o, "hard_rank", jsonNumber(m->hard_rank));
@@ -103,7 +106,7 @@ static int printJson(const ActFile *f, const int *idx, const Metrics *ms, int n,
     }
     char *text = bad ? NULL : json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
     json_decref(arr);
-    if (!text) return errorSet(err, EXIT_RUNTIME, "%s: cannot encode JSON (file name not UTF-8?)", actFilePath(f));
+    if (!text) return errorSet(err, EXIT_RUNTIME, "%s: cannot encode JSON (file name not UTF-8?)", path);
     puts(text);
     free(text);
     return 0;
@@ -130,16 +133,16 @@ static void csvNumber(double v)
     else fputs(",", stdout);
 }
 
-static void printCsv(const ActFile *f, const int *idx, const Metrics *ms, int n)
+static void printCsv(const char *path, const char *const *names, const Metrics *ms, int n)
 {
     puts("file,tensor,tokens,width,hard_rank,soft_rank,hard_util,soft_util,concentration,concentration_k,eee,sui,"
          "alpha,warnings");
     for (int k = 0; k < n; k++) {
         const Metrics *m = &ms[k];
         char warn[128];
-        csvField(actFilePath(f));
+        csvField(path);
         putchar(',');
-        csvField(actFileTensor(f, idx[k])->name);
+        csvField(names[k]);
         printf(",%lld,%d", (long long)m->tokens, m->width);
         csvNumber(m->hard_rank);
         csvNumber(m->soft_rank);
@@ -156,38 +159,90 @@ static void printCsv(const ActFile *f, const int *idx, const Metrics *ms, int n)
     }
 }
 
-static void printTable(const ActFile *f, const int *idx, const Metrics *ms, int n)
+static void printTable(const char *path, const char *const *names, const Metrics *ms, int n)
 {
     int name_w = 6;
     for (int k = 0; k < n; k++) {
-        int l = (int)strlen(actFileTensor(f, idx[k])->name);
+        int l = (int)strlen(names[k]);
         if (l > name_w) name_w = l;
     }
     if (name_w > 48) name_w = 48;
-    printf("%s\n", actFilePath(f));
+    printf("%s\n", path);
     printf("%-*s %9s %6s %9s %9s %6s %6s %6s %6s %6s %6s  %s\n", name_w, "tensor", "tokens", "width", "hard_rank",
            "soft_rank", "HR/D", "SR/D", "C_k", "EEE", "SUI", "alpha", "warnings");
     for (int k = 0; k < n; k++) {
-        const ActTensor *t = actFileTensor(f, idx[k]);
         const Metrics *m = &ms[k];
         char warn[128], ck[16], alpha[16];
         snprintf(ck, sizeof ck, "%.3f", m->concentration);
         if (isfinite(m->alpha)) snprintf(alpha, sizeof alpha, "%.3f", m->alpha);
         else snprintf(alpha, sizeof alpha, "-");
         printf("%-*.*s %9lld %6d %9.2f %9.2f %6.3f %6.3f %6s %6.3f %6.3f %6s  %s\n", name_w, name_w,
-               t->name[0] ? t->name : "-", (long long)m->tokens, m->width, m->hard_rank, m->soft_rank, m->hard_util,
+               names[k][0] ? names[k] : "-", (long long)m->tokens, m->width, m->hard_rank, m->soft_rank, m->hard_util,
                m->soft_util, ck, m->eee, m->sui, alpha, metricsWarnings(m, warn, sizeof warn));
     }
     printf("C_k: energy share of the top k = %d%s eigenvalues\n", n ? ms[0].concentration_k : 0,
            n > 1 ? " (of the first tensor; k follows each width)" : "");
 }
 
+/* Print in the requested format. */
+static int printRows(Format format, const char *path, const char *const *names, const Metrics *ms, int n, Error *err)
+{
+    if (format == FORMAT_JSON) return printJson(path, names, ms, n, err);
+    if (format == FORMAT_CSV) printCsv(path, names, ms, n);
+    else printTable(path, names, ms, n);
+    return 0;
+}
+
+/* A covariance statistics file (io/stats.h): one row per layer and site,
+ * named "layers.N.SITE", metrics from the stored count, mean and scatter.
+ * Entries load one at a time, so memory stays at a few D^2 buffers. */
+static int analyzeStats(const char *path, const char *tensor, Format format, double k_param, Error *err)
+{
+    StatsFile *f;
+    if (statsOpen(path, &f, err)) return err->code ? err->code : EXIT_INPUT;
+    int count = statsCount(f), n = 0;
+    char (*names)[64] = calloc((size_t)count, sizeof *names);
+    const char **np = calloc((size_t)count, sizeof *np);
+    Metrics *ms = calloc((size_t)count, sizeof *ms);
+    Covacc *acc = covaccNew(statsMeta(f)->width);
+    int rc = -1;
+    if (!names || !np || !ms || !acc) {
+        errorNoMem(err, path);
+        goto out;
+    }
+    for (int i = 0; i < count; i++) {
+        StatsKey key = statsKey(f, i);
+        statsEntryName(key.layer, key.site, names[n], sizeof names[n]);
+        if (tensor && strcmp(names[n], tensor)) continue;
+        char at[600];
+        snprintf(at, sizeof at, "%s: %s", path, names[n]);
+        if (statsLoad(f, i, acc, err) || statsMetrics(acc, at, k_param, &ms[n], NULL, err)) goto out;
+        np[n] = names[n];
+        n++;
+    }
+    if (n == 0) {
+        errorSet(err, EXIT_INPUT, "%s: no statistics named '%s' (names are layers.N.post, layers.N.pre)", path, tensor);
+        goto out;
+    }
+    rc = printRows(format, path, np, ms, n, err);
+out:
+    covaccFree(acc);
+    free(names);
+    free(np);
+    free(ms);
+    statsClose(f);
+    if (rc) return err->code ? err->code : EXIT_RUNTIME;
+    if (fflush(stdout) != 0 || ferror(stdout)) return errorSet(err, EXIT_RUNTIME, "analyze: cannot write the output");
+    return EXIT_OK;
+}
+
 static int usage(Error *err, const char *what)
 {
-    return errorSet(err, EXIT_INPUT,
+    errorSet(err, EXIT_INPUT,
                     "analyze: %s (usage: ffnscope analyze FILE [--tensor NAME] [--format table|json|csv] "
                     "[--concentration-k K])",
                     what);
+    return EXIT_INPUT;
 }
 
 int cmdAnalyze(int argc, char **argv, Error *err)
@@ -229,13 +284,15 @@ int cmdAnalyze(int argc, char **argv, Error *err)
 #undef OPT
     }
     if (!path) return usage(err, "missing FILE");
+    if (statsDetect(path)) return analyzeStats(path, tensor, format, k_param, err);
 
     ActFile *f;
     if (actFileOpen(path, &f, err)) return err->code ? err->code : EXIT_INPUT;
     int count = actFileCount(f), n = 0;
     int *idx = malloc((size_t)count * sizeof *idx);
     Metrics *ms = calloc((size_t)count, sizeof *ms);
-    if (!idx || !ms) {
+    const char **names = calloc((size_t)count, sizeof *names);
+    if (!idx || !ms || !names) {
         errorNoMem(err, path);
         goto fail;
     }
@@ -245,23 +302,21 @@ int cmdAnalyze(int argc, char **argv, Error *err)
         errorSet(err, EXIT_INPUT, "%s: no tensor named '%s'", path, tensor);
         goto fail;
     }
-    for (int k = 0; k < n; k++)
+    for (int k = 0; k < n; k++) {
         if (analyzeTensor(f, idx[k], k_param, &ms[k], err)) goto fail;
-    if (format == FORMAT_JSON) {
-        if (printJson(f, idx, ms, n, err)) goto fail;
-    } else if (format == FORMAT_CSV) {
-        printCsv(f, idx, ms, n);
-    } else {
-        printTable(f, idx, ms, n);
+        names[k] = actFileTensor(f, idx[k])->name;
     }
+    if (printRows(format, actFilePath(f), names, ms, n, err)) goto fail;
     free(idx);
     free(ms);
+    free(names);
     actFileClose(f);
     if (fflush(stdout) != 0 || ferror(stdout)) return errorSet(err, EXIT_RUNTIME, "analyze: cannot write the output");
     return EXIT_OK;
 fail:
     free(idx);
     free(ms);
+    free(names);
     actFileClose(f);
     return err->code ? err->code : EXIT_RUNTIME;
 }

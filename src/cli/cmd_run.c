@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -72,6 +73,9 @@ static void drawBar(const ModelSnapshot *m)
     bar[barw] = '\0';
     if (m->status == MODEL_LOADING || m->status == MODEL_QUEUED)
         snprintf(line, sizeof line, "%s: loading", m->name);
+    else if (m->tokens_target > 0 && m->tokens_done >= m->tokens_target)
+        snprintf(line, sizeof line, "%s [%s] 100%% %lld tokens, computing the final spectra", m->name, bar,
+                 (long long)m->tokens_done);
     else
         snprintf(line, sizeof line, "%s [%s] %3d%% %lld/%lld tokens %.0f tok/s ETA %s", m->name, bar,
                  (int)(frac * 100), (long long)m->tokens_done, (long long)m->tokens_target, m->tokens_per_s, eta);
@@ -160,17 +164,19 @@ static void printTable(const Snapshot *s)
 
 static int usage(Error *err)
 {
-    return errorSet(err, EXIT_INPUT, "usage: ffnscope run CONFIG [--out DIR]");
+    return errorSet(err, EXIT_INPUT, "usage: ffnscope run CONFIG [--out DIR] [--save-stats FILE|DIR]");
 }
 
 int cmdRun(int argc, char **argv, Error *err)
 {
-    const char *config = NULL, *out = NULL;
+    const char *config = NULL, *out = NULL, *save_stats = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: ffnscope run CONFIG [--out DIR]\n"
+            printf("usage: ffnscope run CONFIG [--out DIR] [--save-stats FILE|DIR]\n"
                    "Captures every model of CONFIG, writes the results directory (default: the config's\n"
-                   "output.dir) and prints the metrics table.\n");
+                   "output.dir) and prints the metrics table. --save-stats also writes each model's\n"
+                   "covariance statistics (ffnscope analyze/merge read them): to FILE for a single\n"
+                   "model, or to DIR/NAME.stats.safetensors.\n");
             return EXIT_OK;
         }
         if (!strcmp(argv[i], "--out")) {
@@ -178,8 +184,16 @@ int cmdRun(int argc, char **argv, Error *err)
             out = argv[i];
         } else if (!strncmp(argv[i], "--out=", 6)) {
             out = argv[i] + 6;
+        } else if (!strcmp(argv[i], "--save-stats")) {
+            if (++i >= argc || !*argv[i])
+                return errorSet(err, EXIT_INPUT, "run: --save-stats needs a file or folder"), EXIT_INPUT;
+            save_stats = argv[i];
+        } else if (!strncmp(argv[i], "--save-stats=", 13) && argv[i][13]) {
+            save_stats = argv[i] + 13;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            errorSet(err, EXIT_INPUT, "run: unknown option '%s' (usage: ffnscope run CONFIG [--out DIR])", argv[i]);
+            errorSet(err, EXIT_INPUT,
+                     "run: unknown option '%s' (usage: ffnscope run CONFIG [--out DIR] [--save-stats FILE|DIR])",
+                     argv[i]);
             return EXIT_INPUT;
         } else if (!config) {
             config = argv[i];
@@ -195,6 +209,19 @@ int cmdRun(int argc, char **argv, Error *err)
     Config *cfg;
     if (configLoad(config, &cfg, err)) return err->code ? err->code : EXIT_INPUT;
     if (!out) out = cfg->output_dir;
+    if (save_stats) {
+        /* one file holds one model: several need a folder (checked now, not after the capture) */
+        struct stat st;
+        size_t sl = strlen(save_stats);
+        int is_dir = save_stats[sl - 1] == '/' || (stat(save_stats, &st) == 0 && S_ISDIR(st.st_mode));
+        if (!is_dir && cfg->n_models != 1) {
+            errorSet(err, EXIT_INPUT, "run: --save-stats %s: the config has %d models; give a folder", save_stats,
+                     cfg->n_models);
+            configFree(cfg);
+            return EXIT_INPUT;
+        }
+        cfg->save_stats = save_stats;
+    }
 
     struct sigaction sa = {0}, old_int, old_term;
     sa.sa_handler = onSigint;
@@ -203,8 +230,10 @@ int cmdRun(int argc, char **argv, Error *err)
     sigaction(SIGTERM, &sa, &old_term);
     interrupted = 0;
 
+    /* nobody sees intermediate spectra here: only the final refresh of each model runs */
+    WorkerOptions wopt = {.live = 0};
     Worker *w;
-    if (workerStart(cfg, &w, err)) {
+    if (workerStartWith(cfg, &wopt, &w, err)) {
         configFree(cfg);
         return err->code ? err->code : EXIT_RUNTIME;
     }

@@ -315,6 +315,18 @@ static int yNum(Yb *y, const char *fmt, double v)
     return yStr(y, buf);
 }
 
+/* The shortest text that reads back as the same double (0.1, not 0.10000000000000001). */
+static int yExact(Yb *y, double v)
+{
+    char buf[64];
+    if (!isfinite(v)) return yStr(y, NULL);
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) break;
+    }
+    return yStr(y, buf);
+}
+
 static int yInt(Yb *y, long long v)
 {
     char buf[32];
@@ -376,7 +388,7 @@ static int resolvedConfig(Yb *y, const Config *cfg, const char *dir)
     ySet(y, cap, "refresh_tokens", yInt(y, cfg->refresh_tokens));
     ySet(y, root, "capture", cap);
     int met = yMap(y);
-    ySet(y, met, "concentration_k", yNum(y, "%.17g", cfg->concentration_k));
+    ySet(y, met, "concentration_k", yExact(y, cfg->concentration_k));
     ySet(y, root, "metrics", met);
     int models = ySeq(y, 0);
     for (int i = 0; i < cfg->n_models; i++) {

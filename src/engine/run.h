@@ -70,5 +70,10 @@ int runCorpus(ModelRun *r, const char **text, size_t *len, Error *err);
 /* Sources. */
 int runActivations(ModelRun *r, Error *err);
 int runCheckpoint(ModelRun *r, Error *err);
+int runStats(ModelRun *r, Error *err);   /* covariance statistics files (source_stats.c) */
+
+/* Writes the finished streams' accumulators as a covariance statistics file:
+ * `save` itself, or save/NAME.stats.safetensors when it is a folder. */
+int runSaveStats(ModelRun *r, const char *save, const char *family, int n_layers, Error *err);
 
 #endif

@@ -16,7 +16,7 @@
 #include "engine/run.h"
 #include "ffnscope/acts.h"
 
-#define CHUNK_FLOATS (1 << 21)   /* 8 MB of float32 per read */
+#define CHUNK_FLOATS (1 << 20)   /* 4 MB of float32 per read */
 
 int runActivations(ModelRun *r, Error *err)
 {

@@ -29,6 +29,7 @@
 #include "ffnscope/acts.h"
 #include "ffnscope/eigen.h"
 #include "ffnscope/metrics.h"
+#include "io/stats.h"
 #include "util/fileio.h"
 
 #define QUEUE_LEN 64
@@ -59,6 +60,8 @@ struct Worker {
     int focus_changed;
     int current;                     /* snapshot index of the model being captured, -1 */
     atomic_int interrupt;            /* quit, or restart of the current model: stop mid-batch */
+
+    int live;                        /* refresh spectra during captures */
 
     /* worker thread only */
     Snapshot *draft;
@@ -91,6 +94,7 @@ static void updateTimes(Worker *w, ModelRun *r)
         m->elapsed_s = t - r->t_start;
         m->tokens_done = r->tokens_done;
         m->tokens_per_s = m->elapsed_s > 0 ? (double)r->tokens_done / m->elapsed_s : 0;
+        m->refresh_s = r->t_refresh;
     }
 }
 
@@ -155,7 +159,15 @@ static int buildPlan(Worker *w, Error *err)
         Slot *s = &slots[i];
         s->config_index = i;
         s->format = fileFormat(e);
-        if (e->is_acts) {
+        StatsFile *sf;
+        Error no_stats = {0};
+        if (e->is_acts && statsDetect(e->path) && statsOpen(e->path, &sf, &no_stats) == 0) {
+            /* statistics carry their model's family and width */
+            s->width = statsMeta(sf)->width;
+            snprintf(s->family, sizeof s->family, "%s",
+                     e->family ? e->family : *statsMeta(sf)->family ? statsMeta(sf)->family : "acts");
+            statsClose(sf);
+        } else if (e->is_acts) {
             ActFile *f;
             Error ignored = {0};
             /* the header alone: cheap, and a bad file fails later, in its turn */
@@ -395,6 +407,8 @@ static int refreshDue(ModelRun *r, Error *err)
         r->t_refresh += now() - t;
         done++;
         if (k >= 0) r->rr = (i + 1) % r->n_streams;
+        /* publish each layer as it is ready: the focused one shows first */
+        publish(w, r);
         if (atomic_load(&w->interrupt)) break;
     }
     return done;
@@ -475,13 +489,13 @@ int runProgress(ModelRun *r, int64_t tokens_done, Error *err)
     r->tokens_done = tokens_done;
     int rc = pollCommands(w, r);
     if (rc) return rc;
-    if (tokens_done >= r->next_refresh_at) {
+    if (w->live && tokens_done >= r->next_refresh_at) {
         for (int i = 0; i < r->n_streams; i++) r->streams[i].due = 1;
         while (r->next_refresh_at <= tokens_done) r->next_refresh_at += r->cfg->refresh_tokens;
     }
     int refreshed = refreshDue(r, err);
     if (refreshed < 0) return -1;
-    if (refreshed || now() - w->last_publish >= PROGRESS_PUBLISH_S) publish(w, r);
+    if (!refreshed && now() - w->last_publish >= PROGRESS_PUBLISH_S) publish(w, r);
     return 0;
 }
 
@@ -537,9 +551,12 @@ static int runModel(Worker *w, int index)
     m->status = MODEL_LOADING;
     setCurrent(w, index);
     publish(w, &r);
-    int rc = r.entry->is_acts ? runActivations(&r, &err) : runCheckpoint(&r, &err);
+    int rc = !r.entry->is_acts          ? runCheckpoint(&r, &err)
+             : statsDetect(r.entry->path) ? runStats(&r, &err)
+                                          : runActivations(&r, &err);
     if (rc == 0) rc = finalRefresh(&r, &err);
     m = &w->draft->models[index];
+    if (rc == 0 && w->cfg->save_stats) rc = runSaveStats(&r, w->cfg->save_stats, m->family, m->n_layers, &err);
     if (rc == 0) {
         m->status = MODEL_DONE;
     } else if (rc < 0) {
@@ -607,10 +624,17 @@ static void *workerMain(void *arg)
 
 int workerStart(const Config *cfg, Worker **out, Error *err)
 {
+    WorkerOptions opt = {.live = 1};
+    return workerStartWith(cfg, &opt, out, err);
+}
+
+int workerStartWith(const Config *cfg, const WorkerOptions *opt, Worker **out, Error *err)
+{
     *out = NULL;
     Worker *w = calloc(1, sizeof *w);
     if (!w) return errorNoMem(err, "worker");
     w->cfg = cfg;
+    w->live = opt ? opt->live : 1;
     w->current = -1;
     w->focus_model = -1;
     atomic_init(&w->interrupt, 0);

@@ -53,6 +53,12 @@ void actNameParse(const char *name, int *layer, Site *site)
             while (isdigit((unsigned char)*q) && v < 1000000) v = v * 10 + (*q++ - '0'), digits++;
             if (digits && isSep(*q)) *layer = (int)v;
         }
+        if (*layer < 0 && n > 5 && !memcmp(p, "layer", 5)) { /* "layerN", as in spectra.safetensors keys */
+            const char *q = p + 5;
+            long v = 0;
+            while (q < e && isdigit((unsigned char)*q) && v < 1000000) v = v * 10 + (*q++ - '0');
+            if (q == e) *layer = (int)v;
+        }
         if (!have_site && (IS("hook_post") || IS("post"))) *site = SITE_POST, have_site = 1;
         if (!have_site && (IS("hook_pre") || IS("pre"))) *site = SITE_PRE, have_site = 1;
 #undef IS

@@ -22,12 +22,24 @@ typedef struct FamilyClass {
 extern const FamilyClass gpt2Class, llamaClass, ngptClass;
 
 /* What a checkpoint reader hands to model.c: the family, its filled weight
- * struct, and the description (everything but the tokenizer). */
+ * struct, the description, and the tokenizer when the checkpoint carries one
+ * inside (GGUF); model.c loads a directory's tokenizer files itself. */
 typedef struct LoadedModel {
     const FamilyClass *cls;
     void *impl;
     ModelInfo info;
+    Tokenizer *tok;
 } LoadedModel;
+
+/* A checkpoint reader (hf.c; the GGUF, llama2.c and llm.c readers join the
+ * table in model.c). detect: 1 when path looks like this format. load: fills
+ * out (family struct built with gpt2New/llamaNew/ngptNew and every slot
+ * written unless opt->info_only). */
+typedef struct ModelReader {
+    const char *format;
+    int (*detect)(const char *path);
+    int (*load)(const char *path, const ModelOptions *opt, LoadedModel *out, Error *err);
+} ModelReader;
 
 /* Scratch buffers kept across batches, grown when a larger batch arrives. */
 typedef struct Scratch {

@@ -2,11 +2,14 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "io/safetensors.h"
 #include "model/gpt2.h"
@@ -342,6 +345,20 @@ static void shapeStr(char *buf, size_t len, int ndim, const int64_t *shape)
     if (o < len) snprintf(buf + o, len - o, "]");
 }
 
+/* The mapped bytes of a converted tensor are not needed again: dropping them
+ * from this process keeps the peak memory of a load near the float32 weights
+ * instead of weights plus file. (The pages stay in the page cache; a later
+ * read, as of a neighbour sharing an edge page, faults them back in.) */
+static void releaseMapped(const StTensor *t)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0 || t->nbytes == 0) return;
+    uintptr_t a = (uintptr_t)t->data, b = a + t->nbytes;
+    a = a / (uintptr_t)page * (uintptr_t)page;
+    b = (b + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
+    madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 static int isFloat(StDtype d) { return d == ST_F16 || d == ST_BF16 || d == ST_F32 || d == ST_F64; }
 
 /* Out-of-place transpose of src [r, c] into dst [c, r], in tiles for the cache. */
@@ -396,6 +413,7 @@ static int fillSlots(const Files *f, WeightSet *ws, const char *prefix, int info
         } else if (stToF32(t, *s->dst, err)) {
             return -1;
         }
+        releaseMapped(t);
     }
     StDtype best = ST_F32;
     for (int d = 0; d <= ST_BOOL; d++)
@@ -404,8 +422,16 @@ static int fillSlots(const Files *f, WeightSet *ws, const char *prefix, int info
     return 0;
 }
 
-int hfLoad(const char *dir, const char *family, int info_only, LoadedModel *out, Error *err)
+int hfDetect(const char *path)
 {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int hfLoad(const char *dir, const ModelOptions *opt, LoadedModel *out, Error *err)
+{
+    const char *family = opt->family;
+    int info_only = opt->info_only;
     memset(out, 0, sizeof *out);
     char *cfg_path = joinPath(dir, "config.json");
     if (!cfg_path) return errorNoMem(err, dir);

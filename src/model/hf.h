@@ -8,9 +8,12 @@
 #include "ffnscope/error.h"
 #include "model/family.h"
 
-/* family: forced family name or NULL to detect from model_type/architectures.
- * info_only: validate every tensor's presence, dtype and shape but convert
- * nothing (inspect). */
-int hfLoad(const char *dir, const char *family, int info_only, LoadedModel *out, Error *err);
+/* 1 when path is a directory. */
+int hfDetect(const char *path);
+
+/* opt->family: forced family or NULL to detect from model_type/architectures.
+ * opt->info_only: validate every tensor's presence, dtype and shape but
+ * convert nothing (inspect). */
+int hfLoad(const char *dir, const ModelOptions *opt, LoadedModel *out, Error *err);
 
 #endif

@@ -11,15 +11,14 @@
 
 struct Model {
     LoadedModel lm;
-    Tokenizer *tok;
     int info_only;
 };
 
-static int isDir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
+/* Tried in order when no format is forced. */
+static const ModelReader readers[] = {
+    {"hf", hfDetect, hfLoad},
+};
+#define N_READERS ((int)(sizeof readers / sizeof readers[0]))
 
 static int isFile(const char *dir, const char *name)
 {
@@ -42,25 +41,32 @@ int modelOpen(const char *path, const ModelOptions *opt, Model **out, Error *err
     if (!opt) opt = &none;
     struct stat st;
     if (stat(path, &st) != 0) return errorSet(err, EXIT_INPUT, "%s: no such file or directory", path);
-    const char *format = opt->format;
-    if (!format) format = isDir(path) ? "hf" : NULL;
-    if (!format || strcmp(format, "hf"))
-        return errorSet(err, EXIT_INPUT, "%s: unsupported model format%s%s (Hugging Face directories only)",
-                        path, format ? " " : "", format ? format : "");
-    if (!isDir(path))
-        return errorSet(err, EXIT_INPUT, "%s: a Hugging Face model is a directory", path);
+    const ModelReader *r = NULL;
+    for (int i = 0; i < N_READERS && !r; i++)
+        if (opt->format ? !strcmp(opt->format, readers[i].format) : readers[i].detect(path)) r = &readers[i];
+    if (!r) {
+        if (opt->format)
+            return errorSet(err, EXIT_INPUT, "%s: model format '%s' is not supported (hf)", path, opt->format);
+        return errorSet(err, EXIT_INPUT, "%s: not a model ffnscope can read (a Hugging Face directory)", path);
+    }
 
     Model *m = calloc(1, sizeof *m);
     if (!m) return errorNoMem(err, path);
     m->info_only = opt->info_only;
-    if (hfLoad(path, opt->family, opt->info_only, &m->lm, err)) {
+    if (r->load(path, opt, &m->lm, err)) {
         free(m);
         return -1;
     }
-    const char *tok_path = opt->tokenizer ? opt->tokenizer : hasTokenizer(path) ? path : NULL;
-    if (tok_path && tokenizerLoad(tok_path, &m->tok, err)) {
-        modelFree(m);
-        return -1;
+    /* An explicit tokenizer wins over the one the checkpoint carries. */
+    const char *tok_path = opt->tokenizer;
+    if (!tok_path && !m->lm.tok && S_ISDIR(st.st_mode) && hasTokenizer(path)) tok_path = path;
+    if (tok_path) {
+        if (m->lm.tok) tokenizerFree(m->lm.tok);
+        m->lm.tok = NULL;
+        if (tokenizerLoad(tok_path, &m->lm.tok, err)) {
+            modelFree(m);
+            return -1;
+        }
     }
     if (!opt->info_only) opsInitThreads();
     *out = m;
@@ -69,7 +75,7 @@ int modelOpen(const char *path, const ModelOptions *opt, Model **out, Error *err
 
 const ModelInfo *modelInfo(const Model *m) { return &m->lm.info; }
 
-const Tokenizer *modelTokenizer(const Model *m) { return m->tok; }
+const Tokenizer *modelTokenizer(const Model *m) { return m->lm.tok; }
 
 int modelForward(Model *m, const int32_t *tokens, int batch, int seq_len, const uint8_t *capture,
                  CaptureFn fn, void *ctx, Error *err)
@@ -99,6 +105,6 @@ void modelFree(Model *m)
 {
     if (!m) return;
     if (m->lm.impl) m->lm.cls->free(m->lm.impl);
-    if (m->tok) tokenizerFree(m->tok);
+    if (m->lm.tok) tokenizerFree(m->lm.tok);
     free(m);
 }

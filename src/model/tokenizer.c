@@ -381,6 +381,21 @@ static int checkSpecialId(const Tokenizer *t, int32_t id, const char *what, cons
     return 0;
 }
 
+static bool wordsApart(const Tokenizer *t)
+{
+    const char *sp = t->escape_spaces ? "\xE2\x96\x81" : " ";
+    size_t sl = strlen(sp);
+    if (tokLookup(t, sp, sl) < 0) return false;
+    for (int32_t id = 0; id < t->n_tokens; id++) {
+        const char *s = t->tok[id];
+        size_t n = t->tok_len[id];
+        if (!s) continue;
+        for (size_t off = 1; off + sl <= n; off++)
+            if (!memcmp(s + off, sp, sl) && (off < sl || memcmp(s + off - sl, sp, sl))) return false;
+    }
+    return true;
+}
+
 int tokenizerBuild(const TokenizerSpec *spec, Tokenizer **out, Error *err)
 {
     const char *src = spec->source ? spec->source : "tokenizer";
@@ -461,6 +476,7 @@ int tokenizerBuild(const TokenizerSpec *spec, Tokenizer **out, Error *err)
         if (!t->prefix) goto nomem;
         t->prefix_len = strlen(t->prefix);
     }
+    if (t->kind == TOKENIZER_SP_BPE) t->words_apart = wordsApart(t);
     if (buildAdded(t, spec, err)) goto fail;
     *out = t;
     return 0;

@@ -26,11 +26,14 @@ typedef struct Cache {
 } Cache;
 
 typedef struct HeapItem {
-    double key;   /* rank, or minus the score: smaller merges first */
-    int32_t left; /* symbol index: ties go to the leftmost pair */
+    /* High half: the rank, or the score flipped so that higher scores sort
+     * first; low half: the left symbol's index, so ties go to the left. */
+    uint64_t key;
     int32_t right;
     int32_t a, b, merged;
 } HeapItem;
+
+static int32_t heapLeft(const HeapItem *it) { return (int32_t)(uint32_t)it->key; }
 
 typedef struct Work {
     const Tokenizer *t;
@@ -166,9 +169,15 @@ static void cacheFree(Cache *c)
 
 /* ---- merging ---- */
 
-static bool heapLess(const HeapItem *x, const HeapItem *y)
+static bool heapLess(const HeapItem *x, const HeapItem *y) { return x->key < y->key; }
+
+/* Maps a float to a uint32 in the same order, then reverses it. */
+static uint32_t scoreOrder(float f)
 {
-    return x->key < y->key || (x->key == y->key && x->left < y->left);
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    return ~u;
 }
 
 static void heapPush(Work *w, HeapItem it)
@@ -204,12 +213,12 @@ static int pushPair(Work *w, int32_t left, int32_t right)
 {
     const Tokenizer *t = w->t;
     int32_t a = w->sym[left], b = w->sym[right], merged;
-    double key;
+    uint32_t key;
     if (t->merge_order == TOKENIZER_MERGE_RANK) {
         int32_t rank;
         merged = tokPairLookup(t, a, b, &rank);
         if (merged < 0) return 0;
-        key = rank;
+        key = (uint32_t)rank;
     } else {
         size_t la = t->tok_len[a], lb = t->tok_len[b];
         if (growBytes(&w->cat, &w->cat_cap, la + lb + 1, w)) return -1;
@@ -218,7 +227,7 @@ static int pushPair(Work *w, int32_t left, int32_t right)
         merged = tokLookup(t, w->cat, la + lb);
         /* llama2.c starts its search at -1e10 and takes only strictly better scores. */
         if (merged < 0 || !(t->score[merged] > -1e10f)) return 0;
-        key = -(double)t->score[merged];
+        key = scoreOrder(t->score[merged]);
     }
     /* n - 1 initial pairs plus two per merge: the heap may outgrow n. */
     if (w->heap_n == w->heap_cap) {
@@ -228,7 +237,8 @@ static int pushPair(Work *w, int32_t left, int32_t right)
         w->heap = h;
         w->heap_cap = c;
     }
-    heapPush(w, (HeapItem){.key = key, .left = left, .right = right, .a = a, .b = b, .merged = merged});
+    heapPush(w, (HeapItem){.key = ((uint64_t)key << 32) | (uint32_t)left, .right = right, .a = a,
+                           .b = b, .merged = merged});
     return 0;
 }
 
@@ -249,15 +259,15 @@ static int mergeAndEmit(Work *w, size_t n, int32_t **result, size_t *n_result)
             if (pushPair(w, (int32_t)i, (int32_t)i + 1)) return -1;
     while (w->heap_n) {
         HeapItem it = heapPop(w);
-        if (w->sym[it.left] != it.a || w->next[it.left] != it.right || w->sym[it.right] != it.b)
-            continue;
-        w->sym[it.left] = it.merged;
+        int32_t left = heapLeft(&it);
+        if (w->sym[left] != it.a || w->next[left] != it.right || w->sym[it.right] != it.b) continue;
+        w->sym[left] = it.merged;
         w->sym[it.right] = -1;
         int32_t after = w->next[it.right];
-        w->next[it.left] = after;
-        if (after >= 0) w->prev[after] = it.left;
-        if (w->prev[it.left] >= 0 && pushPair(w, w->prev[it.left], it.left)) return -1;
-        if (after >= 0 && pushPair(w, it.left, after)) return -1;
+        w->next[left] = after;
+        if (after >= 0) w->prev[after] = left;
+        if (w->prev[left] >= 0 && pushPair(w, w->prev[left], left)) return -1;
+        if (after >= 0 && pushPair(w, left, after)) return -1;
     }
     size_t start = w->n_out;
     for (int32_t i = n ? 0 : -1; i >= 0; i = w->next[i])
@@ -533,7 +543,19 @@ static int spSegment(Work *w, const char *s, size_t len, bool at_start)
         norm = w->buf;
         n += t->prefix_len;
     }
-    if (!t->split_on_space) return encodePiece(w, norm, n);
+    if (!t->split_on_space) {
+        if (!t->words_apart) return encodePiece(w, norm, n);
+        const char *sp = t->escape_spaces ? ESC : " ";
+        size_t sl = t->escape_spaces ? 3 : 1, start = 0;
+        for (size_t i = 1; i + sl <= n; i++) {
+            if (memcmp(norm + i, sp, sl)) continue;
+            if (i >= start + sl && !memcmp(norm + i - sl, sp, sl)) continue; /* inside a run */
+            if (encodePiece(w, norm + start, i - start)) return -1;
+            start = i;
+            i += sl - 1;
+        }
+        return encodePiece(w, norm + start, n - start);
+    }
     /* Metaspace split: every "▁" starts a new piece. buf is not touched by
      * encodePiece for sp-bpe, so the pieces can point into it. */
     size_t start = 0;

@@ -63,6 +63,10 @@ struct Tokenizer {
     char *prefix;
     size_t prefix_len;
     bool prefix_if_missing, prefix_first_only, escape_spaces, split_on_space;
+    /* No token has a space ("▁", or " " for llama2.c) right after another
+     * character, so no merge crosses into a word: words can be merged apart
+     * (and cached), with the same result. */
+    bool words_apart;
 
     AddedToken *added; /* sorted by first byte, then longest first */
     int32_t n_added;

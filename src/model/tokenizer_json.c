@@ -37,6 +37,8 @@ static void vocabFree(Vocab *v)
 {
     free(v->tok);
     free(v->len);
+    v->tok = NULL;
+    v->len = NULL;
 }
 
 static int vocabFromObject(const char *path, const char *what, json_t *obj, int32_t min_n, Vocab *v,

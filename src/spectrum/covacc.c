@@ -149,6 +149,8 @@ static void chanUpdate(Covacc *acc, const double *block_mean, int64_t nb)
 int covaccAddF32(Covacc *acc, const float *x, size_t rows, size_t ld, Error *err)
 {
     if (rows == 0) return 0;
+    if (ld < (size_t)acc->dim)
+        return errorSet(err, EXIT_RUNTIME, "covariance accumulator: row stride %zu below width %d", ld, acc->dim);
     Scratch *s = scratchGet(acc, err);
     if (!s) return -1;
     for (size_t r0 = 0; r0 < rows; r0 += (size_t)s->block_rows) {
@@ -161,6 +163,8 @@ int covaccAddF32(Covacc *acc, const float *x, size_t rows, size_t ld, Error *err
 int covaccAddF64(Covacc *acc, const double *x, size_t rows, size_t ld, Error *err)
 {
     if (rows == 0) return 0;
+    if (ld < (size_t)acc->dim)
+        return errorSet(err, EXIT_RUNTIME, "covariance accumulator: row stride %zu below width %d", ld, acc->dim);
     Scratch *s = scratchGet(acc, err);
     if (!s) return -1;
     for (size_t r0 = 0; r0 < rows; r0 += (size_t)s->block_rows) {

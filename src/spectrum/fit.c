@@ -96,7 +96,16 @@ int fitPowerLaw(const double *x, const double *y, int n, Fit *out)
     }
     out->beta = beta;
     out->log10_a = a;
-    out->r2 = syy > 0 ? 1 - ss_res / syy : 1;
+    /* Identical metric values are fitted perfectly by a flat line; R^2 would
+     * be round-off over round-off. */
+    int flat = 1;
+    double first = NAN;
+    for (int i = 0; i < n && flat; i++) {
+        if (!(x[i] > 0 && y[i] > 0 && isfinite(x[i]) && isfinite(y[i]))) continue;
+        if (isnan(first)) first = y[i];
+        else flat = y[i] == first;
+    }
+    out->r2 = flat || !(syy > 0) ? 1 : 1 - ss_res / syy;
     double se = sqrt(ss_res / (used - 2) / sxx);
     double t = fitStudentTQuantile(0.975, used - 2);
     out->beta_ci_low = beta - t * se;

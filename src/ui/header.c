@@ -7,8 +7,6 @@
 
 #include "ui/views.h"
 
-#define TAB_COUNT VIEW_COUNT
-
 void headerTabs(Rect r, int x[VIEW_COUNT], int w[VIEW_COUNT])
 {
     int total = 0;
@@ -165,7 +163,7 @@ static int progressLine(Canvas *c, int x, int y, int maxw, const Snapshot *s, co
     }
     const ModelSnapshot *m = currentModel(s);
     if (m) {
-        char rate[32] = "", eta[48] = "";
+        char rate[48] = "", eta[48] = "";
         if (m->tokens_per_s > 0) {
             char num[24];
             fmtNum(m->tokens_per_s, num, sizeof num);

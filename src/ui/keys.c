@@ -73,7 +73,7 @@ static const Binding bindings[] = {
 
 /* What each action does, for the help screen and the status bar hints. */
 typedef struct ActionInfo {
-    Action action;
+    Action action, last;      /* the help line lists the keys of actions action..last */
     const char *what;
     const char *views;        /* "" everywhere */
     const char *hint_key, *hint;  /* status bar hint, NULL for none */
@@ -82,36 +82,28 @@ typedef struct ActionInfo {
 } ActionInfo;
 
 static const ActionInfo actions[] = {
-    {ACT_VIEW1, "Spectrum view", "", "1-4", "views", EVERYWHERE, 0},
-    {ACT_VIEW2, "Heatmap view", "", NULL, NULL, 0, 0},
-    {ACT_VIEW3, "Scaling view", "", NULL, NULL, 0, 0},
-    {ACT_VIEW4, "Table view", "", NULL, NULL, 0, 0},
-    {ACT_NEXT_VIEW, "next view (Shift-Tab: previous)", "", "Tab", "next", EVERYWHERE, 0},
-    {ACT_UP, "up: previous layer or row", "", "\xe2\x86\x91\xe2\x86\x93", "move", EVERYWHERE, 0},
-    {ACT_DOWN, "down: next layer or row", "", NULL, NULL, 0, 0},
-    {ACT_LEFT, "previous model", "", NULL, NULL, 0, 0},
-    {ACT_RIGHT, "next model", "", NULL, NULL, 0, 0},
-    {ACT_PGUP, "page up", "", NULL, NULL, 0, 0},
-    {ACT_PGDN, "page down", "", NULL, NULL, 0, 0},
-    {ACT_HOME, "first", "", NULL, NULL, 0, 0},
-    {ACT_END, "last", "", NULL, NULL, 0, 0},
-    {ACT_ENTER, "expand a model's layers; open a cell or row in Spectrum", "", "\xe2\x8f\x8e", "expand",
+    {ACT_VIEW1, ACT_VIEW4, "views: 1 Spectrum, 2 Heatmap, 3 Scaling, 4 Table", "", "1-4", "views", EVERYWHERE, 0},
+    {ACT_NEXT_VIEW, ACT_PREV_VIEW, "next view, previous view", "", "Tab", "next", EVERYWHERE, 0},
+    {ACT_UP, ACT_DOWN, "previous / next layer, cell or row", "", "\xe2\x86\x91\xe2\x86\x93", "move", EVERYWHERE, 0},
+    {ACT_LEFT, ACT_RIGHT, "previous / next model", "", NULL, NULL, 0, 0},
+    {ACT_PGUP, ACT_PGDN, "a page up / down", "", NULL, NULL, 0, 0},
+    {ACT_HOME, ACT_END, "first / last", "", NULL, NULL, 0, 0},
+    {ACT_ENTER, ACT_ENTER, "expand a model's layers; open a cell or row in Spectrum", "", "\xe2\x8f\x8e", "expand",
      IN(VIEW_SPECTRUM) | IN(VIEW_SCALING), 0},
-    {ACT_LOG, "log / linear eigenvalue scale", "Spectrum", "l", "log/lin", IN(VIEW_SPECTRUM), 0},
-    {ACT_METRIC, "next metric (M: previous)", "Heatmap", "m", "metric", IN(VIEW_HEATMAP), 0},
-    {ACT_SORT_PREV, "sort by the column to the left", "Table", "</>", "sort", IN(VIEW_TABLE), 0},
-    {ACT_SORT_NEXT, "sort by the column to the right", "Table", NULL, NULL, 0, 0},
-    {ACT_SORT_INVERT, "invert the sort order", "Table", NULL, NULL, 0, 0},
-    {ACT_FILTER, "filter rows (a regex; Enter applies, Esc clears)", "Table", "/", "filter", IN(VIEW_TABLE), 0},
-    {ACT_SITE, "switch site (post / pre)", "", NULL, NULL, 0, 0},
-    {ACT_PAUSE, "pause / resume the capture", "", "p", "pause", EVERYWHERE, 1},
-    {ACT_RESTART, "restart the selected model", "", NULL, NULL, 0, 0},
-    {ACT_THEME, "next theme", "", "t", "theme", EVERYWHERE, 0},
-    {ACT_SHOT, "screenshot of the screen (.txt .ans .html .svg)", "", "s", "shot", EVERYWHERE, 0},
-    {ACT_EXPORT, "export the table (.csv .md .json)", "", "e", "export", EVERYWHERE, 0},
-    {ACT_HELP, "this help (? or Esc closes it)", "", "?", "help", EVERYWHERE, 0},
-    {ACT_ESC, "close help, cancel the filter", "", NULL, NULL, 0, 0},
-    {ACT_QUIT, "quit (Ctrl-C too)", "", "q", "quit", EVERYWHERE, 0},
+    {ACT_LOG, ACT_LOG, "log / linear eigenvalue scale", "Spectrum", "l", "log/lin", IN(VIEW_SPECTRUM), 0},
+    {ACT_METRIC, ACT_METRIC_BACK, "next / previous metric", "Heatmap", "m", "metric", IN(VIEW_HEATMAP), 0},
+    {ACT_SORT_PREV, ACT_SORT_NEXT, "sort by the column to the left / right", "Table", "</>", "sort", IN(VIEW_TABLE), 0},
+    {ACT_SORT_INVERT, ACT_SORT_INVERT, "invert the sort order", "Table", NULL, NULL, 0, 0},
+    {ACT_FILTER, ACT_FILTER, "filter rows (a regex; Enter applies, Esc clears)", "Table", "/", "filter", IN(VIEW_TABLE), 0},
+    {ACT_SITE, ACT_SITE, "switch site (post / pre)", "", NULL, NULL, 0, 0},
+    {ACT_PAUSE, ACT_PAUSE, "pause / resume the capture", "", "p", "pause", EVERYWHERE, 1},
+    {ACT_RESTART, ACT_RESTART, "restart the selected model", "", NULL, NULL, 0, 0},
+    {ACT_THEME, ACT_THEME, "next theme", "", "t", "theme", EVERYWHERE, 0},
+    {ACT_SHOT, ACT_SHOT, "screenshot of the screen (.txt .ans .html .svg)", "", "s", "shot", EVERYWHERE, 0},
+    {ACT_EXPORT, ACT_EXPORT, "export the table (.csv .md .json)", "", "e", "export", EVERYWHERE, 0},
+    {ACT_HELP, ACT_HELP, "this help (? or Esc closes it)", "", "?", "help", EVERYWHERE, 0},
+    {ACT_ESC, ACT_ESC, "close the help; clear the filter", "", NULL, NULL, 0, 0},
+    {ACT_QUIT, ACT_QUIT, "quit (Ctrl-C too)", "", "q", "quit", EVERYWHERE, 0},
 };
 
 static const char *keyName(int key, char *buf)
@@ -140,7 +132,7 @@ int uiKeyHelp(KeyHelp *out, int max)
         KeyHelp *h = &out[n];
         h->keys[0] = '\0';
         for (size_t b = 0; b < sizeof bindings / sizeof *bindings; b++) {
-            if (bindings[b].action != actions[i].action) continue;
+            if (bindings[b].action < actions[i].action || bindings[b].action > actions[i].last) continue;
             char one[2];
             const char *name = keyName(bindings[b].key, one);
             size_t len = strlen(h->keys);
@@ -153,16 +145,22 @@ int uiKeyHelp(KeyHelp *out, int max)
     return n;
 }
 
+/* The view's own hints first, then help and quit (the two a newcomer needs
+ * when the line is cut short), then the rest. */
+static int hintRank(const ActionInfo *a)
+{
+    if (a->hint_views != EVERYWHERE) return 0;
+    return a->action == ACT_HELP || a->action == ACT_QUIT ? 1 : 2;
+}
+
 int uiKeyHints(ViewId v, int live, KeyHint *out, int max)
 {
     int n = 0;
-    for (int pass = 0; pass < 2; pass++)
+    for (int pass = 0; pass < 3; pass++)
         for (size_t i = 0; i < sizeof actions / sizeof *actions && n < max; i++) {
             const ActionInfo *a = &actions[i];
-            if (!a->hint || (a->live_only && !live)) continue;
-            int own = a->hint_views != EVERYWHERE;
-            if (own && !(a->hint_views & IN(v))) continue;
-            if ((pass == 0) != own) continue;
+            if (!a->hint || (a->live_only && !live) || hintRank(a) != pass) continue;
+            if (a->hint_views != EVERYWHERE && !(a->hint_views & IN(v))) continue;
             out[n++] = (KeyHint){a->hint_key, a->hint};
         }
     return n;
@@ -332,7 +330,7 @@ Effect uiKey(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx 
         case ACT_PGUP: st->help_scroll -= page; break;
         case ACT_PGDN: st->help_scroll += page; break;
         case ACT_HOME: st->help_scroll = 0; break;
-        case ACT_END: st->help_scroll = helpLines(); break;
+        case ACT_END: st->help_scroll = helpLines(lay->help.w - 4); break;
         case ACT_HELP:
         case ACT_ESC: st->help = 0; break;
         case ACT_QUIT: return EFFECT_QUIT;

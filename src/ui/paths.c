@@ -23,8 +23,8 @@ static int dataDirs(char dirs[][PATH_MAX], int max)
         char *slash = strrchr(exe, '/');
         if (slash) {
             *slash = '\0';
-            if (n < max) snprintf(dirs[n++], PATH_MAX, "%s/..", exe);
-            if (n < max) snprintf(dirs[n++], PATH_MAX, "%s/../share/ffnscope", exe);
+            if (n < max) snprintf(dirs[n++], PATH_MAX, "%.4000s/..", exe);
+            if (n < max) snprintf(dirs[n++], PATH_MAX, "%.4000s/../share/ffnscope", exe);
         }
     }
     if (n < max) snprintf(dirs[n++], PATH_MAX, "%s", FFNSCOPE_INSTALL_DATADIR);

@@ -106,11 +106,14 @@ static int cmpRows(const void *pa, const void *pb, void *arg)
         if (isnan(va) || isnan(vb)) {
             if (isnan(va) != isnan(vb)) return isnan(va) ? 1 : -1;
         } else c = va < vb ? -1 : va > vb;
+    } else if (sort_ctx.col == COL_MODEL) {
+        /* Models in the snapshot's order: by family, then by width. */
+        c = a->model < b->model ? -1 : a->model > b->model;
     } else {
         char ta[256], tb[256];
         columnText(ma, ra, sort_ctx.col, 1, ta, sizeof ta);
         columnText(mb, rb, sort_ctx.col, 1, tb, sizeof tb);
-        c = strcmp(ta, tb);
+        c = strverscmp(ta, tb);   /* "w64" before "w128" */
     }
     if (sort_ctx.desc) c = -c;
     if (c) return c;

@@ -106,8 +106,11 @@ int uiSync(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx *c
     snapToRow(m, st);
     if (!st->expanded[st->sel_model] || m->n_rows == 0) st->on_model = 1;
 
-    if (st->help) st->help_scroll = clampInt(st->help_scroll, 0, helpLines() > 0 ? helpLines() - 1 : 0);
     if (!lay || lay->too_small) return 0;
+    if (st->help) {
+        int over = helpLines(lay->help.w - 4) - (lay->help.h - 2);
+        st->help_scroll = clampInt(st->help_scroll, 0, over > 0 ? over : 0);
+    }
 
     /* Sidebar: keep the cursor line in the list area. */
     SideItem *items;

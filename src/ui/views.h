@@ -49,8 +49,8 @@ void sidebarDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st, const 
 
 void statusDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st, const RenderCtx *ctx);
 void helpDraw(Canvas *c, Rect r, const UiState *st, const RenderCtx *ctx);
-/* Lines the help text has (for scrolling). */
-int helpLines(void);
+/* Lines the help text has at an inner width (for scrolling). */
+int helpLines(int inner_w);
 void tooSmallDraw(Canvas *c, const RenderCtx *ctx);
 
 /* ---- view geometry shared with the mouse ---- */

@@ -43,6 +43,9 @@ static void setup(void)
     makeDir("gpt2-w1024");
     writeFile("gpt2-w1024/config.json", "{\"model_type\": \"gpt2\", \"n_embd\": 256, \"n_inner\": null}");
     makeDir("gpt2-wx");   /* no config.json: width unknown, sorted after the known ones */
+    writeFile("x-w16.npy", "");
+    writeFile("x-w8.npy", "");
+    writeFile("x-w128.npy", "");
 }
 
 static void teardown(void) { testRemoveTree(dir); }
@@ -164,7 +167,7 @@ Test(config, glob_sorted_by_width_then_name)
     Error err;
     Config *cfg = load("version: 1\ncorpus: {path: corpus.txt}\nmodels:\n"
                        "  - glob: gpt2-w*\n    family: gpt2\n"
-                       "  - glob: \"*.npy\"\n",
+                       "  - glob: \"a*.npy\"\n",
                        &err);
     cr_assert(cfg, "%s", err.msg);
     cr_assert_eq(cfg->n_models, 5);
@@ -178,6 +181,14 @@ Test(config, glob_sorted_by_width_then_name)
     }
     cr_assert_str_eq(cfg->models[4].name, "a");
     cr_assert(cfg->models[4].is_acts);
+    configFree(cfg);
+    /* no width to read: numbers in names sort as numbers */
+    cfg = load("version: 1\nmodels:\n  - glob: x-w*.npy\n", &err);
+    cr_assert(cfg, "%s", err.msg);
+    cr_assert_eq(cfg->n_models, 3);
+    cr_assert_str_eq(cfg->models[0].name, "x-w8");
+    cr_assert_str_eq(cfg->models[1].name, "x-w16");
+    cr_assert_str_eq(cfg->models[2].name, "x-w128");
     configFree(cfg);
 }
 

@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <stdint.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,5 +56,27 @@ int testWriteNpyF32(const char *path, const float *data, int rows, int cols)
     for (int i = 0; i < pad; i++) fputc(' ', fp);
     fputc('\n', fp);
     fwrite(data, sizeof(float), (size_t)rows * (size_t)cols, fp);
+    return fclose(fp);
+}
+
+int testWriteSafetensorsF32(const char *path, int n, const char *const *names, const float *const *data, int rows,
+                            int cols)
+{
+    size_t bytes = sizeof(float) * (size_t)rows * (size_t)cols, len = 1;
+    char header[4096] = "{";
+    for (int i = 0; i < n; i++) {
+        len += (size_t)snprintf(header + len, sizeof header - len,
+                                "%s\"%s\":{\"dtype\":\"F32\",\"shape\":[%d,%d],\"data_offsets\":[%zu,%zu]}",
+                                i ? "," : "", names[i], rows, cols, bytes * (size_t)i, bytes * (size_t)(i + 1));
+    }
+    header[len++] = '}';
+    while (len % 8) header[len++] = ' ';
+    FILE *fp = fopen(path, "wb");
+    if (!fp) return -1;
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++) le[i] = (unsigned char)((uint64_t)len >> (8 * i));
+    fwrite(le, 1, 8, fp);
+    fwrite(header, 1, len, fp);
+    for (int i = 0; i < n; i++) fwrite(data[i], 1, bytes, fp);
     return fclose(fp);
 }

@@ -13,4 +13,9 @@ int testCountEntries(const char *path);
 /* Writes a float32 .npy file [rows, cols] from row-major data. */
 int testWriteNpyF32(const char *path, const float *data, int rows, int cols);
 
+/* Writes a safetensors file of n float32 tensors [rows, cols], named names[i],
+ * data[i] row-major. */
+int testWriteSafetensorsF32(const char *path, int n, const char *const *names, const float *const *data, int rows,
+                            int cols);
+
 #endif

@@ -1,0 +1,82 @@
+/* ffnscope [CONFIG | RESULTS_DIR]: the dashboard. With no argument it opens
+ * ./ffnscope.yaml, else the bundled configs/demo.yaml. Without a terminal a
+ * config runs headless (as `ffnscope run`) and a results directory prints
+ * its table as Markdown. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "export/export.h"
+#include "ffnscope/config.h"
+#include "ffnscope/results.h"
+#include "ffnscope/worker.h"
+#include "ui/app.h"
+#include "ui/paths.h"
+
+static int browse(const char *dir, Error *err)
+{
+    Snapshot *s;
+    if (resultsLoad(dir, &s, err)) return err->code ? err->code : EXIT_INPUT;
+    int status = EXIT_OK;
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        UiState st;
+        uiStateInit(&st);
+        TableRow *rows;
+        int n = tableRows(s, &st, &rows);
+        if (n < 0 || exportMarkdown(s, rows, n, stdout)) {
+            errorSet(err, EXIT_RUNTIME, "%s: cannot print the table", dir);
+            status = EXIT_RUNTIME;
+        }
+        if (n > 0) free(rows);
+        uiStateFree(&st);
+    } else {
+        AppOptions opt = {.saved = s};
+        status = appRun(&opt, err);
+    }
+    snapshotRelease(s);
+    return status;
+}
+
+static int live(const char *path, Error *err)
+{
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        char *run_argv[] = {"run", (char *)path, NULL};
+        return cmdRun(2, run_argv, err);
+    }
+    Config *cfg;
+    if (configLoad(path, &cfg, err)) return err->code ? err->code : EXIT_INPUT;
+    Worker *w;
+    if (workerStart(cfg, &w, err)) {
+        configFree(cfg);
+        return err->code ? err->code : EXIT_RUNTIME;
+    }
+    AppOptions opt = {.worker = w, .cfg = cfg, .results_dir = cfg->output_dir, .theme = cfg->theme,
+                      .export_dir = cfg->export_dir};
+    int status = appRun(&opt, err);
+    workerStop(w);
+    workerFree(w);
+    configFree(cfg);
+    return status;
+}
+
+int cmdDashboard(int argc, char **argv, Error *err)
+{
+    if (argc > 2) return errorSet(err, EXIT_INPUT, "usage: ffnscope [CONFIG | RESULTS_DIR] (see ffnscope --help)"),
+                  EXIT_INPUT;
+    char found[4096];
+    const char *path = argc == 2 ? argv[1] : NULL;
+    struct stat st;
+    if (!path) {
+        if (stat("ffnscope.yaml", &st) == 0) path = "ffnscope.yaml";
+        else if (dataPath("configs/demo.yaml", found, sizeof found) == 0) path = found;
+        else
+            return errorSet(err, EXIT_INPUT, "no ./ffnscope.yaml and no bundled configs/demo.yaml found; "
+                                             "give a config or a results directory"),
+                   EXIT_INPUT;
+    }
+    if (stat(path, &st) != 0) return errorSet(err, EXIT_INPUT, "%s: no such file or directory", path), EXIT_INPUT;
+    return S_ISDIR(st.st_mode) ? browse(path, err) : live(path, err);
+}

