@@ -281,6 +281,8 @@ def main():
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--eval-every", type=int, default=50)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--jobs", type=int, default=1, help="models trained in parallel, each with --threads")
+    p.add_argument("--cache", help="an .npz holding the tokenizer and token ids: written if absent, reused if present")
     p.add_argument("--skip-existing", action="store_true",
                    help="keep models already saved (resume an interrupted sweep)")
     p.add_argument("--time-steps", type=int, default=0,
@@ -288,30 +290,14 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(a.threads)
 
-    def log(msg):
-        print(time.strftime("%H:%M:%S"), msg, flush=True)
-
-    texts = read_novels(a.corpus)
+    log = _log
     os.makedirs(a.out, exist_ok=True)
     tok_path = os.path.join(a.out, "tokenizer.json")
     t0 = time.time()
-    vocab, merges = train_bpe([texts[n] for n in TRAIN_NOVELS], a.vocab)
-    tmp = tok_path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(tokenizer_json(vocab, merges), f, ensure_ascii=False, indent=1)
-        f.write("\n")
-    os.replace(tmp, tok_path)
-    bpe = R.ByteBPE.from_tokenizer_json(tok_path)
-    eot = len(vocab)
-    train = []
-    for n in TRAIN_NOVELS:  # novels joined by <|endoftext|>
-        train.extend(bpe.encode_plain(texts[n]))
-        train.append(eot)
-    train_ids = np.array(train, dtype=np.int64)
-    held_ids = np.array(bpe.encode_plain(texts[HELDOUT]), dtype=np.int64)
-    vocab_size = eot + 1
+    train_ids, held_ids, n_merges = prepare_data(a, tok_path)
+    vocab_size = a.vocab
     log("tokenizer: %d ids, %d merges; train %d tokens, held-out %d tokens (%.1fs)"
-        % (vocab_size, len(merges), len(train_ids), len(held_ids), time.time() - t0))
+        % (vocab_size, n_merges, len(train_ids), len(held_ids), time.time() - t0))
 
     families = [f for f in a.families.split(",") if f]
     widths = [int(w) for w in a.widths.split(",") if w]
@@ -353,25 +339,93 @@ def main():
                    "matrices re-normalised after each step", "threads": a.threads},
     })
     done = {(m["family"], m["width"]) for m in summary["models"]}
+    todo = []
     for fam in families:
         for w in widths:
             out_dir = os.path.join(a.out, "%s-w%d" % (fam, w))
             if a.skip_existing and (fam, w) in done and os.path.exists(os.path.join(out_dir, "model.safetensors")):
                 log("%s exists, skipped" % out_dir)
                 continue
-            model, info = train_one(fam, w, vocab_size, train_ids, held_ids, a, log)
-            R.save_model(model, out_dir, dtype="F32", tokenizer_json=tok_path)
-            summary["models"] = [m for m in summary["models"] if (m["family"], m["width"]) != (fam, w)]
-            summary["models"].append(info)
-            summary["models"].sort(key=lambda m: (m["family"], m["width"]))
-            tmp = summary_path + ".tmp"
-            with open(tmp, "w") as f:
-                json.dump(summary, f, indent=1)
-                f.write("\n")
-            os.replace(tmp, summary_path)
-            log("saved %s: train %.4f heldout %.4f (%.0fs)"
-                % (out_dir, info["final_train_loss"], info["heldout_loss"], info["train_seconds"]))
+            todo.append((fam, w))
+    summary["tokenizer"]["merges"] = n_merges
 
+    def record(info):
+        summary["models"] = [m for m in summary["models"]
+                             if (m["family"], m["width"]) != (info["family"], info["width"])]
+        summary["models"].append(info)
+        summary["models"].sort(key=lambda m: (FAMILIES.index(m["family"]), m["width"]))
+        tmp = summary_path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(summary, f, indent=1)
+            f.write("\n")
+        os.replace(tmp, summary_path)
+
+    shared = (vocab_size, train_ids, held_ids, a, tok_path)
+    if a.jobs <= 1:
+        _init_job(*shared)
+        for job in todo:
+            record(_train_job(job))
+    else:  # one model per process; spawn, not fork, so no OpenMP state is inherited
+        import multiprocessing as mp
+        with mp.get_context("spawn").Pool(a.jobs, initializer=_init_job, initargs=shared) as pool:
+            for info in pool.imap_unordered(_train_job, todo):
+                record(info)
+
+
+_JOB = {}
+
+
+def _log(msg):
+    print(time.strftime("%H:%M:%S"), msg, flush=True)
+
+
+def _init_job(vocab_size, train_ids, held_ids, a, tok_path):
+    torch.set_num_threads(a.threads)
+    _JOB.update(vocab_size=vocab_size, train_ids=train_ids, held_ids=held_ids, a=a, tok_path=tok_path)
+
+
+def _train_job(job):
+    fam, w = job
+    j = _JOB
+    a = j["a"]
+    model, info = train_one(fam, w, j["vocab_size"], j["train_ids"], j["held_ids"], a, _log)
+    out_dir = os.path.join(a.out, "%s-w%d" % (fam, w))
+    R.save_model(model, out_dir, dtype="F32", tokenizer_json=j["tok_path"])
+    _log("saved %s: train %.4f heldout %.4f (%.0fs)"
+         % (out_dir, info["final_train_loss"], info["heldout_loss"], info["train_seconds"]))
+    return info
+
+
+def prepare_data(a, tok_path):
+    """Learn the tokenizer and encode the corpus, or reuse --cache (an .npz of both) when given
+    and present, so a machine without the corpus or the regex module can still train."""
+    if a.cache and os.path.exists(a.cache):
+        z = np.load(a.cache)
+        tj = str(z["tokenizer"])
+        with open(tok_path, "w", encoding="utf-8") as f:
+            f.write(tj)
+        return z["train"].astype(np.int64), z["heldout"].astype(np.int64), int(z["merges"])
+    texts = read_novels(a.corpus)
+    vocab, merges = train_bpe([texts[n] for n in TRAIN_NOVELS], a.vocab)
+    if len(vocab) + 1 != a.vocab:
+        sys.exit("train_tiny: error: the corpus yields only %d merges" % len(merges))
+    tj = json.dumps(tokenizer_json(vocab, merges), ensure_ascii=False, indent=1) + "\n"
+    tmp = tok_path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(tj)
+    os.replace(tmp, tok_path)
+    bpe = R.ByteBPE.from_tokenizer_json(tok_path)
+    eot = len(vocab)
+    train = []
+    for n in TRAIN_NOVELS:  # novels joined by <|endoftext|>
+        train.extend(bpe.encode_plain(texts[n]))
+        train.append(eot)
+    train_ids = np.array(train, dtype=np.int64)
+    held_ids = np.array(bpe.encode_plain(texts[HELDOUT]), dtype=np.int64)
+    if a.cache:
+        np.savez(a.cache, tokenizer=np.array(tj), train=train_ids.astype(np.int32),
+                 heldout=held_ids.astype(np.int32), merges=len(merges))
+    return train_ids, held_ids, len(merges)
 
 if __name__ == "__main__":
     main()

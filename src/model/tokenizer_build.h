@@ -31,6 +31,10 @@
  *   escape_spaces, byte_fallback TOKENIZER_BYTES_BY_NAME, unk from
  *   tokenizer.ggml.unknown_token_id.
  *
+ * Special tokens are matched in the text only when listed in `added`: a GGUF
+ * reader that wants llama.cpp's special-token parsing passes its CONTROL and
+ * USER_DEFINED tokens there; the corpus path (no added tokens) needs none.
+ *
  * Ids: tokens[i] is the string of id i; NULL marks an unused id (a hole).
  * Strings need not be NUL-terminated when token_lens is given. A string that
  * appears twice maps to its lowest id. Added tokens (matched literally in the

@@ -452,13 +452,16 @@ def check_broken(t):
 
 def main():
     os.makedirs(WORK, exist_ok=True)
-    npm_install()
-    t = texts()
-    check_gpt2(t)
-    check_sp(t)
-    check_llama2c(t)
-    check_demo(t)
-    check_broken(t)
+    try:
+        npm_install()
+        t = texts()
+        check_gpt2(t)
+        check_sp(t)
+        check_llama2c(t)
+        check_demo(t)
+        check_broken(t)
+    except (RuntimeError, OSError, subprocess.CalledProcessError, ValueError) as e:
+        check(False, "the checks ran to the end", str(e))
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
