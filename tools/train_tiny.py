@@ -190,6 +190,8 @@ def batches(stream, steps, batch, ctx, seed):
 
 
 def loss_of(model, x, y):
+    dev = next(model.parameters()).device
+    x, y = x.to(dev), y.to(dev)
     logits = model.logits(model(x))
     return torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
 
@@ -215,7 +217,8 @@ def heldout_loss(model, stream, ctx, batch, max_seqs=None):
 def train_one(family, width, vocab_size, train_ids, held_ids, a, log):
     peak = a.lr_ngpt if family == "ngpt" else a.lr
     model = R.build_model(model_config(family, width, vocab_size, ctx=a.ctx), family)
-    init_weights(model, a.seed)
+    init_weights(model, a.seed)  # on the CPU, so every device starts from the same weights
+    model.to(a.device)
     opt = make_optimizer(model, family, peak)
     model.train()
     curve, recent = [], []
@@ -246,7 +249,7 @@ def train_one(family, width, vocab_size, train_ids, held_ids, a, log):
     return model, {
         "family": family, "width": width, "parameters": model.n_params(),
         "training_tokens": a.steps * a.batch * a.ctx, "steps": a.steps, "batch": a.batch,
-        "context": a.ctx, "seed": a.seed, "peak_lr": peak,
+        "context": a.ctx, "seed": a.seed, "peak_lr": peak, "device": a.device,
         "final_train_loss": round(float(np.mean(recent[-tail:])), 4),
         "heldout_loss": round(heldout_loss(model, held_ids, a.ctx, a.batch), 4),
         "train_seconds": round(train_secs, 1), "curve": curve,
@@ -272,7 +275,7 @@ def main():
     p.add_argument("--vocab", type=int, default=1024)
     p.add_argument("--families", default=",".join(FAMILIES))
     p.add_argument("--widths", default=",".join(map(str, WIDTHS)))
-    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--steps", type=int, default=400)
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--ctx", type=int, default=128)
     p.add_argument("--lr", type=float, default=3e-3, help="peak learning rate of gpt2 and llama")
@@ -281,6 +284,7 @@ def main():
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--eval-every", type=int, default=50)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="torch device, such as cpu or cuda")
     p.add_argument("--jobs", type=int, default=1, help="models trained in parallel, each with --threads")
     p.add_argument("--cache", help="an .npz holding the tokenizer and token ids: written if absent, reused if present")
     p.add_argument("--skip-existing", action="store_true",
@@ -330,7 +334,7 @@ def main():
         "command": "/usr/bin/python3 tools/train_tiny.py " + " ".join(sys.argv[1:]),
         "corpus": {"train": [n + ".txt" for n in TRAIN_NOVELS], "heldout": HELDOUT + ".txt",
                    "train_tokens": int(len(train_ids)), "heldout_tokens": int(len(held_ids))},
-        "tokenizer": {"vocab_size": vocab_size, "merges": len(merges)},
+        "tokenizer": {"vocab_size": vocab_size, "merges": n_merges},
         "recipe": {"steps": a.steps, "batch": a.batch, "context": a.ctx,
                    "peak_lr": {"gpt2": a.lr, "llama": a.lr, "ngpt": a.lr_ngpt},
                    "seed": a.seed, "gpt2_llama": "AdamW(0.9,0.95), wd 0.1 on matrices, 5% warmup, "
@@ -347,7 +351,6 @@ def main():
                 log("%s exists, skipped" % out_dir)
                 continue
             todo.append((fam, w))
-    summary["tokenizer"]["merges"] = n_merges
 
     def record(info):
         summary["models"] = [m for m in summary["models"]
@@ -390,7 +393,7 @@ def _train_job(job):
     a = j["a"]
     model, info = train_one(fam, w, j["vocab_size"], j["train_ids"], j["held_ids"], a, _log)
     out_dir = os.path.join(a.out, "%s-w%d" % (fam, w))
-    R.save_model(model, out_dir, dtype="F32", tokenizer_json=j["tok_path"])
+    R.save_model(model.cpu(), out_dir, dtype="F32", tokenizer_json=j["tok_path"])
     _log("saved %s: train %.4f heldout %.4f (%.0fs)"
          % (out_dir, info["final_train_loss"], info["heldout_loss"], info["train_seconds"]))
     return info

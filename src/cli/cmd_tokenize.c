@@ -2,7 +2,9 @@
  *
  * Prints the token ids of TEXTFILE (or standard input for "-"), encoded as one
  * stream without BOS/EOS, exactly as `run` feeds the corpus to a model.
- * ids (default): one decimal id per line. json: one JSON array of ids. */
+ * ids (default): one decimal id per line. json: one JSON array of ids.
+ * A .gguf file carries its tokenizer inside: it is read through the model
+ * loader (without the weights). */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -10,6 +12,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "ffnscope/model.h"
 #include "ffnscope/tokenizer.h"
 #include "util/fileio.h"
 
@@ -76,25 +79,37 @@ int cmdTokenize(int argc, char **argv, Error *err)
         return EXIT_INPUT;
     }
 
-    Tokenizer *tok;
-    if (tokenizerLoad(paths[0], &tok, err)) return err->code;
+    Tokenizer *own = NULL;
+    Model *model = NULL;
+    const Tokenizer *tok;
+    size_t plen = strlen(paths[0]);
+    if (plen > 5 && !strcmp(paths[0] + plen - 5, ".gguf")) {
+        ModelOptions opt = {.info_only = 1};
+        if (modelOpen(paths[0], &opt, &model, err)) return err->code;
+        if (!(tok = modelTokenizer(model))) {
+            modelFree(model);
+            errorSet(err, EXIT_INPUT, "%s: carries no tokenizer", paths[0]);
+            return EXIT_INPUT;
+        }
+    } else {
+        if (tokenizerLoad(paths[0], &own, err)) return err->code;
+        tok = own;
+    }
     char *text;
     size_t len;
     int rc = strcmp(paths[1], "-") ? fileReadAll(paths[1], &text, &len, err) : readStdin(&text, &len, err);
-    if (rc) {
-        tokenizerFree(tok);
-        return err->code;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if (!rc) {
+        Error inner = {0};
+        rc = tokenizerEncode(tok, text, len, &ids, &n, &inner);
+        free(text);
+        if (rc)
+            errorSet(err, inner.code, "%s: %s", strcmp(paths[1], "-") ? paths[1] : "standard input", inner.msg);
     }
-    int32_t *ids;
-    size_t n;
-    Error inner = {0};
-    rc = tokenizerEncode(tok, text, len, &ids, &n, &inner);
-    free(text);
-    tokenizerFree(tok);
-    if (rc) {
-        errorSet(err, inner.code, "%s: %s", strcmp(paths[1], "-") ? paths[1] : "standard input", inner.msg);
-        return err->code;
-    }
+    tokenizerFree(own);
+    if (model) modelFree(model);
+    if (rc) return err->code;
 
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);

@@ -46,11 +46,14 @@ static void gpt2Free(void *impl)
     free(g);
 }
 
-int gpt2New(const Gpt2Config *cfg, int info_only, const char *what, Gpt2 **out, Error *err)
+int gpt2New(const Gpt2Config *cfg, const char *what, Gpt2 **out, Error *err)
 {
     if (cfg->d <= 0 || cfg->n_layers <= 0 || cfg->n_heads <= 0 || cfg->ffn <= 0 ||
         cfg->context <= 0 || cfg->vocab <= 0 || !(cfg->eps > 0))
         return errorSet(err, EXIT_INPUT, "%s: GPT-2 sizes must be positive", what);
+    if (cfg->d > MODEL_MAX_DIM || cfg->ffn > MODEL_MAX_DIM || cfg->context > MODEL_MAX_DIM ||
+        cfg->vocab > MODEL_MAX_DIM || cfg->n_layers > MODEL_MAX_LAYERS)
+        return errorSet(err, EXIT_INPUT, "%s: GPT-2 sizes are out of range", what);
     if (cfg->d % cfg->n_heads)
         return errorSet(err, EXIT_INPUT, "%s: n_embd %d is not divisible by n_head %d", what, cfg->d,
                         cfg->n_heads);
@@ -62,7 +65,7 @@ int gpt2New(const Gpt2Config *cfg, int info_only, const char *what, Gpt2 **out, 
         gpt2Free(g);
         return errorNoMem(err, what);
     }
-    if (buildSlots(g, err) || (!info_only && weightsAlloc(&g->ws, err))) {
+    if (buildSlots(g, err)) {
         gpt2Free(g);
         return -1;
     }

@@ -2,8 +2,9 @@
 #define FFNSCOPE_MODEL_GPT2_H
 
 /* GPT-2: learned positions, pre-LayerNorm blocks, fused QKV, GELU MLP.
- * Readers fill Gpt2Config, call gpt2New (which builds the weight slots and,
- * unless info_only, allocates them), then write each slot (weights.h). */
+ * Readers fill Gpt2Config, call gpt2New (which checks it and builds the weight
+ * slots), check their tensors against the slots, call weightsAlloc and write
+ * each slot (weights.h). llama.h and ngpt.h work the same way. */
 
 #include "ffnscope/error.h"
 #include "model/family.h"
@@ -47,8 +48,8 @@ typedef struct Gpt2 {
     Scratch scratch;
 } Gpt2;
 
-/* Checks cfg, builds the slots (HF names) and allocates them unless info_only.
- * Errors name `what` (the config file). */
-int gpt2New(const Gpt2Config *cfg, int info_only, const char *what, Gpt2 **out, Error *err);
+/* Checks cfg and builds the slots (HF names); allocates no weights. Errors
+ * name `what` (the config file). */
+int gpt2New(const Gpt2Config *cfg, const char *what, Gpt2 **out, Error *err);
 
 #endif

@@ -466,7 +466,7 @@ int hfLoad(const char *dir, const ModelOptions *opt, LoadedModel *out, Error *er
     if (!strcmp(family, "gpt2")) {
         Gpt2Config g;
         Gpt2 *m;
-        if (gpt2Config(&c, &g, err) || gpt2New(&g, info_only, cfg_path, &m, err)) goto done;
+        if (gpt2Config(&c, &g, err) || gpt2New(&g, cfg_path, &m, err)) goto done;
         out->cls = &gpt2Class;
         out->impl = m;
         *info = (ModelInfo){.d_model = g.d, .n_layers = g.n_layers, .n_heads = g.n_heads,
@@ -475,7 +475,7 @@ int hfLoad(const char *dir, const ModelOptions *opt, LoadedModel *out, Error *er
     } else if (!strcmp(family, "llama")) {
         LlamaConfig g;
         Llama *m;
-        if (llamaConfig(&c, type, &g, err) || llamaNew(&g, info_only, cfg_path, &m, err)) goto done;
+        if (llamaConfig(&c, type, &g, err) || llamaNew(&g, cfg_path, &m, err)) goto done;
         out->cls = &llamaClass;
         out->impl = m;
         *info = (ModelInfo){.d_model = g.d, .n_layers = g.n_layers, .n_heads = g.n_heads,
@@ -484,7 +484,7 @@ int hfLoad(const char *dir, const ModelOptions *opt, LoadedModel *out, Error *er
     } else {
         NgptConfig g;
         Ngpt *m;
-        if (ngptConfig(&c, &g, err) || ngptNew(&g, info_only, cfg_path, &m, err)) goto done;
+        if (ngptConfig(&c, &g, err) || ngptNew(&g, cfg_path, &m, err)) goto done;
         out->cls = &ngptClass;
         out->impl = m;
         *info = (ModelInfo){.d_model = g.d, .n_layers = g.n_layers, .n_heads = g.n_heads,
@@ -500,8 +500,11 @@ int hfLoad(const char *dir, const ModelOptions *opt, LoadedModel *out, Error *er
     const char *prefix = "", *where;
     if (!strcmp(family, "gpt2") && filesFind(&files, "transformer.wte.weight", &where))
         prefix = "transformer.";
+    /* Every tensor is checked against the config before the weights are
+     * allocated, so a lying config cannot ask for a huge allocation. */
     WeightSet *ws = out->cls->weights(out->impl);
-    if (fillSlots(&files, ws, prefix, info_only, info->dtype, err)) goto done;
+    if (fillSlots(&files, ws, prefix, 1, info->dtype, err)) goto done;
+    if (!info_only && (weightsAlloc(ws, err) || fillSlots(&files, ws, prefix, 0, info->dtype, err))) goto done;
     info->n_params = weightsParams(ws);
     rc = 0;
 done:

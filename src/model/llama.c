@@ -50,12 +50,16 @@ static void llamaFree(void *impl)
     free(m);
 }
 
-int llamaNew(const LlamaConfig *cfg, int info_only, const char *what, Llama **out, Error *err)
+int llamaNew(const LlamaConfig *cfg, const char *what, Llama **out, Error *err)
 {
     if (cfg->d <= 0 || cfg->n_layers <= 0 || cfg->n_heads <= 0 || cfg->n_kv_heads <= 0 ||
         cfg->head_dim <= 0 || cfg->ffn <= 0 || cfg->context <= 0 || cfg->vocab <= 0 ||
         !(cfg->eps > 0) || !(cfg->rope_theta > 0))
         return errorSet(err, EXIT_INPUT, "%s: LLaMA sizes must be positive", what);
+    if (cfg->d > MODEL_MAX_DIM || cfg->ffn > MODEL_MAX_DIM || cfg->context > MODEL_MAX_DIM ||
+        cfg->vocab > MODEL_MAX_DIM || cfg->n_layers > MODEL_MAX_LAYERS ||
+        (int64_t)cfg->n_heads * cfg->head_dim > MODEL_MAX_DIM)
+        return errorSet(err, EXIT_INPUT, "%s: LLaMA sizes are out of range", what);
     if (cfg->n_heads % cfg->n_kv_heads)
         return errorSet(err, EXIT_INPUT,
                         "%s: num_attention_heads %d is not a multiple of num_key_value_heads %d",
@@ -71,7 +75,7 @@ int llamaNew(const LlamaConfig *cfg, int info_only, const char *what, Llama **ou
         llamaFree(m);
         return errorNoMem(err, what);
     }
-    if (buildSlots(m, err) || (!info_only && weightsAlloc(&m->ws, err))) {
+    if (buildSlots(m, err)) {
         llamaFree(m);
         return -1;
     }

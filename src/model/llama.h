@@ -49,6 +49,6 @@ typedef struct Llama {
     int rope_len;               /* positions in the cos/sin tables */
 } Llama;
 
-int llamaNew(const LlamaConfig *cfg, int info_only, const char *what, Llama **out, Error *err);
+int llamaNew(const LlamaConfig *cfg, const char *what, Llama **out, Error *err);
 
 #endif

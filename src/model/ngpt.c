@@ -43,11 +43,14 @@ static void ngptFree(void *impl)
     free(m);
 }
 
-int ngptNew(const NgptConfig *cfg, int info_only, const char *what, Ngpt **out, Error *err)
+int ngptNew(const NgptConfig *cfg, const char *what, Ngpt **out, Error *err)
 {
     if (cfg->d <= 0 || cfg->n_layers <= 0 || cfg->n_heads <= 0 || cfg->ffn <= 0 ||
         cfg->context <= 0 || cfg->vocab <= 0 || !(cfg->base_scale > 0) || !isfinite(cfg->base_scale))
         return errorSet(err, EXIT_INPUT, "%s: nGPT sizes must be positive", what);
+    if (cfg->d > MODEL_MAX_DIM || cfg->ffn > MODEL_MAX_DIM || cfg->context > MODEL_MAX_DIM ||
+        cfg->vocab > MODEL_MAX_DIM || cfg->n_layers > MODEL_MAX_LAYERS)
+        return errorSet(err, EXIT_INPUT, "%s: nGPT sizes are out of range", what);
     if (cfg->d % cfg->n_heads)
         return errorSet(err, EXIT_INPUT, "%s: n_embd %d is not divisible by n_head %d", what, cfg->d,
                         cfg->n_heads);
@@ -62,7 +65,7 @@ int ngptNew(const NgptConfig *cfg, int info_only, const char *what, Ngpt **out, 
         ngptFree(m);
         return errorNoMem(err, what);
     }
-    if (buildSlots(m, err) || (!info_only && weightsAlloc(&m->ws, err))) {
+    if (buildSlots(m, err)) {
         ngptFree(m);
         return -1;
     }

@@ -42,6 +42,6 @@ typedef struct Ngpt {
     int rot_len;                /* positions in the sinusoid table */
 } Ngpt;
 
-int ngptNew(const NgptConfig *cfg, int info_only, const char *what, Ngpt **out, Error *err);
+int ngptNew(const NgptConfig *cfg, const char *what, Ngpt **out, Error *err);
 
 #endif

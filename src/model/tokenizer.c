@@ -396,7 +396,30 @@ static bool wordsApart(const Tokenizer *t)
     return true;
 }
 
+/* Messages quote file contents (token strings, JSON parser context): control
+ * characters are escaped so that the error stays one line. */
+static int cleanError(Error *err)
+{
+    if (!err) return -1;
+    char buf[sizeof err->msg];
+    size_t o = 0;
+    for (const unsigned char *c = (const unsigned char *)err->msg; *c && o + 5 < sizeof buf; c++) {
+        if (*c < 0x20 || *c == 0x7F) o += (size_t)snprintf(buf + o, sizeof buf - o, "\\x%02X", *c);
+        else buf[o++] = (char)*c;
+    }
+    buf[o] = 0;
+    memcpy(err->msg, buf, o + 1);
+    return -1;
+}
+
+static int buildChecked(const TokenizerSpec *spec, Tokenizer **out, Error *err);
+
 int tokenizerBuild(const TokenizerSpec *spec, Tokenizer **out, Error *err)
+{
+    return buildChecked(spec, out, err) ? cleanError(err) : 0;
+}
+
+static int buildChecked(const TokenizerSpec *spec, Tokenizer **out, Error *err)
 {
     const char *src = spec->source ? spec->source : "tokenizer";
     *out = NULL;
@@ -586,7 +609,14 @@ static int loadDir(const char *dir, Tokenizer **out, Error *err)
                     "encoder.json + vocab.bpe, tokenizer.bin)", dir);
 }
 
+static int loadPath(const char *path, Tokenizer **out, Error *err);
+
 int tokenizerLoad(const char *path, Tokenizer **out, Error *err)
+{
+    return loadPath(path, out, err) ? cleanError(err) : 0;
+}
+
+static int loadPath(const char *path, Tokenizer **out, Error *err)
 {
     *out = NULL;
     struct stat st;

@@ -19,6 +19,11 @@
 
 #include "ffnscope/error.h"
 
+/* Bounds on any one dimension and on the layer count: far above real models,
+ * low enough that no shape product or index overflows. */
+#define MODEL_MAX_DIM (1 << 24)
+#define MODEL_MAX_LAYERS 4096
+
 enum {
     SLOT_CONV1D = 1u << 0,     /* the HF file stores this matrix [in, out] (GPT-2 Conv1D) */
     SLOT_CHECK_ONLY = 1u << 1, /* checked and counted, never loaded (LM heads: no logits here) */

@@ -76,6 +76,9 @@ static int cursesColor(Color c, ColorDepth d)
 /* Copies the canvas to the screen; ncurses sends only what changed. */
 static void blit(const Canvas *c, ColorDepth depth)
 {
+    /* Neighbouring cells mostly share colours: remember the last pair. */
+    Color last_fg = 0, last_bg = 0;
+    int last_pair = -1;
     for (int y = 0; y < c->h; y++)
         for (int x = 0; x < c->w; x++) {
             const Cell *cell = &c->cells[(size_t)y * c->w + x];
@@ -86,8 +89,12 @@ static void blit(const Canvas *c, ColorDepth depth)
             if (cell->attrs & ATTR_REVERSE) a |= A_REVERSE;
             int pair = 0;
             if (depth != DEPTH_NONE) {
-                pair = alloc_pair(cursesColor(cell->fg, depth), cursesColor(cell->bg, depth));
-                if (pair < 0) pair = 0;
+                if (last_pair < 0 || cell->fg != last_fg || cell->bg != last_bg) {
+                    last_pair = alloc_pair(cursesColor(cell->fg, depth), cursesColor(cell->bg, depth));
+                    if (last_pair < 0) last_pair = 0;
+                    last_fg = cell->fg, last_bg = cell->bg;
+                }
+                pair = last_pair;
             }
             wchar_t w[2] = {(wchar_t)cell->ch, 0};
             cchar_t cc;
@@ -263,9 +270,14 @@ static int appLoop(App *app, Error *err)
             blit(app->canvas, app->ctx.depth);
             refresh();
             uint64_t t2 = nowNs();
-            if (app->frame_log)
-                fprintf(app->frame_log, "frame %llu %llu %llu\n", (unsigned long long)t0, (unsigned long long)(t1 - t0),
-                        (unsigned long long)(t2 - t0)), fflush(app->frame_log);
+            if (app->frame_log) {
+                /* frame START_NS RENDER_NS TOTAL_NS GENERATION WORKER_STATE VIEW COLSxROWS */
+                fprintf(app->frame_log, "frame %llu %llu %llu %llu %s %s %dx%d\n", (unsigned long long)t0,
+                        (unsigned long long)(t1 - t0), (unsigned long long)(t2 - t0),
+                        (unsigned long long)app->snap->generation, workerStateName(app->snap->state),
+                        viewName(app->st.view), cols, rows);
+                fflush(app->frame_log);
+            }
             dirty = 0;
             if (w && app->st.sel_model >= 0 &&
                 (app->st.sel_model != app->focus_model || app->st.sel_layer != app->focus_layer ||

@@ -274,8 +274,18 @@ static void heatmapDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st,
                 int len = textColumns(buf);
                 if (len <= w) {
                     Style vs = ctx->depth == DEPTH_NONE ? stText(ctx) : (Style){ink, cell_bg, 0};
-                    if (selected) vs.attrs |= ATTR_BOLD | ATTR_UNDERLINE | (ctx->depth == DEPTH_NONE ? ATTR_REVERSE : 0);
-                    canvasText(c, cx + (w - len) / 2, row_y, len, buf, vs);
+                    int vx = cx + (w - len) / 2;
+                    if (selected) {
+                        vs.attrs |= ATTR_BOLD | (ctx->depth == DEPTH_NONE ? ATTR_REVERSE : 0);
+                        /* brackets make the cursor plain even between similar colours */
+                        if (len + 2 <= w) {
+                            canvasPut(c, vx - 1, row_y, '[', vs);
+                            canvasPut(c, vx + len, row_y, ']', vs);
+                        } else {
+                            vs.attrs |= ATTR_UNDERLINE;
+                        }
+                    }
+                    canvasText(c, vx, row_y, len, buf, vs);
                     continue;
                 }
             }

@@ -176,6 +176,14 @@ static Action lookup(ViewId v, int key)
 
 /* ---- moving the selection ---- */
 
+/* A layer picked in the heatmap or the table: the sidebar opens its model
+ * and puts its cursor on that layer. */
+static void sidebarFollows(UiState *st)
+{
+    if (st->sel_model >= 0 && st->sel_model < st->n_expanded) st->expanded[st->sel_model] = 1;
+    st->on_model = 0;
+}
+
 static void selectItem(UiState *st, const Snapshot *s, const SideItem *it)
 {
     st->sel_model = it->model;
@@ -216,8 +224,9 @@ static void modelMove(UiState *st, const Snapshot *s, int delta)
     if (m < 0) m = 0;
     if (m >= s->n_models) m = s->n_models - 1;
     st->sel_model = m;
+    if (st->view == VIEW_HEATMAP || st->view == VIEW_TABLE) sidebarFollows(st);
     /* Keep the cursor on a layer line only where that line is visible. */
-    if (!st->expanded[m]) st->on_model = 1;
+    else if (!st->expanded[m]) st->on_model = 1;
 }
 
 static void heatMove(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx *ctx, int delta)
@@ -234,7 +243,7 @@ static void heatMove(UiState *st, const Snapshot *s, const Layout *lay, const Re
     if (li < 0) li = 0;
     if (li >= g.n_layers) li = g.n_layers - 1;
     st->sel_layer = g.layers[li];
-    st->on_model = 0;
+    sidebarFollows(st);
     free(g.layers);
 }
 
@@ -263,7 +272,7 @@ static void tableMove(UiState *st, const Snapshot *s, int delta, int absolute)
     st->sel_model = rows[c].model;
     st->sel_layer = r->layer;
     st->sel_site = r->site;
-    st->on_model = !st->expanded[st->sel_model];
+    sidebarFollows(st);
     free(rows);
 }
 
@@ -472,7 +481,7 @@ Effect uiMouse(UiState *st, const Snapshot *s, const Layout *lay, const RenderCt
             if (heatHit(&g, x, y, &m, &li)) {
                 st->sel_model = m;
                 st->sel_layer = g.layers[li];
-                st->on_model = 0;
+                sidebarFollows(st);
             }
         }
         free(g.layers);

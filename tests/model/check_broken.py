@@ -72,7 +72,8 @@ def st(d):
     return os.path.join(d, "model.safetensors")
 
 
-# (case name, base layout, edit(dir), substrings the error line must contain; "{dir}" expands)
+# (case name, base layout, edit(dir), substrings the error line must contain; "{dir}" expands to
+# the broken model's folder, "{vocab}" to its vocabulary size)
 CASES = [
     ("missing tensor", "gpt2-prefixed",
      lambda d: edit_tensors(st(d), drop("transformer.h.1.mlp.c_proj.bias")),
@@ -121,6 +122,10 @@ CASES = [
      ["{dir}/config.json", "num_key_value_heads 3"]),
     ("negative rope_theta", "llama-gqa-bf16", lambda d: edit_config(d, lambda c: c.update(rope_theta=-1.0)),
      ["{dir}/config.json", "'rope_theta'"]),
+    ("absurd width", "llama-gqa-bf16", lambda d: edit_config(d, lambda c: c.update(hidden_size=1 << 29)),
+     ["{dir}/config.json", "out of range"]),
+    ("config width disagrees with the tensors", "gpt2-prefixed", lambda d: edit_config(d, lambda c: c.update(n_embd=128)),
+     ["{dir}/model.safetensors", "'transformer.wte.weight' has shape [{vocab},64], expected [{vocab},128]"]),
     ("odd nGPT head dimension", "ngpt-w160", lambda d: edit_config(d, lambda c: c.update(n_head=64)),
      ["{dir}/config.json", "odd"]),
     ("unknown family", "gpt2-prefixed",
@@ -167,7 +172,9 @@ def main():
             d = os.path.join(work, "case%02d" % i)
             shutil.copytree(good[base], d)
             edit(d)
-            want = [w.replace("{dir}", d) for w in want]
+            with open(os.path.join(good[base], "config.json")) as f:
+                vocab = str(json.load(f)["vocab_size"])
+            want = [w.replace("{dir}", d).replace("{vocab}", vocab) for w in want]
             r1 = check([a.ffnscope, "inspect", d], what + " (inspect)", want)
             r2 = check([a.dump, d, ids, "8", "1", os.path.join(work, "out")], what + " (load)", want)
             print("%-40s %s" % (what, "ok" if r1 and r2 else "FAIL"))

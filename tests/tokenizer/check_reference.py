@@ -437,7 +437,7 @@ def check_broken(t):
     for label, src, want, text, named in cases:
         text = text or t["varied"]
         p = subprocess.run([FFN, "tokenize", src, text], capture_output=True, text=True)
-        lines = p.stderr.splitlines()
+        lines = p.stderr.rstrip("\n").split("\n")
         good = (p.returncode == 2 and p.stdout == "" and len(lines) == 1 and
                 lines[0].startswith(f"ffnscope: error: {named}") and want in lines[0])
         check(good, f"broken input '{label}': exit 2, one line naming the file",
@@ -450,6 +450,46 @@ def check_broken(t):
               f"exit {p.returncode}, stderr {p.stderr.strip()!r}")
 
 
+def check_mutations(t):
+    """Seeded corruptions of good tokenizer files (cut, bytes overwritten, inserted,
+    deleted): each run ends with ids (exit 0) or one error line (exit 2), never a
+    crash or a hang."""
+    rng = random.Random(11)
+    sources = [os.path.join(WORK, "sp", "hand", "tokenizer.json"),
+               os.path.join(WORK, "llama2c", "tokenizer.bin")]
+    d = os.path.join(WORK, "mutated")
+    os.makedirs(d, exist_ok=True)
+    bad = []
+    for src in sources:
+        with open(src, "rb") as f:
+            good = f.read()
+        for k in range(60):
+            data = bytearray(good)
+            op = k % 4
+            i = rng.randrange(len(data))
+            if op == 0:
+                del data[i:]
+            elif op == 1:
+                for _ in range(rng.randint(1, 8)):
+                    data[rng.randrange(len(data))] = rng.randrange(256)
+            elif op == 2:
+                data[i:i] = bytes(rng.randrange(256) for _ in range(rng.randint(1, 16)))
+            else:
+                del data[i:i + rng.randint(1, 200)]
+            path = write(os.path.join(d, "m" + os.path.splitext(src)[1]), bytes(data))
+            try:
+                p = subprocess.run([FFN, "tokenize", path, t["varied"]], capture_output=True,
+                                   text=True, timeout=60)
+            except subprocess.TimeoutExpired:
+                bad.append(f"{src} #{k}: hung")
+                continue
+            lines = p.stderr.rstrip("\n").split("\n")
+            if not (p.returncode == 0 or (p.returncode == 2 and len(lines) == 1 and
+                                           lines[0].startswith("ffnscope: error: "))):
+                bad.append(f"{os.path.basename(src)} #{k}: exit {p.returncode} {p.stderr[-200:]!r}")
+    check(not bad, f"{2 * 60} corrupted tokenizer files: ids or one error line", "; ".join(bad[:3]))
+
+
 def main():
     os.makedirs(WORK, exist_ok=True)
     try:
@@ -460,6 +500,7 @@ def main():
         check_llama2c(t)
         check_demo(t)
         check_broken(t)
+        check_mutations(t)
     except (RuntimeError, OSError, subprocess.CalledProcessError, ValueError) as e:
         check(False, "the checks ran to the end", str(e))
     print(f"{passed} passed, {failed} failed")

@@ -96,6 +96,25 @@ def main():
         p = run([ffn, "dash.yaml"], tmp)
         check(p.returncode == 0 and os.path.exists(os.path.join(tmp, "results", "metrics.csv"))
               and "soft_rank" in p.stdout, "dashboard without a terminal runs: %d %s" % (p.returncode, p.stderr))
+        # no argument: ./ffnscope.yaml, else the bundled configs/demo.yaml (here via FFNSCOPE_DATA_DIR)
+        work = os.path.join(tmp, "work")
+        os.makedirs(work)
+        with open(os.path.join(tmp, "dash.yaml")) as f:
+            cfg = f.read()
+        with open(os.path.join(work, "ffnscope.yaml"), "w") as f:
+            f.write(cfg.replace("acts/", "../acts/"))
+        p = run([ffn], work)
+        check(p.returncode == 0 and os.path.exists(os.path.join(work, "results", "metrics.csv")),
+              "no argument runs ./ffnscope.yaml: %d %s" % (p.returncode, p.stderr))
+        data = os.path.join(tmp, "data")
+        os.makedirs(os.path.join(data, "configs"))
+        with open(os.path.join(data, "configs", "demo.yaml"), "w") as f:
+            f.write(cfg.replace("acts/", "../../acts/").replace("dir: results", "dir: %s/demo-results" % tmp))
+        empty = os.path.join(tmp, "empty")
+        os.makedirs(empty)
+        p = run([ffn], empty, env=dict(os.environ, FFNSCOPE_DATA_DIR=data))
+        check(p.returncode == 0 and os.path.exists(os.path.join(tmp, "demo-results", "metrics.csv")),
+              "no argument falls back to the bundled demo: %d %s" % (p.returncode, p.stderr))
     if failures:
         print("%d failure(s)" % len(failures))
         sys.exit(1)

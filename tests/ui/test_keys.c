@@ -158,6 +158,7 @@ Test(keys, heatmap_cursor_and_metric)
     key(KEY_UI_RIGHT);
     cr_assert_eq(st.sel_model, 2);
     cr_assert_eq(st.sel_layer, 2, "the layer is kept across models");
+    cr_assert(st.expanded[2] && !st.on_model, "the sidebar follows the heatmap cursor onto the layer");
     cr_assert_eq(st.heat_metric, COL_SUI);
     key('m');
     cr_assert_eq(st.heat_metric, COL_SOFT_UTIL);

@@ -22,7 +22,8 @@ sock="ffnscope-ui-$$"
 T=(tmux -L "$sock" -f /dev/null)
 cleanup() {
   "${T[@]}" kill-server >/dev/null 2>&1 || true
-  rm -rf "$tmp"
+  # the pane's shell may still be exiting; give it a moment before removing its folder
+  rm -rf "$tmp" 2>/dev/null || { sleep 0.5; rm -rf "$tmp" 2>/dev/null; } || true
 }
 trap cleanup EXIT
 
@@ -31,7 +32,7 @@ trap cleanup EXIT
 # A plain shell in a fixed-size pane; the dashboard is started from it so the
 # prompt shows its exit status and the state of the terminal afterwards.
 "${T[@]}" new-session -d -s ui -x 120 -y 40 -c "$tmp" \
-  "env -i PATH=/usr/bin:/bin HOME=$tmp LANG=C.UTF-8 TERM=tmux-256color PS1='$ ' bash --norc --noprofile"
+  "env -i PATH=/usr/bin:/bin HOME=$tmp HISTFILE=/dev/null LANG=C.UTF-8 TERM=tmux-256color PS1='$ ' bash --norc --noprofile"
 
 screen() { "${T[@]}" capture-pane -p -t ui; }
 send() { "${T[@]}" send-keys -t ui "$@"; }
