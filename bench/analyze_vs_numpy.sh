@@ -28,10 +28,11 @@ small="$dir/acts_51200x1024.npy"  # 51200 * 1024 * 4 bytes = 200 MiB
 [ -s "$small" ] || nice "$py" bench/make_acts.py "$small" 51200 1024 2
 cat "$big" "$small" >/dev/null  # both pipelines start from a warm page cache
 
-# measure LABEL CMD...: appends "wall_s rss_kb" to $dir/LABEL.times, keeps stdout in $dir/LABEL.out
+# measure LABEL CMD...: appends "wall_s rss_kb cpu_s" to $dir/LABEL.times, keeps stdout in $dir/LABEL.out
 measure() {
   local label=$1; shift
-  /usr/bin/time -f "%e %M" -o "$dir/$label.t" "$@" >"$dir/$label.out"
+  /usr/bin/time -f "%e %M %U %S" -o "$dir/$label.t" "$@" >"$dir/$label.out"
+  awk '{print $1, $2, $3 + $4}' "$dir/$label.t" >"$dir/$label.t2" && mv "$dir/$label.t2" "$dir/$label.t"
   cat "$dir/$label.t" >>"$dir/$label.times"
 }
 median() { sort -n | awk '{v[NR]=$1} END {print (NR%2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
@@ -56,20 +57,23 @@ np_wall=$(cut -d' ' -f1 "$dir/numpy.times" | median)
 np_rss=$(cut -d' ' -f2 "$dir/numpy.times" | median)
 ff_wall=$(cut -d' ' -f1 "$dir/ffnscope.times" | median)
 ff_rss=$(cut -d' ' -f2 "$dir/ffnscope.times" | median)
+np_cpu=$(cut -d' ' -f3 "$dir/numpy.times" | median)
+ff_cpu=$(cut -d' ' -f3 "$dir/ffnscope.times" | median)
 sm_rss=$(cut -d' ' -f2 "$dir/small.times" | median)
 size_mb=$(( $(stat -c %s "$big") / 1000000 ))
 small_mb=$(stat -c %s "$small" | awk '{printf "%.1f", $1 / 1048576}')
 
 table=$(awk -v n="$N" -v d="$D" -v runs="$RUNS" -v size="$size_mb" -v nw="$np_wall" -v nr="$np_rss" \
-  -v fw="$ff_wall" -v fr="$ff_rss" -v sr="$sm_rss" -v smb="$small_mb" \
+  -v fw="$ff_wall" -v fr="$ff_rss" -v sr="$sm_rss" -v smb="$small_mb" -v nc="$np_cpu" -v fc="$ff_cpu" \
   -v cpu="$(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) cores" \
   -v load="$(cut -d' ' -f1-3 /proc/loadavg)" -v date="$(date -u +%Y-%m-%d)" 'BEGIN {
   printf "N = %d rows, D = %d, float32 .npy (%d MB), page cache warm; median of %d alternating runs,\n", n, d, size, runs
-  printf "wall time and peak RSS from GNU time. Machine: %s; load average at the end %s (%s).\n\n", cpu, load, date
-  printf "| pipeline | wall time (s) | peak RSS (MB) |\n|---|---:|---:|\n"
-  printf "| numpy: `np.load` + `np.cov` + `np.linalg.eigvalsh` | %.2f | %.0f |\n", nw, nr / 1024
-  printf "| `ffnscope analyze --format json` | %.2f | %.0f |\n", fw, fr / 1024
-  printf "| ratio (numpy / ffnscope) | %.2fx | %.1fx |\n\n", nw / fw, nr / fr
+  printf "wall time, CPU time (user + system) and peak RSS from GNU time. Machine: %s;\n", cpu
+  printf "load average at the end %s (%s).\n\n", load, date
+  printf "| pipeline | wall time (s) | CPU time (s) | peak RSS (MB) |\n|---|---:|---:|---:|\n"
+  printf "| numpy: `np.load` + `np.cov` + `np.linalg.eigvalsh` | %.2f | %.2f | %.0f |\n", nw, nc, nr / 1024
+  printf "| `ffnscope analyze --format json` | %.2f | %.2f | %.0f |\n", fw, fc, fr / 1024
+  printf "| ratio (numpy / ffnscope) | %.2fx | %.2fx | %.1fx |\n\n", nw / fw, nc / fc, nr / fr
   printf "Peak RSS of `ffnscope analyze` on a %s MiB float32 file (51200 x 1024): %.0f MB ", smb, sr / 1024
   printf "(limit: file size + 100 MB = %.0f MB).\n", smb * 1.048576 + 100
 }')

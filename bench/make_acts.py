@@ -6,9 +6,15 @@ writer itself needs little memory.
 
 usage: make_acts.py PATH N D [SEED]
 """
+import os
 import sys
 
-import numpy as np
+# bench/ holds scripts named like standard modules (tokenize.py): keep this
+# folder off the import path so numpy gets the real ones.
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here]
+
+import numpy as np  # noqa: E402
 
 
 def main():
@@ -23,7 +29,6 @@ def main():
         out[i:i + len(z)] = z @ q + offset
     out.flush()
     del out
-    import os
     os.replace(path + ".part", path)
 
 

@@ -393,7 +393,9 @@ def _train_job(job):
     a = j["a"]
     model, info = train_one(fam, w, j["vocab_size"], j["train_ids"], j["held_ids"], a, _log)
     out_dir = os.path.join(a.out, "%s-w%d" % (fam, w))
-    R.save_model(model.cpu(), out_dir, dtype="F32", tokenizer_json=j["tok_path"])
+    # <|endoftext|> is the last id; nGPT's config keeps exactly the keys its loaders know
+    extra = None if fam == "ngpt" else {"bos_token_id": j["vocab_size"] - 1, "eos_token_id": j["vocab_size"] - 1}
+    R.save_model(model.cpu(), out_dir, dtype="F32", tokenizer_json=j["tok_path"], config_extra=extra)
     _log("saved %s: train %.4f heldout %.4f (%.0fs)"
          % (out_dir, info["final_train_loss"], info["heldout_loss"], info["train_seconds"]))
     return info

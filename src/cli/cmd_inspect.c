@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "ffnscope/model.h"
+#include "io/gguf.h"
 
 static int usage(Error *err, const char *why)
 {
@@ -27,7 +28,7 @@ static void groupDigits(int64_t n, char *buf, size_t len)
     buf[o] = '\0';
 }
 
-static void printTable(const char *path, const ModelInfo *in, const Tokenizer *tok)
+static void printTable(const char *path, const ModelInfo *in, const Tokenizer *tok, json_t *meta)
 {
     char params[40];
     groupDigits(in->n_params, params, sizeof params);
@@ -47,9 +48,19 @@ static void printTable(const char *path, const ModelInfo *in, const Tokenizer *t
         printf("%-11s %s, %d tokens\n", "tokenizer", tokenizerKind(tok), tokenizerVocabSize(tok));
     else
         printf("%-11s none\n", "tokenizer");
+    /* GGUF key-values, long arrays (the vocabulary) summarised by type and count. */
+    const char *key;
+    json_t *v;
+    if (meta) printf("metadata\n");
+    json_object_foreach(meta, key, v)
+    {
+        char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_PRESERVE_ORDER);
+        printf("  %-44s %s\n", key, text ? text : "?");
+        free(text);
+    }
 }
 
-static int printJson(const char *path, const ModelInfo *in, const Tokenizer *tok, Error *err)
+static int printJson(const char *path, const ModelInfo *in, const Tokenizer *tok, json_t *meta, Error *err)
 {
     json_t *t = tok ? json_pack("{s:s, s:i}", "kind", tokenizerKind(tok), "vocab_size", tokenizerVocabSize(tok))
                     : json_null();
@@ -58,6 +69,7 @@ static int printJson(const char *path, const ModelInfo *in, const Tokenizer *tok
                           in->n_layers, "heads", in->n_heads, "kv_heads", in->n_kv_heads, "ffn_width",
                           in->ffn_width, "vocab_size", in->vocab_size, "context", in->context, "dtype",
                           in->dtype, "params", (json_int_t)in->n_params, "tokenizer", t);
+    if (o && meta) json_object_set(o, "metadata", meta);
     char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);
     if (!s) return errorNoMem(err, "inspect"), EXIT_RUNTIME;
@@ -96,8 +108,14 @@ int cmdInspect(int argc, char **argv, Error *err)
     Model *m;
     if (modelOpen(path, &opt, &m, err)) return err->code ? err->code : EXIT_RUNTIME;
     int rc = EXIT_OK;
-    if (!strcmp(format, "json")) rc = printJson(path, modelInfo(m), modelTokenizer(m), err);
-    else printTable(path, modelInfo(m), modelTokenizer(m));
+    json_t *meta = NULL;
+    if (!strcmp(modelInfo(m)->format, "gguf") && ggufReadMetadataJson(path, 16, &meta, err)) {
+        modelFree(m);
+        return err->code;
+    }
+    if (!strcmp(format, "json")) rc = printJson(path, modelInfo(m), modelTokenizer(m), meta, err);
+    else printTable(path, modelInfo(m), modelTokenizer(m), meta);
+    json_decref(meta);
     modelFree(m);
     return rc;
 }

@@ -100,7 +100,9 @@ static Snapshot *follow(Worker *w, int tty, int n_models)
             if (shown[i] || (m->status != MODEL_DONE && m->status != MODEL_FAILED)) continue;
             if (bar_up) fputs("\r\033[K", stderr);
             bar_up = 0;
-            finishedLine(stderr, m);
+            /* A lone model's failure is the run's error line; saying it twice
+             * would break the one-line contract for bad input. */
+            if (n_models > 1 || m->status != MODEL_FAILED) finishedLine(stderr, m);
             shown[i] = 1;
         }
         if (s->state == WORKER_DONE || s->state == WORKER_STOPPED || interrupted) break;

@@ -107,5 +107,7 @@ void ggufToF32(const GgufTensor *t, float *out);
  * JSON arrays, longer ones as {"type": "array[ELEM]", "count": N}. */
 struct json_t;
 int ggufMetadataJson(const GgufFile *f, size_t inline_max, struct json_t **out, Error *err);
+/* The same for the file at path (opened, validated and closed). */
+int ggufReadMetadataJson(const char *path, size_t inline_max, struct json_t **out, Error *err);
 
 #endif

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "model/family.h"
+#include "model/formats.h"
 #include "model/hf.h"
 #include "model/ops.h"
 
@@ -17,6 +18,9 @@ struct Model {
 /* Tried in order when no format is forced. */
 static const ModelReader readers[] = {
     {"hf", hfDetect, hfLoad},
+    {"gguf", ggufModelDetect, ggufModelLoad},
+    {"llmc", llmcDetect, llmcLoad},       /* before llama2c: both are *.bin */
+    {"llama2c", llama2cDetect, llama2cLoad},
 };
 #define N_READERS ((int)(sizeof readers / sizeof readers[0]))
 
@@ -46,8 +50,8 @@ int modelOpen(const char *path, const ModelOptions *opt, Model **out, Error *err
         if (opt->format ? !strcmp(opt->format, readers[i].format) : readers[i].detect(path)) r = &readers[i];
     if (!r) {
         if (opt->format)
-            return errorSet(err, EXIT_INPUT, "%s: model format '%s' is not supported (hf)", path, opt->format);
-        return errorSet(err, EXIT_INPUT, "%s: not a model ffnscope can read (a Hugging Face directory)", path);
+            return errorSet(err, EXIT_INPUT, "%s: model format '%s' is not supported (hf, gguf, llmc, llama2c)", path, opt->format);
+        return errorSet(err, EXIT_INPUT, "%s: not a model ffnscope can read (a Hugging Face directory, a .gguf file, an llm.c or llama2.c .bin)", path);
     }
 
     Model *m = calloc(1, sizeof *m);

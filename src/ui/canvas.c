@@ -231,10 +231,10 @@ typedef struct AsciiMap {
 
 /* Sorted by code point for bsearch. */
 static const AsciiMap ascii_map[] = {
-    {0x00b2, '2'}, {0x00b7, '.'}, {0x00d7, 'x'}, {0x0394, 'D'}, {0x03b1, 'a'}, {0x03b2, 'b'},
+    {0x00b2, '2'}, {0x00b7, '.'}, {0x00d7, 'x'}, {0x0394, 'D'}, {0x03a3, 'S'}, {0x03b1, 'a'}, {0x03b2, 'b'},
     {0x03bb, 'l'}, {0x2013, '-'}, {0x2014, '-'}, {0x2022, '*'}, {0x2026, '~'}, {0x2190, '<'},
     {0x2191, '^'}, {0x2192, '>'}, {0x2193, 'v'}, {0x2248, '~'}, {0x2264, '<'}, {0x2265, '>'},
-    {0x23ce, 'E'}, {0x2500, '-'}, {0x2502, '|'}, {0x250c, '+'}, {0x2510, '+'}, {0x2514, '+'},
+    {0x23ce, 'E'}, {0x2500, '-'}, {0x2502, '|'}, {0x2508, '.'}, {0x250a, ':'}, {0x250c, '+'}, {0x2510, '+'}, {0x2514, '+'},
     {0x2518, '+'}, {0x251c, '+'}, {0x2524, '+'}, {0x252c, '+'}, {0x2534, '+'}, {0x253c, '+'},
     {0x254c, '-'}, {0x254e, ':'}, {0x2580, '"'}, {0x2581, '.'}, {0x2582, '.'}, {0x2583, '.'},
     {0x2584, ':'}, {0x2585, ':'}, {0x2586, ':'}, {0x2587, ':'}, {0x2588, '#'}, {0x2589, '='},
@@ -255,7 +255,6 @@ uint32_t glyphAscii(uint32_t cp)
 {
     if (cp < 0x80) return cp;
     if (cp >= 0x2800 && cp <= 0x28ff) return cp == 0x2800 ? ' ' : '.';   /* braille dots */
-    if (cp == 0x250a) return ':';
     AsciiMap key = {cp, 0};
     const AsciiMap *m =
         bsearch(&key, ascii_map, sizeof ascii_map / sizeof *ascii_map, sizeof *ascii_map, asciiCmp);

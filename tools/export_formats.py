@@ -1,0 +1,526 @@
+#!/usr/bin/python3
+"""Random tiny models in every checkpoint format ffnscope reads, all from the same Hugging Face originals.
+
+For each original (written by tools/make_random_model.py's numpy code: config.json, model.safetensors,
+tokenizer.json), this writes, with writers of its own that follow the published layouts and share no
+code with ffnscope's readers:
+  - the Hugging Face directory itself in F32, and again with F16 and BF16 storage (same weights);
+  - GGUF files (ggml's docs/gguf.md, versions 2 and 3) in F32, F16, BF16 and Q8_0, named and laid out
+    as llama.cpp's convert script does it: llama.cpp tensor names, dimensions innermost first,
+    LLaMA's attn_q / attn_k rows permuted into the interleaved rotary order, the tokenizer embedded
+    (tokenizer.ggml.*: gpt2 with tokens and merges, llama with scores, token types and byte tokens);
+  - llama2.c checkpoints (export.py's version 0 and version 1 layouts) with tokenizer.bin;
+  - llm.c GPT-2 checkpoints (train_gpt2.py's write_model: version 3 float32, version 5 bfloat16).
+
+The LLaMA originals get a SentencePiece-style tokenizer.json whose merges are every split of every
+token into two tokens, ordered by the merged token's id (what converting a SentencePiece model to
+tokenizer.json gives); merging by score = -id is then the same tokenizer, which is what GGUF llama
+vocabularies and llama2.c's tokenizer.bin carry.
+
+usage: export_formats.py --out DIR [--seed N]
+Writes DIR/manifest.json: one entry per exported model {name, path, format, original, dtype, family,
+tokenizer?}; `original` names the Hugging Face directory with the same weights and storage dtype
+(F16/BF16 exports also list `original_f32`).
+
+Library use (the formats tests build broken files with these): gguf_bytes, write_gguf, q8_0_bytes,
+llama2c_bytes, llmc_bytes, GGUF value-type names.
+"""
+import argparse
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_random_model as mrm  # noqa: E402
+
+# ---------------------------------------------------------------------------------------------
+# GGUF writer (ggml docs/gguf.md)
+
+GGUF_TYPES = {"u8": 0, "i8": 1, "u16": 2, "i16": 3, "u32": 4, "i32": 5, "f32": 6, "bool": 7, "str": 8,
+              "arr": 9, "u64": 10, "i64": 11, "f64": 12}
+_SCALAR_FMT = {"u8": "<B", "i8": "<b", "u16": "<H", "i16": "<h", "u32": "<I", "i32": "<i", "f32": "<f",
+               "bool": "<B", "u64": "<Q", "i64": "<q", "f64": "<d"}
+GGML_TYPES = {"F32": 0, "F16": 1, "Q8_0": 8, "BF16": 30}
+
+
+def gguf_string(s):
+    b = s.encode("utf-8") if isinstance(s, str) else bytes(s)
+    return struct.pack("<Q", len(b)) + b
+
+
+def gguf_value(vtype, value):
+    """vtype: a scalar name, "str", or ("arr", ELEMTYPE) with ELEMTYPE itself possibly ("arr", ...)."""
+    if isinstance(vtype, tuple):
+        et = vtype[1]
+        code = GGUF_TYPES["arr"] if isinstance(et, tuple) else GGUF_TYPES[et]
+        out = struct.pack("<IQ", code, len(value))
+        return out + b"".join(gguf_value(et, v) for v in value)
+    if vtype == "str":
+        return gguf_string(value)
+    return struct.pack(_SCALAR_FMT[vtype], int(value) if vtype not in ("f32", "f64") else value)
+
+
+def gguf_type_code(vtype):
+    return GGUF_TYPES["arr"] if isinstance(vtype, tuple) else GGUF_TYPES[vtype]
+
+
+def f32_to_bf16_bits(x):
+    return mrm.f32_to_bf16_bits(np.asarray(x, dtype=np.float32))
+
+
+def q8_0_bytes(x):
+    """ggml's Q8_0: blocks of 32 along the row, an f16 scale d = max|x|/127, then round(x/d) as int8
+    (rounding half away from zero, as C's roundf)."""
+    b = np.ascontiguousarray(x, dtype=np.float32).reshape(-1, 32)
+    amax = np.abs(b).max(axis=1)
+    d = (amax / np.float32(127)).astype(np.float32)
+    inv = np.zeros_like(d)
+    nz = d != 0
+    inv[nz] = (np.float32(1) / d[nz]).astype(np.float32)
+    q = (b * inv[:, None]).astype(np.float32)
+    q = np.trunc(q + np.copysign(np.float32(0.5), q)).astype(np.int8)
+    blocks = np.zeros(len(b), dtype=[("d", "<f2"), ("q", "i1", (32,))])
+    blocks["d"] = d.astype(np.float16)
+    blocks["q"] = q
+    return blocks.tobytes()
+
+
+def q8_0_dequant(x):
+    """What a reader gets back from q8_0_bytes(x), as float32 (for measuring the error)."""
+    raw = np.frombuffer(q8_0_bytes(x), dtype=[("d", "<f2"), ("q", "i1", (32,))])
+    return (raw["q"].astype(np.float32) * raw["d"].astype(np.float32)[:, None]).reshape(np.shape(x))
+
+
+def tensor_bytes(arr, ggml):
+    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    if ggml == "F32":
+        return arr.astype("<f4").tobytes()
+    if ggml == "F16":
+        return arr.astype("<f2").tobytes()
+    if ggml == "BF16":
+        return f32_to_bf16_bits(arr).tobytes()
+    if ggml == "Q8_0":
+        return q8_0_bytes(arr)
+    raise ValueError(ggml)
+
+
+def gguf_bytes(kvs, tensors, version=3, alignment=32):
+    """kvs: [(key, vtype, value)]; tensors: [(name, array (outer..inner), ggml type name)].
+    Returns (bytes, layout); layout records where each field lies so tests can corrupt it:
+    {"n_tensors_at", "n_kv_at", "kv_at": {key: offset of its key string}, "info_at": {name: offset of
+    its name string}, "dims_at", "type_at", "offset_at": {name: field offset}, "data_start",
+    "data_at": {name: absolute offset}}."""
+    lay = {"kv_at": {}, "info_at": {}, "dims_at": {}, "type_at": {}, "offset_at": {}, "data_at": {}}
+    out = bytearray(b"GGUF" + struct.pack("<I", version))
+    lay["n_tensors_at"] = len(out)
+    out += struct.pack("<Q", len(tensors))
+    lay["n_kv_at"] = len(out)
+    out += struct.pack("<Q", len(kvs))
+    for key, vtype, value in kvs:
+        lay["kv_at"][key] = len(out)
+        out += gguf_string(key) + struct.pack("<I", gguf_type_code(vtype)) + gguf_value(vtype, value)
+    blobs, at = [], 0
+    for name, arr, ggml in tensors:
+        blob = tensor_bytes(arr, ggml)
+        lay["info_at"][name] = len(out)
+        out += gguf_string(name)
+        dims = list(reversed(np.shape(arr)))
+        out += struct.pack("<I", len(dims))
+        lay["dims_at"][name] = len(out)
+        out += b"".join(struct.pack("<Q", d) for d in dims)
+        lay["type_at"][name] = len(out)
+        out += struct.pack("<I", GGML_TYPES[ggml])
+        lay["offset_at"][name] = len(out)
+        out += struct.pack("<Q", at)
+        blobs.append((at, blob))
+        at += len(blob)
+        at += (-at) % alignment
+    out += b"\0" * ((-len(out)) % alignment)
+    lay["data_start"] = len(out)
+    for off, blob in blobs:
+        out += b"\0" * (lay["data_start"] + off - len(out))
+        out += blob
+    for (name, _, _), (off, _) in zip(tensors, blobs):
+        lay["data_at"][name] = lay["data_start"] + off
+    return bytes(out), lay
+
+
+def write_gguf(path, kvs, tensors, version=3, alignment=32):
+    data, lay = gguf_bytes(kvs, tensors, version, alignment)
+    with open(path, "wb") as f:
+        f.write(data)
+    return lay
+
+
+# ---------------------------------------------------------------------------------------------
+# the Hugging Face originals
+
+def closed_sp_tokenizer():
+    """make_random_model's SentencePiece-style tokenizer.json with every two-token split as a merge."""
+    tj, n = mrm.sp_bpe_tokenizer()
+    vocab = tj["model"]["vocab"]
+    merges = []
+    for tok, i in vocab.items():
+        if i < 3 + 256:
+            continue
+        for k in range(1, len(tok)):
+            a, b = tok[:k], tok[k:]
+            if a in vocab and b in vocab:
+                merges.append((i, vocab[a], vocab[b], a, b))
+    merges.sort()
+    tj["model"]["merges"] = ["%s %s" % (m[3], m[4]) for m in merges]
+    return tj, n
+
+
+ORIGINALS = {
+    # GPT-2 with the FFN 4 * n_embd that llm.c requires.
+    "gpt2": dict(family="gpt2", config=dict(n_embd=64, n_layer=2, n_head=4, n_inner=None, n_positions=64,
+                                            layer_norm_epsilon=1e-5, activation_function="gelu_new")),
+    # Grouped-query attention, untied head; rms eps and rope base as llama2.c's run.c fixes them.
+    "llama": dict(family="llama", config=dict(hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                                              num_attention_heads=4, num_key_value_heads=2,
+                                              max_position_embeddings=64, rms_norm_eps=1e-5,
+                                              rope_theta=10000.0, tie_word_embeddings=False)),
+    # Tied head (llama2.c's shared classifier), one kv head per query head.
+    "llama-shared": dict(family="llama", config=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                                     num_attention_heads=4, num_key_value_heads=4,
+                                                     max_position_embeddings=64, rms_norm_eps=1e-5,
+                                                     rope_theta=10000.0, tie_word_embeddings=True)),
+    # GGUF only: head size apart from d / heads (key_length), one kv head, attention biases,
+    # rope base 500000, eps 1e-6, tied head.
+    "llama-odd": dict(family="llama", config=dict(hidden_size=48, intermediate_size=64, num_hidden_layers=2,
+                                                  num_attention_heads=4, num_key_value_heads=1, head_dim=16,
+                                                  max_position_embeddings=64, rms_norm_eps=1e-6,
+                                                  rope_theta=500000.0, tie_word_embeddings=True,
+                                                  attention_bias=True)),
+}
+
+
+def make_original(out, name, spec, seed):
+    """Writes OUT/NAME (F32), OUT/NAME-f16, OUT/NAME-bf16; returns (config, {name: array}, tokenizer_json)."""
+    fam = spec["family"]
+    rng = np.random.default_rng(seed)
+    tj, vocab = closed_sp_tokenizer() if fam == "llama" else mrm.byte_bpe_tokenizer()
+    cfg = {"model_type": mrm.MODEL_TYPES[fam][0], "architectures": [mrm.MODEL_TYPES[fam][1]]}
+    cfg.update(spec["config"])
+    cfg["vocab_size"] = vocab
+    if fam == "gpt2":
+        cfg["n_ctx"] = cfg["n_positions"]
+        tensors = mrm.gpt2_tensors(rng, cfg, True, False)
+    else:
+        cfg["hidden_act"] = "silu"
+        tensors = mrm.llama_tensors(rng, cfg)
+    for suffix, dtype in (("", "F32"), ("-f16", "F16"), ("-bf16", "BF16")):
+        d = os.path.join(out, name + suffix)
+        os.makedirs(d, exist_ok=True)
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(cfg, f, indent=2)
+            f.write("\n")
+        mrm.write_checkpoint(d, tensors, dtype, 1)
+        with open(os.path.join(d, "tokenizer.json"), "w", encoding="utf-8") as f:
+            json.dump(tj, f, ensure_ascii=False)
+    return cfg, dict(tensors), tj
+
+
+# ---------------------------------------------------------------------------------------------
+# GGUF export (llama.cpp's names and layouts)
+
+def rope_permute(w, n_head):
+    """llama.cpp's convert permute: each head's two rotate-half halves interleaved row by row."""
+    return (w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:])
+             .swapaxes(1, 2).reshape(w.shape))
+
+
+def tokenizer_vocab(tj):
+    """Token strings in id order (added tokens included) and the ids of the added ones."""
+    vocab = dict(tj["model"]["vocab"])
+    for a in tj.get("added_tokens") or []:
+        vocab[a["content"]] = a["id"]
+    tokens = [None] * (max(vocab.values()) + 1)
+    for t, i in vocab.items():
+        tokens[i] = t
+    return tokens, {a["id"] for a in tj.get("added_tokens") or []}
+
+
+def sp_scores(tokens):
+    """SentencePiece-like scores: higher for earlier tokens, so merging by score follows the merge order."""
+    return [0.0 if i < 3 + 256 else -float(i) for i in range(len(tokens))]
+
+
+def gguf_tokenizer_kvs(fam, tj, with_merges):
+    tokens, added = tokenizer_vocab(tj)
+    if fam == "gpt2":
+        types = [3 if i in added else 1 for i in range(len(tokens))]
+        eot = max(added)
+        return [("tokenizer.ggml.model", "str", "gpt2"), ("tokenizer.ggml.pre", "str", "gpt-2"),
+                ("tokenizer.ggml.tokens", ("arr", "str"), tokens),
+                ("tokenizer.ggml.token_type", ("arr", "i32"), types),
+                ("tokenizer.ggml.merges", ("arr", "str"), tj["model"]["merges"]),
+                ("tokenizer.ggml.bos_token_id", "u32", eot), ("tokenizer.ggml.eos_token_id", "u32", eot)]
+    types = [2 if i == 0 else 3 if i < 3 else 6 if i < 3 + 256 else 1 for i in range(len(tokens))]
+    kvs = [("tokenizer.ggml.model", "str", "llama"), ("tokenizer.ggml.pre", "str", "default"),
+           ("tokenizer.ggml.tokens", ("arr", "str"), tokens),
+           ("tokenizer.ggml.scores", ("arr", "f32"), sp_scores(tokens)),
+           ("tokenizer.ggml.token_type", ("arr", "i32"), types),
+           ("tokenizer.ggml.bos_token_id", "u32", 1), ("tokenizer.ggml.eos_token_id", "u32", 2),
+           ("tokenizer.ggml.unknown_token_id", "u32", 0), ("tokenizer.ggml.add_space_prefix", "bool", True)]
+    if with_merges:
+        kvs.append(("tokenizer.ggml.merges", ("arr", "str"), tj["model"]["merges"]))
+    return kvs
+
+
+# Every value type and nested arrays, under a community prefix (ignored by readers).
+EXTRA_KVS = [
+    ("ffnscope.test.u8", "u8", 200), ("ffnscope.test.i8", "i8", -5), ("ffnscope.test.u16", "u16", 60000),
+    ("ffnscope.test.i16", "i16", -30000), ("ffnscope.test.u32", "u32", 4000000000),
+    ("ffnscope.test.i32", "i32", -2000000000), ("ffnscope.test.f32", "f32", 0.5),
+    ("ffnscope.test.bool", "bool", True), ("ffnscope.test.str", "str", "h\u00e9llo \u2581 world"),
+    ("ffnscope.test.u64", "u64", 2 ** 40 + 5), ("ffnscope.test.i64", "i64", -2 ** 62),
+    ("ffnscope.test.f64", "f64", 1.25e-300),
+    ("ffnscope.test.nested", ("arr", ("arr", "i16")), [[1, -2], [], [3]]),
+    ("ffnscope.test.strings", ("arr", "str"), ["a", "", "b\u00e9"]),
+    ("ffnscope.test.bools", ("arr", "bool"), [True, False]),
+]
+
+
+def ftype_code(ggml):
+    return {"F32": 0, "F16": 1, "Q8_0": 7, "BF16": 32}[ggml]
+
+
+def gguf_model(name, fam, cfg, w, tj, ggml, small_f32=False, with_merges=False, extra=False):
+    """(kvs, tensors) of a llama.cpp-style GGUF of this original. small_f32: 1-D tensors stay F32
+    (what llama.cpp's quantizer does); otherwise every tensor is stored as ggml."""
+    def ty(arr):
+        if arr.ndim == 1 and small_f32:
+            return "F32"
+        return ggml
+    kvs = [("general.architecture", "str", fam), ("general.name", "str", name),
+           ("general.file_type", "u32", ftype_code(ggml))]
+    if ggml == "Q8_0":
+        kvs.append(("general.quantization_version", "u32", 2))
+    t = []
+    if fam == "gpt2":
+        d, L = cfg["n_embd"], cfg["n_layer"]
+        kvs += [("gpt2.context_length", "u32", cfg["n_positions"]), ("gpt2.embedding_length", "u32", d),
+                ("gpt2.feed_forward_length", "u32", cfg["n_inner"] or 4 * d), ("gpt2.block_count", "u32", L),
+                ("gpt2.attention.head_count", "u32", cfg["n_head"]),
+                ("gpt2.attention.layer_norm_epsilon", "f32", cfg["layer_norm_epsilon"])]
+        p = "transformer."
+        t.append(("token_embd.weight", w[p + "wte.weight"]))
+        t.append(("position_embd.weight", w[p + "wpe.weight"]))
+        for i in range(L):
+            h, b = "%sh.%d." % (p, i), "blk.%d." % i
+            # Conv1D stores (in, out); ggml wants the [out, in] matrix (dims in, out).
+            t += [(b + "attn_norm.weight", w[h + "ln_1.weight"]), (b + "attn_norm.bias", w[h + "ln_1.bias"]),
+                  (b + "attn_qkv.weight", w[h + "attn.c_attn.weight"].T), (b + "attn_qkv.bias", w[h + "attn.c_attn.bias"]),
+                  (b + "attn_output.weight", w[h + "attn.c_proj.weight"].T),
+                  (b + "attn_output.bias", w[h + "attn.c_proj.bias"]),
+                  (b + "ffn_norm.weight", w[h + "ln_2.weight"]), (b + "ffn_norm.bias", w[h + "ln_2.bias"]),
+                  (b + "ffn_up.weight", w[h + "mlp.c_fc.weight"].T), (b + "ffn_up.bias", w[h + "mlp.c_fc.bias"]),
+                  (b + "ffn_down.weight", w[h + "mlp.c_proj.weight"].T),
+                  (b + "ffn_down.bias", w[h + "mlp.c_proj.bias"])]
+        t += [("output_norm.weight", w[p + "ln_f.weight"]), ("output_norm.bias", w[p + "ln_f.bias"]),
+              ("output.weight", w[p + "wte.weight"])]  # llama.cpp's converter writes the tied head out
+    else:
+        d, L, H = cfg["hidden_size"], cfg["num_hidden_layers"], cfg["num_attention_heads"]
+        KV = cfg["num_key_value_heads"]
+        hd = cfg.get("head_dim") or d // H
+        kvs += [("llama.vocab_size", "u32", cfg["vocab_size"]),
+                ("llama.context_length", "u32", cfg["max_position_embeddings"]),
+                ("llama.embedding_length", "u32", d), ("llama.block_count", "u32", L),
+                ("llama.feed_forward_length", "u32", cfg["intermediate_size"]),
+                ("llama.rope.dimension_count", "u32", hd), ("llama.attention.head_count", "u32", H),
+                ("llama.attention.head_count_kv", "u32", KV),
+                ("llama.rope.freq_base", "f32", cfg["rope_theta"]),
+                ("llama.attention.layer_norm_rms_epsilon", "f32", cfg["rms_norm_eps"])]
+        if hd != d // H:
+            kvs += [("llama.attention.key_length", "u32", hd), ("llama.attention.value_length", "u32", hd)]
+        t.append(("token_embd.weight", w["model.embed_tokens.weight"]))
+        for i in range(L):
+            h, b = "model.layers.%d." % i, "blk.%d." % i
+            t += [(b + "attn_norm.weight", w[h + "input_layernorm.weight"]),
+                  (b + "attn_q.weight", rope_permute(w[h + "self_attn.q_proj.weight"], H)),
+                  (b + "attn_k.weight", rope_permute(w[h + "self_attn.k_proj.weight"], KV)),
+                  (b + "attn_v.weight", w[h + "self_attn.v_proj.weight"]),
+                  (b + "attn_output.weight", w[h + "self_attn.o_proj.weight"])]
+            if cfg.get("attention_bias"):
+                t += [(b + "attn_q.bias", rope_permute(w[h + "self_attn.q_proj.bias"], H)),
+                      (b + "attn_k.bias", rope_permute(w[h + "self_attn.k_proj.bias"], KV)),
+                      (b + "attn_v.bias", w[h + "self_attn.v_proj.bias"]),
+                      (b + "attn_output.bias", w[h + "self_attn.o_proj.bias"])]
+            t += [(b + "ffn_norm.weight", w[h + "post_attention_layernorm.weight"]),
+                  (b + "ffn_gate.weight", w[h + "mlp.gate_proj.weight"]),
+                  (b + "ffn_up.weight", w[h + "mlp.up_proj.weight"]),
+                  (b + "ffn_down.weight", w[h + "mlp.down_proj.weight"])]
+        t.append(("output_norm.weight", w["model.norm.weight"]))
+        if not cfg["tie_word_embeddings"]:
+            t.append(("output.weight", w["lm_head.weight"]))
+    kvs += gguf_tokenizer_kvs(fam, tj, with_merges)
+    if extra:
+        kvs += EXTRA_KVS
+    return kvs, [(n, np.asarray(a, dtype=np.float32), ty(np.asarray(a))) for n, a in t]
+
+
+# ---------------------------------------------------------------------------------------------
+# llama2.c (export.py: legacy_export = version 0, version1_export = version 1)
+
+def llama2c_bytes(cfg, w, version):
+    d, L, H = cfg["hidden_size"], cfg["num_hidden_layers"], cfg["num_attention_heads"]
+    KV, V, T, hd = cfg["num_key_value_heads"], cfg["vocab_size"], cfg["max_position_embeddings"], cfg["intermediate_size"]
+    shared = cfg["tie_word_embeddings"]
+    hs = d // H
+
+    def layers(key, permute_heads=None):
+        out = []
+        for i in range(L):
+            a = w["model.layers.%d.%s" % (i, key)]
+            out.append(rope_permute(a, permute_heads) if permute_heads else a)
+        return out
+
+    att_norm, ffn_norm = layers("input_layernorm.weight"), layers("post_attention_layernorm.weight")
+    wq, wk = layers("self_attn.q_proj.weight", H), layers("self_attn.k_proj.weight", KV)
+    wv, wo = layers("self_attn.v_proj.weight"), layers("self_attn.o_proj.weight")
+    w1, w2, w3 = layers("mlp.gate_proj.weight"), layers("mlp.down_proj.weight"), layers("mlp.up_proj.weight")
+    emb, norm = w["model.embed_tokens.weight"], w["model.norm.weight"]
+    if version == 0:
+        head = struct.pack("<7i", d, hd, L, H, KV, V if shared else -V, T)
+        # export.py writes model.freqs_cos / freqs_sin [max_seq_len, head_size / 2]
+        freqs = 1.0 / (10000.0 ** (np.arange(0, hs, 2)[: hs // 2].astype(np.float32) / hs))
+        ang = np.outer(np.arange(T, dtype=np.float32), freqs).astype(np.float32)
+        parts = [emb, *att_norm, *wq, *wk, *wv, *wo, *ffn_norm, *w1, *w2, *w3, norm, np.cos(ang), np.sin(ang)]
+    else:
+        head = struct.pack("<Ii", 0x616B3432, 1) + struct.pack("<7i", d, hd, L, H, KV, V, T)
+        head += struct.pack("<B", int(shared))
+        head += b"\0" * (256 - len(head))
+        parts = [*att_norm, *ffn_norm, norm, emb, *wq, *wk, *wv, *wo, *w1, *w2, *w3]
+    if not shared:
+        parts.append(w["lm_head.weight"])
+    return head + b"".join(np.ascontiguousarray(p, dtype="<f4").tobytes() for p in parts)
+
+
+def tokenizer_bin_bytes(tj):
+    """llama2.c's tokenizer.bin (tokenizer.py's export): max_token_length, then per token a float32
+    score, an int32 length and the bytes, with SentencePiece's "\u2581" written as a space."""
+    tokens, _ = tokenizer_vocab(tj)
+    scores = sp_scores(tokens)
+    raw = []
+    for i, t in enumerate(tokens):
+        if i == 1:
+            t = "\n<s>\n"
+        elif i == 2:
+            t = "\n</s>\n"
+        raw.append(t.replace("\u2581", " ").encode("utf-8"))
+    out = struct.pack("<I", max(len(b) for b in raw))
+    for b, s in zip(raw, scores):
+        out += struct.pack("<fI", s, len(b)) + b
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# llm.c (train_gpt2.py: write_model)
+
+def llmc_bytes(cfg, w, version, pad_to=128):
+    C, L, NH, V, T = cfg["n_embd"], cfg["n_layer"], cfg["n_head"], cfg["vocab_size"], cfg["n_positions"]
+    assert (cfg["n_inner"] or 4 * C) == 4 * C, "llm.c's FFN is 4 * n_embd wide"
+    Vp = -(-V // pad_to) * pad_to
+    header = np.zeros(256, dtype="<i4")
+    header[:8] = [20240326, version, T, V, L, NH, C, Vp]
+    p = "transformer."
+    wte = np.zeros((Vp, C), dtype=np.float32)
+    wte[:V] = w[p + "wte.weight"]
+
+    def stack(key, transpose=False):
+        return [w["%sh.%d.%s" % (p, i, key)].T if transpose else w["%sh.%d.%s" % (p, i, key)] for i in range(L)]
+
+    parts = [wte, w[p + "wpe.weight"], *stack("ln_1.weight"), *stack("ln_1.bias"),
+             *stack("attn.c_attn.weight", True), *stack("attn.c_attn.bias"),
+             *stack("attn.c_proj.weight", True), *stack("attn.c_proj.bias"),
+             *stack("ln_2.weight"), *stack("ln_2.bias"),
+             *stack("mlp.c_fc.weight", True), *stack("mlp.c_fc.bias"),
+             *stack("mlp.c_proj.weight", True), *stack("mlp.c_proj.bias"),
+             w[p + "ln_f.weight"], w[p + "ln_f.bias"]]
+    if version == 3:
+        body = b"".join(np.ascontiguousarray(a, dtype="<f4").tobytes() for a in parts)
+    else:
+        body = b"".join(f32_to_bf16_bits(np.ascontiguousarray(a, dtype=np.float32)).tobytes() for a in parts)
+    return header.tobytes() + body
+
+
+# ---------------------------------------------------------------------------------------------
+
+def export_all(out, seed):
+    os.makedirs(out, exist_ok=True)
+    man = []
+
+    def entry(name, path, fmt, original, dtype, family, tokenizer=None):
+        e = {"name": name, "path": os.path.relpath(path, out), "format": fmt, "family": family, "dtype": dtype,
+             "original": original if dtype == "F32" or dtype == "Q8_0" else original + "-" + dtype.lower(),
+             "original_f32": original}
+        if tokenizer:
+            e["tokenizer"] = os.path.relpath(tokenizer, out)
+        man.append(e)
+
+    made = {}
+    for i, (name, spec) in enumerate(ORIGINALS.items()):
+        made[name] = make_original(out, name, spec, seed + i)
+        for suffix, dtype in (("", "F32"), ("-f16", "F16"), ("-bf16", "BF16")):
+            man.append({"name": name + suffix, "path": name + suffix, "format": "hf", "family": spec["family"],
+                        "dtype": dtype, "original": name + suffix, "original_f32": name})
+
+    # GGUF: (original, type, version, alignment or None, 1-D tensors kept F32, merges, extra keys)
+    plan = [("gpt2", "F32", 3, None, False, True, True), ("gpt2", "F16", 3, 64, False, True, False),
+            ("gpt2", "BF16", 2, 32, False, True, False), ("gpt2", "Q8_0", 3, 32, True, True, False),
+            ("llama", "F32", 3, None, False, False, True), ("llama", "F16", 2, 64, False, False, False),
+            ("llama", "BF16", 3, 32, False, False, False), ("llama", "Q8_0", 3, 32, True, True, False),
+            ("llama-shared", "F32", 3, None, False, False, False),
+            ("llama-odd", "F32", 3, 128, False, True, False)]
+    for orig, ggml, version, align, small, merges, extra in plan:
+        cfg, w, tj = made[orig]
+        fam = ORIGINALS[orig]["family"]
+        kvs, tensors = gguf_model(orig, fam, cfg, w, tj, ggml, small, merges, extra)
+        if align is not None:
+            kvs.insert(1, ("general.alignment", "u32", align))
+        path = os.path.join(out, "%s-%s.gguf" % (orig, ggml.lower()))
+        write_gguf(path, kvs, tensors, version, align or 32)
+        entry("%s-%s.gguf" % (orig, ggml.lower()), path, "gguf", orig, ggml, fam)
+
+    for orig in ("llama", "llama-shared"):
+        cfg, w, tj = made[orig]
+        for version in (0, 1):
+            d = os.path.join(out, "%s-llama2c-v%d" % (orig, version))
+            os.makedirs(d, exist_ok=True)
+            with open(os.path.join(d, "model.bin"), "wb") as f:
+                f.write(llama2c_bytes(cfg, w, version))
+            with open(os.path.join(d, "tokenizer.bin"), "wb") as f:
+                f.write(tokenizer_bin_bytes(tj))
+            entry("%s-llama2c-v%d" % (orig, version), os.path.join(d, "model.bin"), "llama2c", orig, "F32", "llama")
+
+    cfg, w, tj = made["gpt2"]
+    for version, dtype in ((3, "F32"), (5, "BF16")):
+        path = os.path.join(out, "gpt2-llmc-v%d.bin" % version)
+        with open(path, "wb") as f:
+            f.write(llmc_bytes(cfg, w, version))
+        entry("gpt2-llmc-v%d" % version, path, "llmc", "gpt2", dtype, "gpt2",
+              tokenizer=os.path.join(out, "gpt2", "tokenizer.json"))
+
+    with open(os.path.join(out, "manifest.json"), "w") as f:
+        json.dump(man, f, indent=1)
+        f.write("\n")
+    return man
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=4321)
+    a = p.parse_args(argv)
+    for e in export_all(a.out, a.seed):
+        print("%-28s %-8s %-5s %s" % (e["name"], e["format"], e["dtype"], e["path"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+#!/usr/bin/python3
+"""Seed corpora for the fuzz harnesses (tests/fuzz/<target>/seed-*): small valid files of each
+format, so the fuzzers start from inputs that reach deep into every reader. Inputs a fuzzer once
+crashed on live beside them as crash-* and are never touched here.
+
+usage: make_fuzz_seeds.py [--out tests/fuzz]
+"""
+import argparse
+import glob
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import make_random_model  # noqa: E402
+import npsafetensors  # noqa: E402
+
+
+def npy_bytes(arr, version=(1, 0)):
+    descr = arr.dtype.str
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': %s, }" % (descr, repr(arr.shape))
+    pre = 10 if version[0] == 1 else 12
+    h = header.encode()
+    h += b" " * ((-(pre + len(h) + 1)) % 64) + b"\n"
+    lenfield = struct.pack("<H", len(h)) if version[0] == 1 else struct.pack("<I", len(h))
+    return b"\x93NUMPY" + bytes(version) + lenfield + h + arr.tobytes()
+
+
+def st_bytes(tensors, metadata=None):
+    header, blobs = npsafetensors.header_and_blobs(tensors, metadata)
+    return npsafetensors.encode(header, blobs)
+
+
+def stats_bytes(rng, width, layers, sites=("post",)):
+    tensors = {}
+    for layer in layers:
+        for site in sites:
+            x = rng.standard_normal((3 * width, width))
+            mean = x.mean(0)
+            xc = x - mean
+            tensors["layers.%d.%s.count" % (layer, site)] = np.array([x.shape[0]], dtype=np.int64)
+            tensors["layers.%d.%s.mean" % (layer, site)] = mean
+            tensors["layers.%d.%s.scatter" % (layer, site)] = xc.T @ xc
+    meta = {"ffnscope_stats": "1", "width": str(width), "model": "seed", "family": "gpt2",
+            "n_layers": str(max(layers) + 1), "producer": "make_fuzz_seeds.py"}
+    return st_bytes(tensors, meta)
+
+
+def gguf_string(s):
+    b = s.encode()
+    return struct.pack("<Q", len(b)) + b
+
+
+def gguf_bytes(version=3, alignment=32):
+    """A GGUF file with a value of every type and one tensor of each supported ggml type."""
+    kv = []
+    kv.append(gguf_string("general.architecture") + struct.pack("<I", 8) + gguf_string("llama"))
+    kv.append(gguf_string("general.alignment") + struct.pack("<II", 4, alignment))
+    scalars = [(0, "<B", 7), (1, "<b", -7), (2, "<H", 700), (3, "<h", -700), (4, "<I", 70000),
+               (5, "<i", -70000), (6, "<f", 1.5), (7, "<B", 1), (10, "<Q", 1 << 40), (11, "<q", -(1 << 40)),
+               (12, "<d", 2.25)]
+    for t, fmt, v in scalars:
+        kv.append(gguf_string("test.t%d" % t) + struct.pack("<I", t) + struct.pack(fmt, v))
+    kv.append(gguf_string("test.arr_f32") + struct.pack("<IIQ", 9, 6, 3) + struct.pack("<3f", 1, 2, 3))
+    kv.append(gguf_string("test.arr_i32") + struct.pack("<IIQ", 9, 5, 3) + struct.pack("<3i", -1, 0, 1))
+    kv.append(gguf_string("test.arr_str") + struct.pack("<IIQ", 9, 8, 2) + gguf_string("a") + gguf_string("bc"))
+    kv.append(gguf_string("test.nested") + struct.pack("<IIQ", 9, 9, 1) + struct.pack("<IQ", 4, 2)
+              + struct.pack("<2I", 1, 2))
+    rng = np.random.default_rng(3)
+    tensors = []
+    f32 = rng.standard_normal((2, 32)).astype("<f4")
+    tensors.append(("t.f32", [32, 2], 0, f32.tobytes()))
+    tensors.append(("t.f16", [32, 2], 1, f32.astype("<f2").tobytes()))
+    tensors.append(("t.bf16", [32, 2], 30, make_random_model.f32_to_bf16_bits(f32).tobytes()))
+    q = b""
+    for row in f32:
+        d = np.abs(row).max() / 127
+        q += np.float16(d).tobytes() + np.round(row / d).astype(np.int8).tobytes()
+    tensors.append(("t.q8_0", [32, 2], 8, q))
+    infos = b""
+    data = b""
+    for name, dims, typ, blob in tensors:
+        data += b"\0" * ((-len(data)) % alignment)
+        infos += gguf_string(name) + struct.pack("<I", len(dims)) + b"".join(struct.pack("<Q", d) for d in dims)
+        infos += struct.pack("<IQ", typ, len(data))
+        data += blob
+    head = b"GGUF" + struct.pack("<IQQ", version, len(tensors), len(kv)) + b"".join(kv) + infos
+    head += b"\0" * ((-len(head)) % alignment)
+    return head + data
+
+
+def tokenizer_bin(vocab):
+    out = struct.pack("<i", max(len(t) for t in vocab))
+    for i, t in enumerate(vocab):
+        out += struct.pack("<fi", -float(i), len(t)) + t
+    return out
+
+
+def write(out, target, name, data):
+    d = os.path.join(out, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "seed-" + name), "wb") as f:
+        f.write(data)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", default=os.path.join(HERE, "..", "tests", "fuzz"))
+    a = p.parse_args()
+    out = a.out
+    for old in glob.glob(os.path.join(out, "*", "seed-*")):
+        os.remove(old)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((6, 4))
+
+    write(out, "npy", "f32.npy", npy_bytes(x.astype("<f4")))
+    write(out, "npy", "f16-3d.npy", npy_bytes(x.reshape(2, 3, 4).astype("<f2")))
+    write(out, "npy", "f64-v2.npy", npy_bytes(x.astype("<f8"), (2, 0)))
+    write(out, "npy", "f32-v3.npy", npy_bytes(x.astype("<f4"), (3, 0)))
+
+    write(out, "safetensors", "acts.safetensors",
+          st_bytes({"blocks.0.mlp.hook_post": x.astype(np.float32),
+                    "blocks.1.mlp.hook_pre": x.reshape(2, 3, 4).astype(np.float16)}, {"format": "pt"}))
+    write(out, "safetensors", "f64.safetensors", st_bytes({"layers.3.post": x}))
+
+    write(out, "stats", "w4.safetensors", stats_bytes(rng, 4, [0, 1], ("post", "pre")))
+    write(out, "stats", "w3.safetensors", stats_bytes(rng, 3, [2]))
+
+    write(out, "gguf", "v3.gguf", gguf_bytes(3))
+    write(out, "gguf", "v2-align64.gguf", gguf_bytes(2, 64))
+
+    for name in ("demo.yaml", "example-activations.yaml"):
+        with open(os.path.join(HERE, "..", "configs", name), "rb") as f:
+            write(out, "config", name, f.read())
+    write(out, "config", "full.yaml", b"""version: 1
+corpus:
+  path: /dev/null
+  tokens: 4096
+  seq_len: 64
+  batch: 4
+  add_bos: true
+capture:
+  sites: [post, pre]
+  layers: "0-3"
+  refresh_tokens: 1024
+metrics:
+  concentration_k: 16
+models:
+  - name: a
+    path: /dev/null
+    format: hf
+    family: gpt2
+    tokenizer: /dev/null
+ui:
+  theme: light
+output:
+  dir: results/x
+  export_dir: exports
+""")
+
+    bb, _ = make_random_model.byte_bpe_tokenizer(16)
+    sp, _ = make_random_model.sp_bpe_tokenizer(16)
+    write(out, "tokenizer_json", "byte-bpe.json", json.dumps(bb, ensure_ascii=False).encode())
+    write(out, "tokenizer_json", "sp-bpe.json", json.dumps(sp, ensure_ascii=False).encode())
+    model = bb["model"]
+    merges = model["merges"]
+    merges_txt = "#version: 0.2\n" + "".join((m if isinstance(m, str) else " ".join(m)) + "\n" for m in merges)
+    write(out, "vocab_merges", "gpt2.txt",
+          json.dumps(model["vocab"], ensure_ascii=False).encode() + b"\0" + merges_txt.encode())
+    vocab = [b"<unk>", b"<s>", b"</s>"] + [bytes([i]) for i in range(256)] + [b"he", b" t", b"the", b" the"]
+    write(out, "tokenizer_bin", "llama2c.bin", tokenizer_bin(vocab))
+
+    tmp = tempfile.mkdtemp()
+    try:
+        shapes = [("gpt2", dict(d=8, layers=2, heads=2, ffn=16, vocab=40, context=8)),
+                  ("llama", dict(d=8, layers=2, heads=2, ffn=24, vocab=40, context=8)),
+                  ("ngpt", dict(d=8, layers=1, heads=2, ffn=16, vocab=40, context=8))]
+        for fam, s in shapes:
+            args = ["--out", tmp, "--shape", fam, "--name", fam]
+            for k, v in s.items():
+                args += ["--" + k, str(v)]
+            subprocess.run([sys.executable, os.path.join(HERE, "make_random_model.py")] + args, check=True,
+                           stdout=subprocess.DEVNULL)
+            with open(os.path.join(tmp, fam, "config.json"), "rb") as f:
+                cfg = f.read()
+            with open(os.path.join(tmp, fam, "model.safetensors"), "rb") as f:
+                st = f.read()
+            write(out, "hf", fam + ".bin", struct.pack("<I", len(cfg)) + cfg + st)
+    finally:
+        shutil.rmtree(tmp)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
