@@ -25,6 +25,7 @@ def main():
     ap.add_argument("--batch", type=int, required=True)
     ap.add_argument("--threads", type=int, required=True)
     ap.add_argument("--sites", default="post")
+    ap.add_argument("--layers", default=None, help="comma-separated layers (default: all)")
     a = ap.parse_args()
     t0 = time.perf_counter()
     import numpy as np
@@ -37,7 +38,7 @@ def main():
     t1 = time.perf_counter()
     model = reference.load_model(a.model)
     t2 = time.perf_counter()
-    acts = reference.capture(model, ids, a.seq_len, a.batch, None, tuple(a.sites.split(",")))
+    acts = reference.capture(model, ids, a.seq_len, a.batch, a.layers, tuple(a.sites.split(",")))
     t3 = time.perf_counter()
     out = []
     for key in sorted(acts):

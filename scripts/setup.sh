@@ -11,6 +11,7 @@ packages=(
   python3 python3-numpy python3-torch python3-regex
   tmux
   time
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -1,7 +1,30 @@
 #!/usr/bin/env bash
-# Builds if needed and runs the whole test suite (what CI runs).
+# Builds if needed and runs the whole test suite (what CI runs): the release
+# build, then the same suite under AddressSanitizer + UndefinedBehaviorSanitizer
+# (build-asan), then the worker and dashboard tests under ThreadSanitizer
+# (build-tsan, clang: gcc's TSan runtime dies before main on this kernel).
+# SANITIZERS=0 skips the sanitizer builds (a quick local run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 ninja -C build
 meson test -C build --print-errorlogs --num-processes 2
+[ "${SANITIZERS:-1}" = 0 ] && exit 0
+
+# Any UBSan report or leak fails the test it happens in.
+export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1
+export UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1
+export LSAN_OPTIONS=suppressions=$PWD/scripts/lsan.supp:print_suppressions=0
+[ -f build-asan/build.ninja ] || meson setup build-asan --buildtype=debugoptimized \
+  -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+ninja -C build-asan
+meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 4
+
+# OpenBLAS's own thread pool is not instrumented, so TSan would report its
+# internal handoffs: keep BLAS single-threaded and check ffnscope's threads.
+export TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1
+[ -f build-tsan/build.ninja ] || CC=clang meson setup build-tsan --buildtype=debugoptimized \
+  -Db_sanitize=thread -Db_lundef=false >/dev/null
+ninja -C build-tsan
+OPENBLAS_NUM_THREADS=1 meson test -C build-tsan --print-errorlogs --num-processes 2 --timeout-multiplier 4 \
+  --suite engine --suite ui

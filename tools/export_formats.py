@@ -18,9 +18,15 @@ tokenizer.json gives); merging by score = -id is then the same tokenizer, which 
 vocabularies and llama2.c's tokenizer.bin carry.
 
 usage: export_formats.py --out DIR [--seed N]
-Writes DIR/manifest.json: one entry per exported model {name, path, format, original, dtype, family,
-tokenizer?}; `original` names the Hugging Face directory with the same weights and storage dtype
-(F16/BF16 exports also list `original_f32`).
+       export_formats.py --out DIR --from HF_DIR [--name NAME]
+The second form converts an existing float Hugging Face directory (gpt2 or llama, one
+model.safetensors) instead: GGUF F32/F16/Q8_0, llm.c v3/v5 when it is a GPT-2 with a 4 * n_embd FFN,
+llama2.c v0/v1 when it is a LLaMA that run.c can express (rms eps 1e-5, rope base 10000, head size
+d / heads, no biases); the tokenizer embedded in the GGUF files comes from its tokenizer.json.
+Writes DIR/manifest.json: one entry per exported model {name, path, format, original, original_f32,
+dtype, family, tokenizer?}; `original` names the Hugging Face directory holding the same weights in
+the same storage dtype (null for Q8_0, which Hugging Face files cannot hold), `original_f32` the
+float32 one.
 
 Library use (the formats tests build broken files with these): gguf_bytes, write_gguf, q8_0_bytes,
 llama2c_bytes, llmc_bytes, GGUF value-type names.
@@ -250,9 +256,16 @@ def sp_scores(tokens):
     return [0.0 if i < 3 + 256 else -float(i) for i in range(len(tokens))]
 
 
-def gguf_tokenizer_kvs(fam, tj, with_merges):
+def tokenizer_kind(tj):
+    """"gpt2" for a byte-level BPE tokenizer.json, "llama" for a SentencePiece-style one."""
+    pre = tj.get("pre_tokenizer") or {}
+    kinds = [pre] + list(pre.get("pretokenizers") or [])
+    return "gpt2" if any(k.get("type") == "ByteLevel" for k in kinds) else "llama"
+
+
+def gguf_tokenizer_kvs(tj, with_merges):
     tokens, added = tokenizer_vocab(tj)
-    if fam == "gpt2":
+    if tokenizer_kind(tj) == "gpt2":
         types = [3 if i in added else 1 for i in range(len(tokens))]
         eot = max(added)
         return [("tokenizer.ggml.model", "str", "gpt2"), ("tokenizer.ggml.pre", "str", "gpt-2"),
@@ -358,7 +371,7 @@ def gguf_model(name, fam, cfg, w, tj, ggml, small_f32=False, with_merges=False, 
         t.append(("output_norm.weight", w["model.norm.weight"]))
         if not cfg["tie_word_embeddings"]:
             t.append(("output.weight", w["lm_head.weight"]))
-    kvs += gguf_tokenizer_kvs(fam, tj, with_merges)
+    kvs += gguf_tokenizer_kvs(tj, with_merges)
     if extra:
         kvs += EXTRA_KVS
     return kvs, [(n, np.asarray(a, dtype=np.float32), ty(np.asarray(a))) for n, a in t]
@@ -457,7 +470,7 @@ def export_all(out, seed):
 
     def entry(name, path, fmt, original, dtype, family, tokenizer=None):
         e = {"name": name, "path": os.path.relpath(path, out), "format": fmt, "family": family, "dtype": dtype,
-             "original": original if dtype == "F32" or dtype == "Q8_0" else original + "-" + dtype.lower(),
+             "original": None if dtype == "Q8_0" else original if dtype == "F32" else original + "-" + dtype.lower(),
              "original_f32": original}
         if tokenizer:
             e["tokenizer"] = os.path.relpath(tokenizer, out)
@@ -512,12 +525,85 @@ def export_all(out, seed):
     return man
 
 
+def export_existing(src, out, name=None):
+    """Converts the Hugging Face directory src; returns manifest entries (paths relative to out)."""
+    import npsafetensors
+    name = name or os.path.basename(os.path.normpath(src))
+    with open(os.path.join(src, "config.json")) as f:
+        cfg = json.load(f)
+    with open(os.path.join(src, "tokenizer.json"), encoding="utf-8") as f:
+        tj = json.load(f)
+    raw, _ = npsafetensors.load(os.path.join(src, "model.safetensors"))
+    w = {k: np.asarray(v, dtype=np.float32) for k, v in raw.items()}
+    fam = cfg.get("model_type")
+    if fam not in ("gpt2", "llama"):
+        raise SystemExit("export_formats.py: %s: model_type %r is not gpt2 or llama" % (src, fam))
+    if fam == "gpt2":
+        if "transformer.wte.weight" not in w:
+            w = {"transformer." + k: v for k, v in w.items()}
+        cfg.setdefault("n_inner", None)
+    else:
+        cfg.setdefault("num_key_value_heads", cfg["num_attention_heads"])
+        cfg.setdefault("tie_word_embeddings", False)
+        cfg.setdefault("rope_theta", 10000.0)
+    os.makedirs(out, exist_ok=True)
+    orig = os.path.relpath(os.path.abspath(src), os.path.abspath(out))
+    tok = os.path.join(src, "tokenizer.json")
+    man = []
+
+    def entry(fname, fmt, dtype, tokenizer=None):
+        e = {"name": fname, "path": fname, "format": fmt, "family": fam, "dtype": dtype,
+             "original": orig if dtype == "F32" else None, "original_f32": orig}
+        if tokenizer:
+            e["tokenizer"] = os.path.relpath(os.path.abspath(tokenizer), os.path.abspath(out))
+        man.append(e)
+
+    for ggml in ("F32", "F16", "Q8_0"):
+        kvs, tensors = gguf_model(name, fam, cfg, w, tj, ggml, small_f32=(ggml == "Q8_0"), with_merges=True)
+        fname = "%s-%s.gguf" % (name, ggml.lower())
+        write_gguf(os.path.join(out, fname), kvs, tensors)
+        entry(fname, "gguf", ggml)
+    if fam == "gpt2" and (cfg.get("n_inner") or 4 * cfg["n_embd"]) == 4 * cfg["n_embd"]:
+        for version, dtype in ((3, "F32"), (5, "BF16")):
+            fname = "%s-llmc-v%d.bin" % (name, version)
+            with open(os.path.join(out, fname), "wb") as f:
+                f.write(llmc_bytes(cfg, w, version))
+            entry(fname, "llmc", dtype, tokenizer=tok)
+    hd = cfg.get("head_dim") or cfg.get("hidden_size", 0) // cfg.get("num_attention_heads", 1)
+    if (fam == "llama" and abs(cfg.get("rms_norm_eps", 1e-6) - 1e-5) < 1e-12 and cfg["rope_theta"] == 10000.0
+            and hd * cfg["num_attention_heads"] == cfg["hidden_size"] and not cfg.get("attention_bias")):
+        for version in (0, 1):
+            fname = "%s-llama2c-v%d.bin" % (name, version)
+            with open(os.path.join(out, fname), "wb") as f:
+                f.write(llama2c_bytes(cfg, w, version))
+            # A byte-level tokenizer has no tokenizer.bin form: the entry names the tokenizer.json.
+            if tokenizer_kind(tj) == "llama":
+                d = os.path.join(out, fname[:-4])
+                os.makedirs(d, exist_ok=True)
+                os.replace(os.path.join(out, fname), os.path.join(d, "model.bin"))
+                with open(os.path.join(d, "tokenizer.bin"), "wb") as f:
+                    f.write(tokenizer_bin_bytes(tj))
+                entry(os.path.join(fname[:-4], "model.bin"), "llama2c", "F32")
+            else:
+                entry(fname, "llama2c", "F32", tokenizer=tok)
+    return man
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=4321)
+    p.add_argument("--from", dest="src", help="convert this Hugging Face directory instead")
+    p.add_argument("--name", help="file name stem for --from (default: the directory's name)")
     a = p.parse_args(argv)
-    for e in export_all(a.out, a.seed):
+    if a.src:
+        man = export_existing(a.src, a.out, a.name)
+        with open(os.path.join(a.out, "manifest.json"), "w") as f:
+            json.dump(man, f, indent=1)
+            f.write("\n")
+    else:
+        man = export_all(a.out, a.seed)
+    for e in man:
         print("%-28s %-8s %-5s %s" % (e["name"], e["format"], e["dtype"], e["path"]))
     return 0
 

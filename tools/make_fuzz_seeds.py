@@ -195,7 +195,52 @@ output:
             write(out, "hf", fam + ".bin", struct.pack("<I", len(cfg)) + cfg + st)
     finally:
         shutil.rmtree(tmp)
+    checkpoint_seeds(out)
     return 0
+
+
+def checkpoint_seeds(out):
+    """GGUF, llama2.c and llm.c checkpoints from tools/export_formats.py, shrunk to d_model 32 (Q8_0 needs rows of 32), one layer: tens of KB."""
+    import export_formats
+    tiny = {
+        "gpt2": dict(family="gpt2", config=dict(n_embd=32, n_layer=1, n_head=2, n_inner=None, n_positions=8,
+                                                layer_norm_epsilon=1e-5, activation_function="gelu_new")),
+        "llama": dict(family="llama", config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
+                                                  num_attention_heads=2, num_key_value_heads=1,
+                                                  max_position_embeddings=8, rms_norm_eps=1e-5,
+                                                  rope_theta=10000.0, tie_word_embeddings=False)),
+        "llama-shared": dict(family="llama", config=dict(hidden_size=32, intermediate_size=32, num_hidden_layers=1,
+                                                         num_attention_heads=2, num_key_value_heads=2,
+                                                         max_position_embeddings=8, rms_norm_eps=1e-5,
+                                                         rope_theta=10000.0, tie_word_embeddings=True)),
+        "llama-odd": dict(family="llama", config=dict(hidden_size=32, intermediate_size=96, num_hidden_layers=1,
+                                                      num_attention_heads=2, num_key_value_heads=2,
+                                                      max_position_embeddings=8, rms_norm_eps=1e-6,
+                                                      rope_theta=500000.0, tie_word_embeddings=False)),
+    }
+    export_formats.ORIGINALS.clear()
+    export_formats.ORIGINALS.update(tiny)
+    tmp = tempfile.mkdtemp()
+    try:
+        with open(os.devnull, "w") as null:
+            old, sys.stdout = sys.stdout, null
+            try:
+                export_formats.export_all(tmp, 11)
+            finally:
+                sys.stdout = old
+        for name in ("gpt2-f32", "gpt2-q8_0", "llama-f16", "llama-bf16", "llama-q8_0", "llama-odd-f32"):
+            with open(os.path.join(tmp, name + ".gguf"), "rb") as f:
+                write(out, "model_gguf", name + ".gguf", f.read())
+        for d in ("llama-llama2c-v0", "llama-shared-llama2c-v1"):
+            with open(os.path.join(tmp, d, "model.bin"), "rb") as f:
+                write(out, "llama2c", d + ".bin", f.read())
+        with open(os.path.join(tmp, "llama-llama2c-v0", "tokenizer.bin"), "rb") as f:
+            write(out, "tokenizer_bin", "export.bin", f.read())
+        for v in (3, 5):
+            with open(os.path.join(tmp, "gpt2-llmc-v%d.bin" % v), "rb") as f:
+                write(out, "llmc", "v%d.bin" % v, f.read())
+    finally:
+        shutil.rmtree(tmp)
 
 
 if __name__ == "__main__":

@@ -963,7 +963,8 @@ def cmd_capture(a):
     rows = []
     for (layer, site), X in sorted(acts.items()):
         np.save(os.path.join(a.out, "layer%d_%s.npy" % (layer, site)), X)
-        row = {"family": model.family, "width": model.ffn_width(), "layer": layer, "site": site}
+        row = {"model": os.path.basename(os.path.normpath(a.model)), "family": model.family,
+               "width": model.ffn_width(), "layer": layer, "site": site}
         row.update(npm.metrics(X.astype(np.float64), concentration_k=a.concentration_k))
         rows.append(row)
     with open(os.path.join(a.out, "metrics.json"), "w") as f:

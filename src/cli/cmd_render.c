@@ -44,6 +44,8 @@ static int applySelect(const Snapshot *s, UiState *st, const char *sel, Error *e
         if (s->models[i].name && !strcmp(s->models[i].name, name)) m = i;
     if (m < 0) return errorSet(err, EXIT_INPUT, "render: --select: no model named '%s' in the results", name);
     st->sel_model = m;
+    /* only the selected model is open in the sidebar */
+    memset(st->expanded, 0, (size_t)st->n_expanded);
     st->expanded[m] = 1;
     if (site) {
         if (strcmp(site, "post") && strcmp(site, "pre"))

@@ -86,6 +86,9 @@ static int llamaHparams(const GgufFile *f, LlamaConfig *c, Error *err)
     if (c->d % c->n_heads && !ggufFindKv(f, "llama.attention.key_length"))
         return errorSet(err, EXIT_INPUT, "%s: llama.embedding_length %d is not divisible by llama.attention.head_count %d",
                         path, c->d, c->n_heads);
+    if (c->n_heads % c->n_kv_heads)
+        return errorSet(err, EXIT_INPUT, "%s: llama.attention.head_count %d is not a multiple of head_count_kv %d", path,
+                        c->n_heads, c->n_kv_heads);
     int vlen, rot, vocab_key;
     if (kvInt(f, a, "attention.key_length", c->d / c->n_heads ? c->d / c->n_heads : 1, &c->head_dim, err) ||
         kvInt(f, a, "attention.value_length", c->head_dim, &vlen, err) ||

@@ -173,7 +173,7 @@ const char *modelStatusText(const ModelSnapshot *m, char *buf, size_t n)
 {
     switch (m->status) {
     case MODEL_QUEUED: return "queued";
-    case MODEL_LOADING: return "load";
+    case MODEL_LOADING: return "loading";
     case MODEL_CAPTURING:
         if (m->tokens_target > 0) {
             int pct = (int)(100.0 * (double)m->tokens_done / (double)m->tokens_target);

@@ -289,14 +289,14 @@ static void heatmapDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st,
                     continue;
                 }
             }
-            if (!hc.have && li == g.first_layer && w >= 6 && y_full >= 0 &&
-                (s->models[m].status == MODEL_FAILED || s->models[m].status == MODEL_QUEUED ||
-                 s->models[m].status == MODEL_LOADING)) {
+            ModelStatus ms_st = s->models[m].status;
+            if (!hc.have && li == g.first_layer && y_full >= 0 &&
+                (ms_st == MODEL_FAILED || ms_st == MODEL_QUEUED || ms_st == MODEL_LOADING)) {
                 /* A model without spectra says why, once, at the top. */
-                const char *why = s->models[m].status == MODEL_FAILED ? "failed"
-                                : s->models[m].status == MODEL_QUEUED ? "queued" : "load";
-                Style ws = ctx->depth == DEPTH_NONE ? stDim(ctx) : (Style){statusColor(ctx, s->models[m].status), empty, 0};
-                canvasText(c, cx + (w - textColumns(why)) / 2, row_y, w, why, ws);
+                const char *why = ms_st == MODEL_FAILED ? "failed" : ms_st == MODEL_QUEUED ? "queued" : "loading";
+                int len = textColumns(why);
+                Style ws = ctx->depth == DEPTH_NONE ? stDim(ctx) : (Style){statusColor(ctx, ms_st), empty, 0};
+                if (len <= w) canvasText(c, cx + (w - len) / 2, row_y, w, why, ws);
             }
             if (selected) {
                 /* No room for a value: a diamond marks the cursor. */

@@ -82,11 +82,11 @@ static void drawModel(Canvas *c, Rect r, int y, const ModelSnapshot *m, int expa
     Style st_style = base;
     if (!selected || ctx->depth != DEPTH_NONE) st_style.fg = statusColor(ctx, m->status);
     int right = r.x + r.w - 1;
-    canvasTextRight(c, right, y, 6, st_txt, st_style);
+    canvasTextRight(c, right, y, 7, st_txt, st_style);
     if (m->width > 0) snprintf(width, sizeof width, "%d", m->width);
     else snprintf(width, sizeof width, "-");
-    canvasTextRight(c, right - 7, y, 5, width, selected ? base : stDim(ctx));
-    canvasText(c, r.x + 3, y, r.w - 3 - 13, m->name ? m->name : "?", base);
+    canvasTextRight(c, right - 8, y, 5, width, selected ? base : stDim(ctx));
+    canvasText(c, r.x + 3, y, r.w - 3 - 14, m->name ? m->name : "?", base);
 
     /* A capturing model's line doubles as its progress bar. */
     if (m->status == MODEL_CAPTURING && m->tokens_target > 0 && !selected && ctx->depth != DEPTH_NONE) {

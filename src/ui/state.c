@@ -142,8 +142,12 @@ int uiSync(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx *c
     TableGeom tg;
     tableGeometry(lay->main, s, st, &tg);
     int vis = tg.n_visible > 0 ? tg.n_visible : 1;
-    if (st->table_cursor < st->table_scroll) st->table_scroll = st->table_cursor;
-    if (st->table_cursor >= st->table_scroll + vis) st->table_scroll = st->table_cursor - vis + 1;
+    /* A step past an edge scrolls by a line; a jump (a click elsewhere, a
+     * selection made in another view) puts the cursor in the middle. */
+    if (st->table_cursor == st->table_scroll - 1) st->table_scroll = st->table_cursor;
+    else if (st->table_cursor == st->table_scroll + vis) st->table_scroll = st->table_cursor - vis + 1;
+    else if (st->table_cursor < st->table_scroll || st->table_cursor >= st->table_scroll + vis)
+        st->table_scroll = st->table_cursor - vis / 2;
     st->table_scroll = clampInt(st->table_scroll, 0, nr > vis ? nr - vis : 0);
     free(rows);
 
