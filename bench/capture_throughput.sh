@@ -58,9 +58,9 @@ EOF
 
 export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
 for i in $(seq "$RUNS"); do
-  /usr/bin/time -f "%e %M" -o "$work/ffn$i.time" "$BUILD/ffnscope" run "$work/bench.yaml" --out "$work/results" \
+  /usr/bin/time -f "%e %M %U %S" -o "$work/ffn$i.time" "$BUILD/ffnscope" run "$work/bench.yaml" --out "$work/results" \
     >/dev/null 2>"$work/ffn$i.err" || { cat "$work/ffn$i.err" >&2; exit 1; }
-  /usr/bin/time -f "%e %M" -o "$work/ref$i.time" $PY bench/capture_reference.py --model "$model" \
+  /usr/bin/time -f "%e %M %U %S" -o "$work/ref$i.time" $PY bench/capture_reference.py --model "$model" \
     --ids "$work/ids.json" --seq-len 128 --batch 16 --threads "$THREADS" >"$work/ref$i.json"
 done
 
@@ -72,27 +72,36 @@ $PY - "$work" "$RUNS" "$THREADS" "$TOKENS" <<'EOF'
 import json, statistics, sys, platform, os
 work, runs, threads, tokens = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 def times(kind):
-    rows = [open(os.path.join(work, "%s%d.time" % (kind, i))).read().split()[-2:] for i in range(1, runs + 1)]
-    return [float(r[0]) for r in rows], [int(r[1]) / 1024 for r in rows]
-fw, fm = times("ffn")
-rw, rm = times("ref")
+    rows = [open(os.path.join(work, "%s%d.time" % (kind, i))).read().split()[-4:] for i in range(1, runs + 1)]
+    return [float(r[0]) for r in rows], [int(r[1]) / 1024 for r in rows], [float(r[2]) + float(r[3]) for r in rows]
+fw, fm, fc = times("ffn")
+rw, rm, rc = times("ref")
+load = open("/proc/loadavg").read().split()[2]
 ref = [json.load(open(os.path.join(work, "ref%d.json" % i))) for i in range(1, runs + 1)]
 n = ref[0]["tokens"]
 g = json.load(open(os.path.join(work, "gflops.json")))
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
 med = statistics.median
-print("Machine: %s, %d cores, %d threads each; %d tokens (seq_len 128, batch 16), all 12 layers, post site; "
-      "median of %d alternating runs (wall time per run: ffnscope %s s, reference %s s)."
-      % (cpu, os.cpu_count(), threads, n, runs, " / ".join("%.1f" % x for x in fw), " / ".join("%.1f" % x for x in rw)))
+print("Machine: %s, %d cores, %d threads each (15-minute load average at the end: %s); %d tokens (seq_len 128, "
+      "batch 16), all 12 layers, post site; median of %d alternating runs (wall time per run: ffnscope %s s, "
+      "reference %s s)." % (cpu, os.cpu_count(), threads, load, n, runs, " / ".join("%.1f" % x for x in fw),
+                            " / ".join("%.1f" % x for x in rw)))
 print()
-print("| pipeline | wall s | tokens/s | peak RSS MiB |")
-print("|---|---:|---:|---:|")
-print("| ffnscope run (forward + float64 covariance + eigenvalues + results) | %.1f | %.0f | %.0f |" % (med(fw), n / med(fw), med(fm)))
-print("| PyTorch hooks + numpy cov/eigvalsh (%s) | %.1f | %.0f | %.0f |" % (
+print("| pipeline | wall s | CPU s | tokens/s | peak RSS MiB |")
+print("|---|---:|---:|---:|---:|")
+print("| ffnscope run (forward + float64 covariance + eigenvalues + results) | %.1f | %.1f | %.0f | %.0f |"
+      % (med(fw), med(fc), n / med(fw), med(fm)))
+print("| PyTorch hooks + numpy cov/eigvalsh (%s) | %.1f | %.1f | %.0f | %.0f |" % (
     "load %.1f s, forward %.1f s, spectra %.1f s" % (med(r["load_s"] for r in ref), med(r["forward_s"] for r in ref),
                                                     med(r["spectra_s"] for r in ref)),
-    med(rw), n / med(rw), med(rm)))
-print("| ratio | %.2fx faster | | %.2fx the memory |" % (med(rw) / med(fw), med(fm) / med(rm)))
+    med(rw), med(rc), n / med(rw), med(rm)))
+print("| ratio | %.2fx faster | %.2fx less | | %.2fx the memory |" % (med(rw) / med(fw), med(rc) / med(fc), med(fm) / med(rm)))
+print()
+import csv
+ours = statistics.median(float(r["soft_rank"]) for r in csv.DictReader(open(os.path.join(work, "results", "metrics.csv"))))
+theirs = ref[-1]["median_soft_rank"]
+print("Same numbers: median soft rank over the layers %.6f (ffnscope) vs %.6f (numpy), %.1e relative."
+      % (ours, theirs, abs(ours - theirs) / theirs))
 print()
 print("sgemm peak (4096^3, %d threads): %.1f GFLOP/s; at the model's c_fc shape (2048x3072x768): %.1f GFLOP/s. "
       "ffnscope's forward pass alone: %.1f GFLOP in %.2f s = %.1f GFLOP/s, %.0f%% of the peak."

@@ -9,7 +9,7 @@
 #
 # usage: bench/vs_torch.sh SHAPE TOKENS [BUILD_DIR]
 #   SHAPE: gpt2 (d 768, 12 layers, 12 heads, FFN 3072) or llama (d 768,
-#   12 layers, 12 heads, 4 kv heads, FFN 4096)
+#   12 layers, 12 heads, SwiGLU FFN 4096, tied head)
 # env: THREADS (all cores), RUNS (3), LAYERS (all, or "0, 5, 11" style list),
 #      REF=0 skips the Python pipeline (ffnscope alone, for the growth table)
 set -euo pipefail

@@ -180,8 +180,10 @@ static void printTable(const char *path, const char *const *names, const Metrics
                names[k][0] ? names[k] : "-", (long long)m->tokens, m->width, m->hard_rank, m->soft_rank, m->hard_util,
                m->soft_util, ck, m->eee, m->sui, alpha, metricsWarnings(m, warn, sizeof warn));
     }
-    printf("C_k: energy share of the top k = %d%s eigenvalues\n", n ? ms[0].concentration_k : 0,
-           n > 1 ? " (of the first tensor; k follows each width)" : "");
+    int same_k = 1;
+    for (int k = 1; k < n; k++) same_k &= ms[k].concentration_k == ms[0].concentration_k;
+    if (n && same_k) printf("C_k: energy share of the top k = %d eigenvalues\n", ms[0].concentration_k);
+    else if (n) printf("C_k: energy share of the top k eigenvalues, k set per tensor from its width\n");
 }
 
 /* Print in the requested format. */

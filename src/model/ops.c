@@ -28,10 +28,13 @@
  * two, a degree-6 polynomial for e^r on [-ln2/2, ln2/2] (Cephes' expf
  * coefficients), and 2^n built in the exponent bits. Inputs are clamped so
  * 2^n stays a normal number: below -87.3 the result is ~1e-38, not 0. */
-static inline float expApprox(float x)
+static inline float expApprox(float x0)
 {
-    x = x < -87.3f ? -87.3f : x;
-    x = x > 88.3f ? 88.3f : x;
+    /* Written so NaN clamps too (every comparison with NaN is false): a NaN
+     * reaching the int conversion below would be undefined behaviour. NaN in,
+     * NaN out, restored at the end. */
+    float x = x0 > -87.3f ? x0 : -87.3f;
+    x = x < 88.3f ? x : 88.3f;
     const float shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
     float n = (x * 1.44269504088896341f + shifter) - shifter;
     float r = x - n * 0.693359375f;
@@ -46,7 +49,7 @@ static inline float expApprox(float x)
     int32_t bits = ((int32_t)n + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    return x0 == x0 ? p * scale : x0;
 }
 
 void opsLinear(const float *x, int rows, int in, const float *w, const float *b, int out,

@@ -151,8 +151,9 @@ static void cachePut(Cache *c, const char *s, size_t len, uint32_t h, const int3
     }
     size_t i = h & (c->cap - 1);
     while (c->slot[i].key_len) i = (i + 1) & (c->cap - 1);
-    memcpy(c->keys + c->keys_n, s, len);
-    memcpy(c->ids + c->ids_n, ids, n * sizeof *ids);
+    /* An empty piece or result may come with no buffer yet (NULL + 0 is undefined). */
+    if (len) memcpy(c->keys + c->keys_n, s, len);
+    if (n) memcpy(c->ids + c->ids_n, ids, n * sizeof *ids);
     c->slot[i] = (CacheSlot){.hash = h, .key_len = (uint32_t)len, .key_off = c->keys_n,
                              .ids_off = c->ids_n, .n_ids = (uint32_t)n};
     c->keys_n += len;
@@ -273,7 +274,7 @@ static int mergeAndEmit(Work *w, size_t n, int32_t **result, size_t *n_result)
     for (int32_t i = n ? 0 : -1; i >= 0; i = w->next[i])
         if (emit(w, w->sym[i])) return -1;
     if (result) {
-        *result = w->out + start;
+        *result = w->out ? w->out + start : NULL; /* nothing emitted yet: no buffer */
         *n_result = w->n_out - start;
     }
     return 0;

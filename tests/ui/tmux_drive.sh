@@ -31,8 +31,14 @@ trap cleanup EXIT
 
 # A plain shell in a fixed-size pane; the dashboard is started from it so the
 # prompt shows its exit status and the state of the terminal afterwards.
+# The sanitizer runs' settings (scripts/test.sh) pass through: without
+# OPENBLAS_NUM_THREADS=1, TSan reports OpenBLAS's own, uninstrumented pool.
+keep=""
+for v in OPENBLAS_NUM_THREADS ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS TSAN_OPTIONS; do
+  [ -n "${!v:-}" ] && keep+=" $v=${!v}"
+done
 "${T[@]}" new-session -d -s ui -x 120 -y 40 -c "$tmp" \
-  "env -i PATH=/usr/bin:/bin HOME=$tmp HISTFILE=/dev/null LANG=C.UTF-8 TERM=tmux-256color PS1='$ ' bash --norc --noprofile"
+  "env -i PATH=/usr/bin:/bin HOME=$tmp HISTFILE=/dev/null LANG=C.UTF-8 TERM=tmux-256color$keep PS1='$ ' bash --norc --noprofile"
 
 screen() { "${T[@]}" capture-pane -p -t ui; }
 send() { "${T[@]}" send-keys -t ui "$@"; }
