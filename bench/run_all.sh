@@ -12,8 +12,8 @@ cd "$(dirname "$0")/.."
 BUILD=${1:-build}
 PY=/usr/bin/python3
 SKIP=${SKIP:-}
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+# BENCH_OUT=DIR keeps every part's output there (a long run can be inspected or resumed by hand).
+if [ -n "${BENCH_OUT:-}" ]; then out=$BENCH_OUT; mkdir -p "$out"; else out=$(mktemp -d); trap 'rm -rf "$out"' EXIT; fi
 ninja -C "$BUILD" >/dev/null
 skip() { case " $SKIP " in *" $1 "*) return 0 ;; esac; return 1; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
