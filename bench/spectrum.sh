@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The spectral engine's arithmetic: the machine's sgemm/dgemm peaks, the
 # covariance update's rate (covaccAddF32, float32 rows into the float64
-# scatter via dsyrk) against the dgemm peak, and the eigensolver (LAPACK
-# dsyevd, values only) against numpy's eigvalsh at D = 512 .. 4096.
+# scatter via dsyrk) against the dgemm peak, and the eigensolver (values
+# only; also the one-stage dsyevd it used before) against numpy's eigvalsh
+# at D = 512 .. 4096.
 # Prints Markdown for BENCHMARKS.md.
 #
 # usage: bench/spectrum.sh [BUILD_DIR]      env: THREADS (all cores), REPS (5)
@@ -24,7 +25,7 @@ for D in 512 1024 2048 4096; do
   r=$REPS; [ $D -ge 4096 ] && r=3
   # alternate the two so load changes hit both alike
   $b eigen $D $r >"$work/eig$D.json"
-  OPENBLAS_NUM_THREADS=1 $b eigen $D $r >"$work/eig1t$D.json"
+  $b eigen $D $r onestage >"$work/eig1t$D.json"
   /usr/bin/python3 bench/eigen_numpy.py $D $r >"$work/np$D.json"
 done
 /usr/bin/python3 - "$work" "$THREADS" <<'PY'
@@ -40,7 +41,7 @@ for D in (768, 3072, 4096):
     c = j("cov%d.json" % D)
     print("| D = %d | %.3f | %.1f | %.0f%% |" % (D, c["seconds"], c["gflops"], 100 * c["gflops"] / p["dgemm_gflops"]))
 print()
-print("| D | ffnscope eigenvalues (dsyevd), s | same, 1 BLAS thread, s | numpy eigvalsh, s | numpy / ffnscope |")
+print("| D | ffnscope eigenvalues (two-stage, 1 BLAS thread), s | before: one-stage dsyevd, %d threads, s | numpy eigvalsh, s | numpy / ffnscope |" % threads)
 print("|---:|---:|---:|---:|---:|")
 for D in (512, 1024, 2048, 4096):
     a, a1, b = j("eig%d.json" % D), j("eig1t%d.json" % D), j("np%d.json" % D)

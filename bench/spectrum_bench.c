@@ -2,12 +2,16 @@
  *
  *   spectrum_bench peaks                  sgemm and dgemm at 4096^3 (best of 3)
  *   spectrum_bench covacc D ROWS REPS     covaccAddF32 of ROWS x D float32 rows
- *   spectrum_bench eigen D REPS           eigenSymmetric (dsyevd, values only), median
+ *   spectrum_bench eigen D REPS [onestage]
+ *                                         eigenSymmetric (values only), median; with
+ *                                         onestage: LAPACKE_dsyevd at the current BLAS
+ *                                         thread count, what eigenSymmetric used to call
  *   spectrum_bench capture MODEL TOKENS SEQ_LEN BATCH
  *                                         forward alone, then forward + covariance
  *                                         capture of every layer's post site
  * Each prints one JSON object. Threads: OPENBLAS_NUM_THREADS, else all cores. */
 #include <cblas.h>
+#include <lapacke.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,8 +156,8 @@ int main(int argc, char **argv)
                (double)rows * D * (D + 1.0) / t / 1e9);
         return 0;
     }
-    if (argc == 4 && !strcmp(argv[1], "eigen")) {
-        int D = atoi(argv[2]), reps = atoi(argv[3]);
+    if ((argc == 4 || argc == 5) && !strcmp(argv[1], "eigen")) {
+        int D = atoi(argv[2]), reps = atoi(argv[3]), onestage = argc == 5 && !strcmp(argv[4], "onestage");
         int n = 2 * D;
         float *x = malloc(sizeof *x * (size_t)n * D);
         Covacc *acc = covaccNew(D);
@@ -167,7 +171,8 @@ int main(int argc, char **argv)
         for (int r = 0; r < reps; r++) {
             memcpy(a, c, sizeof *a * (size_t)D * D);
             double t = now();
-            if (eigenSymmetric(a, D, eig, &err)) {
+            if (onestage ? LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'L', D, a, D, eig) != 0
+                         : eigenSymmetric(a, D, eig, &err)) {
                 fprintf(stderr, "spectrum_bench: %s\n", err.msg);
                 return 1;
             }

@@ -1,5 +1,6 @@
 #include "ffnscope/eigen.h"
 
+#include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
@@ -10,16 +11,28 @@ static int cmpDesc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-/* dsyevd with jobz='N' is the same path numpy's eigvalsh takes: Householder
- * tridiagonalisation, then the root-free QR (dsterf) on the tridiagonal. The
- * matrix is symmetric, so its row-major upper triangle is the column-major
- * lower one and no transposed copy is needed. */
+/* Values only, by the two-stage reduction (dsyevd_2stage): dense to band with
+ * BLAS-3, band to tridiagonal by bulge chasing, then the root-free QR
+ * (dsterf). numpy's eigvalsh takes the one-stage dsyevd, whose Householder
+ * tridiagonalisation spends half its flops in dsymv, memory-bound and synced
+ * across threads every column. On a 2-core machine with the cores shared
+ * (bench/spectrum.sh, BENCHMARKS.md) at D = 3072: one-stage with 2 BLAS
+ * threads 11-13 s, with 1 thread 4.3 s, two-stage with 1 thread 2.7 s; so the
+ * solve runs on one BLAS thread. Callers are single BLAS users at that moment
+ * (the worker between batches, analyze, merge), so lowering OpenBLAS's
+ * process-wide thread count for the call is safe. The matrix is symmetric, so
+ * its row-major upper triangle is the column-major lower one and no
+ * transposed copy is needed. */
 int eigenSymmetric(double *a, int dim, double *eig, Error *err)
 {
     if (dim <= 0) return errorSet(err, EXIT_RUNTIME, "eigenvalues: bad dimension %d", dim);
-    lapack_int info = LAPACKE_dsyevd(LAPACK_COL_MAJOR, 'N', 'L', dim, a, dim, eig);
-    if (info < 0) return errorSet(err, EXIT_RUNTIME, "eigenvalues: LAPACKE_dsyevd argument %d invalid", (int)-info);
-    if (info > 0) return errorSet(err, EXIT_RUNTIME, "eigenvalues: dsyevd did not converge (%d)", (int)info);
+    int threads = openblas_get_num_threads();
+    if (threads > 1) openblas_set_num_threads(1);
+    lapack_int info = LAPACKE_dsyevd_2stage(LAPACK_COL_MAJOR, 'N', 'L', dim, a, dim, eig);
+    if (threads > 1) openblas_set_num_threads(threads);
+    if (info < 0)
+        return errorSet(err, EXIT_RUNTIME, "eigenvalues: LAPACKE_dsyevd_2stage argument %d invalid", (int)-info);
+    if (info > 0) return errorSet(err, EXIT_RUNTIME, "eigenvalues: dsyevd_2stage did not converge (%d)", (int)info);
     for (int i = 0; i < dim; i++)
         if (isnan(eig[i])) return errorSet(err, EXIT_RUNTIME, "eigenvalues: the matrix holds NaN");
     qsort(eig, (size_t)dim, sizeof *eig, cmpDesc);
