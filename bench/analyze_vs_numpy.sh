@@ -86,8 +86,9 @@ if [ $write = 1 ]; then
 import os, re, sys
 path, table = sys.argv[1], sys.argv[2]
 text = open(path).read() if os.path.exists(path) else "# Benchmarks\n"
+notes = open(os.path.join(os.path.dirname(path), "bench", "analyze_vs_numpy.md")).read().strip()
 section = ("## analyze vs numpy\n\n`bench/analyze_vs_numpy.sh --write` (synthetic activations from "
-           "`bench/make_acts.py`).\n\n" + table.strip() + "\n")
+           "`bench/make_acts.py`).\n\n" + table.strip() + "\n\n" + notes + "\n")
 pattern = re.compile(r"^## analyze vs numpy\n.*?(?=^## |\Z)", re.S | re.M)
 text = pattern.sub(lambda m: section + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section
 open(path + ".tmp", "w").write(text.rstrip("\n") + "\n")

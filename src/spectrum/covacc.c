@@ -6,9 +6,9 @@
 #include <string.h>
 
 /* Each batch is split into blocks of at most this many rows. One block costs a
- * dsyrk of rows*D^2/2 multiply-adds plus O(D^2) for the Chan update; at 2048
- * rows the update and the two passes over the block are under 10% of the
- * syrk. OpenBLAS dsyrk at D = 1024 on two cores ran at 68 GFLOP/s with 512-row
+ * dsyrk of (rows + 1) * D^2 / 2 multiply-adds (commit() explains the extra
+ * row); at 2048 rows the two passes that prepare the block are under 10% of
+ * it. OpenBLAS dsyrk at D = 1024 on two cores ran at 68 GFLOP/s with 512-row
  * blocks and 70-76 from 1024 rows up, so larger blocks only cost memory. The
  * float64 block buffer is capped so wide layers do not need hundreds of MB of
  * scratch. */
@@ -18,7 +18,7 @@
 
 /* One prepared block: the finite rows, centred on their own mean, in float64. */
 typedef struct Stage {
-    double *y;           /* [block_rows, D] */
+    double *y;           /* [block_rows + 1, D]: the extra row carries Chan's correction */
     double *mean;        /* [D] block mean */
     unsigned char *keep; /* [block_rows] row is finite */
     int64_t nb;          /* finite rows in y */
@@ -64,7 +64,7 @@ static void stageFree(Stage *st)
 
 static int stageAlloc(Stage *st, int rows, int dim)
 {
-    st->y = malloc((size_t)rows * dim * sizeof *st->y);
+    st->y = malloc(((size_t)rows + 1) * dim * sizeof *st->y);
     st->mean = malloc((size_t)dim * sizeof *st->mean);
     st->keep = malloc((size_t)rows);
     if (st->y && st->mean && st->keep) return 0;
@@ -112,22 +112,31 @@ static Scratch *scratchGet(Covacc *acc, Error *err)
         scratchFree(acc);
         return errorNoMem(err, "covariance accumulator"), NULL;
     }
-    acc->scratch_len = (size_t)s->block_rows * acc->dim * sizeof(double) + 2 * (size_t)acc->dim * sizeof(double) +
-                       (size_t)s->block_rows;
+    acc->scratch_len = ((size_t)s->block_rows + 1) * acc->dim * sizeof(double) +
+                       2 * (size_t)acc->dim * sizeof(double) + (size_t)s->block_rows;
     return s;
 }
 
-/* Chan et al.: the block's centred scatter is already in acc->scatter (dsyrk
- * added it); fold in the shift between the two means. Upper triangle only. */
-static void chanUpdate(Covacc *acc, const double *block_mean, int64_t nb)
+/* Chan et al.: merging a block (nb rows, mean mb, centred scatter M_b) into
+ * the running (na, ma, M_a) gives M_a + M_b + na nb / n (mb - ma)(mb - ma)^T.
+ * The correction is a rank-one term with a positive weight, so it rides along
+ * as one extra row sqrt(na nb / n) (mb - ma) under the block's centred rows and
+ * the same dsyrk adds both: no separate O(D^2) pass over the scatter. */
+static void commit(Covacc *acc, Stage *st)
 {
+    acc->nonfinite_rows += st->dropped;
+    if (st->nb == 0) return;
     int d = acc->dim;
-    int64_t na = acc->count, n = na + nb;
-    double *delta = ((Scratch *)acc->scratch)->delta;
-    for (int j = 0; j < d; j++) delta[j] = block_mean[j] - acc->mean[j];
-    if (na > 0) cblas_dsyr(CblasRowMajor, CblasUpper, d, (double)na * (double)nb / (double)n, delta, 1, acc->scatter, d);
-    double w = (double)nb / (double)n;
-    for (int j = 0; j < d; j++) acc->mean[j] += delta[j] * w;
+    int64_t na = acc->count, nb = st->nb, n = na + nb;
+    double *delta = ((Scratch *)acc->scratch)->delta, *extra = st->y + (size_t)nb * d;
+    double w = sqrt((double)na * (double)nb / (double)n);
+    for (int j = 0; j < d; j++) {
+        delta[j] = st->mean[j] - acc->mean[j];
+        extra[j] = w * delta[j];
+    }
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, (int)nb + (na > 0), 1.0, st->y, d, 1.0, acc->scatter, d);
+    double f = (double)nb / (double)n;
+    for (int j = 0; j < d; j++) acc->mean[j] += delta[j] * f;
     acc->count = n;
 }
 
@@ -166,17 +175,6 @@ static void chanUpdate(Covacc *acc, const double *block_mean, int64_t nb)
 
 DEFINE_PREPARE(prepareF32, float)
 DEFINE_PREPARE(prepareF64, double)
-
-/* dsyrk adds the block's centred scatter (upper triangle), Chan folds in the
- * shift between the means. */
-static void commit(Covacc *acc, const Stage *st)
-{
-    acc->nonfinite_rows += st->dropped;
-    if (st->nb == 0) return;
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, acc->dim, (int)st->nb, 1.0, st->y, acc->dim, 1.0,
-                acc->scatter, acc->dim);
-    chanUpdate(acc, st->mean, st->nb);
-}
 
 /* Blocks are prepared and committed in turn. Overlapping the two (a helper
  * thread preparing block k+1 during block k's dsyrk) was measured on two
