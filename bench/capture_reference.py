@@ -13,8 +13,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# bench/ holds scripts named like standard modules (tokenize.py): import from tools/ instead.
-sys.path[0] = os.path.join(ROOT, "tools")
+sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 
 def main():

@@ -9,12 +9,7 @@ usage: make_acts.py PATH N D [SEED]
 import os
 import sys
 
-# bench/ holds scripts named like standard modules (tokenize.py): keep this
-# folder off the import path so numpy gets the real ones.
-_here = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != _here]
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 
 def main():

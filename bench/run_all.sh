@@ -25,7 +25,7 @@ else RUNS=${RUNS:-3} RUNS_BIG=${RUNS_BIG:-$RUNS} BIG=65536 SMALL=16384; fi
 load_start=$(load); t0=$SECONDS
 skip analyze || RUNS=$RUNS FFNSCOPE="$BUILD/ffnscope" bash bench/analyze_vs_numpy.sh --write
 if ! skip tokenize; then
-  $PY bench/tokenize.py --ffnscope "$BUILD/ffnscope" --npm "$BUILD/tests/tokenizer/npm" >"$out/tok.md"
+  $PY bench/tokenizer_speed.py --ffnscope "$BUILD/ffnscope" --npm "$BUILD/tests/tokenizer/npm" >"$out/tok.md"
   $PY bench/update_md.py BENCHMARKS.md table "## Tokenizers" "$out/tok.md"
 fi
 if ! skip ui; then

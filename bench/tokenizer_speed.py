@@ -2,7 +2,7 @@
 """Tokenizer speed: `ffnscope tokenize` against Hugging Face tokenizers (Rust, via its
 Node.js bindings) on the same tokenizer files and text, side by side in one run.
 
-usage: bench/tokenize.py [--ffnscope build/ffnscope] [--npm build/tests/tokenizer/npm]
+usage: bench/tokenizer_speed.py [--ffnscope build/ffnscope] [--npm build/tests/tokenizer/npm]
                          [--text data/austen/persuasion.txt] [--runs 7]
 
 ffnscope is timed end to end (process start, loading the tokenizer, encoding, printing
