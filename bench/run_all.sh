@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Regenerates BENCHMARKS.md: runs every benchmark script of bench/ and puts
+# Regenerates BENCHMARKS.md: runs the benchmark scripts of bench/ and puts
 # its numbers into its section (the tables are replaced, the prose is kept;
 # the end-to-end and spectral sections are rewritten whole between their
 # markers). Takes about an hour on 2 cores; run it on a quiet machine.
 #
 # usage: bench/run_all.sh [BUILD_DIR]
 # env:   QUICK=1 fewer runs and tokens (a smoke test of the scripts, not numbers
-#        to publish); SKIP="tokenize ui analyze capture" skips sections
+#        to publish); SKIP="tokenize ui analyze" skips those sections (their
+#        scripts are slow). bench/capture_throughput.sh keeps its own section by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
