@@ -16,5 +16,10 @@ int fuzzWriteSibling(const char *name, const uint8_t *data, size_t size);
 /* The folder holding the files written above. */
 const char *fuzzDir(void);
 
+/* Loads the checkpoint at path with the format forced, then runs one tiny
+ * forward pass with capture at every layer, so shapes the loader accepted are
+ * also safe to run. Errors are the expected outcome for most inputs. */
+void fuzzModel(const char *path, const char *format);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #endif
