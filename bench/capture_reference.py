@@ -4,6 +4,7 @@ collect every layer's FFN activations (tools/reference.py), then per layer numpy
 covariance, eigvalsh and the metrics (tools/np_metrics.py).
 
 usage: capture_reference.py --model DIR --ids IDS.json --seq-len T --batch B --threads N [--sites post]
+                            [--layers 0,5,11]
 Prints one JSON object: tokens, seconds per phase and in total.
 """
 import argparse
