@@ -12,6 +12,7 @@
 
 #include "io/npy.h"
 #include "io/safetensors.h"
+#include "util/fileio.h"
 #include "util/half.h"
 
 /* Where a tensor's rows live in the file. Rows are read with pread, not
@@ -176,22 +177,14 @@ int actFileOpen(const char *path, ActFile **out, Error *err)
         free(f);
         return errorNoMem(err, path);
     }
-    f->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (f->fd < 0) {
-        errorSet(err, EXIT_INPUT, "%s: %s", path, strerror(errno));
-        goto fail;
-    }
-    struct stat st;
-    if (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        errorSet(err, EXIT_INPUT, "%s: not a regular file", path);
-        goto fail;
-    }
+    uint64_t size;
+    if (fileOpenRegular(path, &f->fd, &size, err)) goto fail;
     unsigned char magic[6] = {0};
     ssize_t got = pread(f->fd, magic, sizeof magic, 0);
     const char *ext = strrchr(baseName(path), '.');
     int rc;
     if ((got == 6 && !memcmp(magic, "\x93NUMPY", 6)) || (ext && !strcmp(ext, ".npy")))
-        rc = openNpy(f, (uint64_t)st.st_size, err);
+        rc = openNpy(f, size, err);
     else
         rc = openSafetensors(f, err);
     if (rc) goto fail;

@@ -255,17 +255,8 @@ int stOpen(const char *path, StFile **out, Error *err)
         free(f);
         return errorNoMem(err, path);
     }
-    f->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (f->fd < 0) {
-        errorSet(err, EXIT_INPUT, "%s: %s", path, strerror(errno));
-        goto fail;
-    }
-    struct stat st;
-    if (fstat(f->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        errorSet(err, EXIT_INPUT, "%s: not a regular file", path);
-        goto fail;
-    }
-    uint64_t size = (uint64_t)st.st_size;
+    uint64_t size;
+    if (fileOpenRegular(path, &f->fd, &size, err)) goto fail;
     if (size < 8) {
         errorSet(err, EXIT_INPUT, "%s: too short for a safetensors file (%llu bytes)", path, (unsigned long long)size);
         goto fail;

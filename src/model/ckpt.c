@@ -1,5 +1,7 @@
 #include "model/ckpt.h"
 
+#include "util/fileio.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,15 +14,9 @@
 int ckptMapOpen(const char *path, CkptMap *m, Error *err)
 {
     memset(m, 0, sizeof *m);
-    m->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (m->fd < 0) return errorSet(err, EXIT_INPUT, "%s: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(m->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(m->fd);
-        m->fd = -1;
-        return errorSet(err, EXIT_INPUT, "%s: not a regular file", path);
-    }
-    m->size = (size_t)st.st_size;
+    uint64_t size;
+    if (fileOpenRegular(path, &m->fd, &size, err)) return -1;
+    m->size = (size_t)size;
     if (m->size == 0) return 0;
     void *p = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, m->fd, 0);
     if (p == MAP_FAILED) {
@@ -50,11 +46,6 @@ void ckptRelease(const void *p, size_t n)
     madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
-int ckptIsFile(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
 
 int ckptHasMagic(const char *path, const void *magic, size_t n)
 {

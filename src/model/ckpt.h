@@ -27,7 +27,6 @@ void ckptMapClose(CkptMap *m);
 void ckptRelease(const void *p, size_t n);
 
 /* 1 when path is a regular file (whose first n bytes equal magic). */
-int ckptIsFile(const char *path);
 int ckptHasMagic(const char *path, const void *magic, size_t n);
 int ckptHasSuffix(const char *s, const char *suffix);
 

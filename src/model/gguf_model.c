@@ -11,6 +11,7 @@
 
 #include "io/gguf.h"
 #include "model/ckpt.h"
+#include "util/fileio.h"
 #include "model/formats.h"
 #include "model/gpt2.h"
 #include "model/llama.h"
@@ -18,7 +19,7 @@
 
 int ggufModelDetect(const char *path)
 {
-    return ckptHasMagic(path, "GGUF", 4) || (ckptHasSuffix(path, ".gguf") && ckptIsFile(path));
+    return ckptHasMagic(path, "GGUF", 4) || (ckptHasSuffix(path, ".gguf") && fileIsRegular(path));
 }
 
 /* ---- hyperparameters ---- */

@@ -15,6 +15,7 @@
 #include "model/gpt2.h"
 #include "model/llama.h"
 #include "model/ngpt.h"
+#include "util/fileio.h"
 
 /* ---- config.json ---- */
 
@@ -227,11 +228,6 @@ static char *joinPath(const char *dir, const char *name)
     return p;
 }
 
-static int fileExists(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
 
 static void filesClose(Files *f)
 {
@@ -279,10 +275,10 @@ static int filesOpen(Files *f, const char *dir, Error *err)
         return errorNoMem(err, dir);
     }
     int rc = 0;
-    if (fileExists(single)) {
+    if (fileIsRegular(single)) {
         rc = filesAdd(f, dir, "model.safetensors", err);
         free(index);
-    } else if (fileExists(index)) {
+    } else if (fileIsRegular(index)) {
         f->index_path = index;
         json_error_t je;
         f->index = json_load_file(index, 0, &je);
@@ -438,7 +434,7 @@ int hfLoad(const char *dir, const ModelOptions *opt, LoadedModel *out, Error *er
     Cfg c = {NULL, cfg_path};
     Files files = {0};
     int files_open = 0, rc = -1;
-    if (!fileExists(cfg_path)) {
+    if (!fileIsRegular(cfg_path)) {
         errorSet(err, EXIT_INPUT, "%s: no config.json (not a Hugging Face model directory)", dir);
         goto done;
     }

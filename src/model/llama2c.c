@@ -21,12 +21,13 @@
 #include <string.h>
 
 #include "model/ckpt.h"
+#include "util/fileio.h"
 #include "model/formats.h"
 #include "model/llama.h"
 
 enum { V1_MAGIC = 0x616b3432, V1_HEADER = 256, V0_HEADER = 28, MAX_DIM = 1 << 24 };
 
-int llama2cDetect(const char *path) { return ckptHasSuffix(path, ".bin") && ckptIsFile(path); }
+int llama2cDetect(const char *path) { return ckptHasSuffix(path, ".bin") && fileIsRegular(path); }
 
 typedef struct L2Header {
     int version;

@@ -9,6 +9,7 @@
 #include "model/formats.h"
 #include "model/hf.h"
 #include "model/ops.h"
+#include "util/fileio.h"
 
 struct Model {
     LoadedModel lm;
@@ -27,9 +28,8 @@ static const ModelReader readers[] = {
 static int isFile(const char *dir, const char *name)
 {
     char path[4096];
-    struct stat st;
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) return 0;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    return fileIsRegular(path);
 }
 
 /* A directory carries a tokenizer when it has any of the layouts tokenizer.h reads. */

@@ -2,6 +2,7 @@
  * in tokenizer_encode.c, the file readers in tokenizer_json.c and
  * tokenizer_bin.c. */
 #include "model/tokenizer_impl.h"
+#include "util/fileio.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -548,11 +549,6 @@ static char *dirOf(const char *path)
     return strndup(path, (size_t)(slash - path));
 }
 
-static bool isFile(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
 
 static const char *baseName(const char *path)
 {
@@ -574,8 +570,8 @@ static int loadPair(const char *dir, const char *vocab_name, const char *merges_
     char *v = joinPath(dir, vocab_name), *m = joinPath(dir, merges_name);
     int rc;
     if (!v || !m) rc = errorNoMem(err, dir);
-    else if (!isFile(v)) rc = errorSet(err, EXIT_INPUT, "%s: missing (needed with %s)", v, m);
-    else if (!isFile(m)) rc = errorSet(err, EXIT_INPUT, "%s: missing (needed with %s)", m, v);
+    else if (!fileIsRegular(v)) rc = errorSet(err, EXIT_INPUT, "%s: missing (needed with %s)", v, m);
+    else if (!fileIsRegular(m)) rc = errorSet(err, EXIT_INPUT, "%s: missing (needed with %s)", m, v);
     else rc = tokenizerLoadVocabMerges(v, m, format, out, err);
     free(v);
     free(m);
@@ -595,7 +591,7 @@ static int loadDir(const char *dir, Tokenizer **out, Error *err)
     for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
         char *a = joinPath(dir, forms[i].a);
         if (!a) return errorNoMem(err, dir);
-        bool have = isFile(a);
+        bool have = fileIsRegular(a);
         int rc = 0;
         if (have) {
             if (!forms[i].b) rc = i == 0 ? tokenizerLoadHfJson(a, out, err) : tokenizerLoadLlama2c(a, out, err);

@@ -1,6 +1,7 @@
 #include "util/fileio.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -135,5 +136,25 @@ int makeDirs(const char *path, Error *err)
         }
     }
     free(p);
+    return 0;
+}
+
+int fileIsRegular(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int fileOpenRegular(const char *path, int *fd, uint64_t *size, Error *err)
+{
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0) return errorSet(err, EXIT_INPUT, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(*fd);
+        *fd = -1;
+        return errorSet(err, EXIT_INPUT, "%s: not a regular file", path);
+    }
+    *size = (uint64_t)st.st_size;
     return 0;
 }

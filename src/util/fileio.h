@@ -2,6 +2,7 @@
 #define FFNSCOPE_UTIL_FILEIO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "ffnscope/error.h"
@@ -23,6 +24,13 @@ void atomicAbort(AtomicFile *af);             /* closes and removes the temp fil
 
 /* One-shot atomic write of a buffer. */
 int fileWriteAtomic(const char *path, const void *data, size_t len, Error *err);
+
+/* 1 when path names a regular file (following links). */
+int fileIsRegular(const char *path);
+
+/* Opens a regular file read-only: *fd and *size on success; on failure *fd is
+ * -1 and err says "PATH: why" (EXIT_INPUT). */
+int fileOpenRegular(const char *path, int *fd, uint64_t *size, Error *err);
 
 /* mkdir -p. */
 int makeDirs(const char *path, Error *err);
