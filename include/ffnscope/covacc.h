@@ -16,11 +16,15 @@ typedef struct Covacc {
     int64_t nonfinite_rows;  /* rows dropped because they held NaN/Inf */
     double *mean;            /* [D] */
     double *scatter;         /* [D*D] row-major, sum of (x-mean)(x-mean)^T; upper triangle authoritative */
-    void *scratch;           /* private batch buffers */
-    size_t scratch_len;
+    void *scratch;           /* batch buffers, possibly shared (covaccNewSharing) */
 } Covacc;
 
 Covacc *covaccNew(int dim);
+/* Like covaccNew, but when peer has the same width the two share their batch
+ * buffers (a float64 block of up to 32 MB): a model's layers are fed one after
+ * another, so they need one block between them, not one each. Accumulators
+ * sharing buffers must not be fed from two threads at once. */
+Covacc *covaccNewSharing(int dim, Covacc *peer);
 void covaccFree(Covacc *acc);
 void covaccReset(Covacc *acc);
 
@@ -41,5 +45,12 @@ int covaccBatchRows(int dim);
 /* Unbiased covariance scatter/(count-1) into out [D*D] (full, symmetric).
  * Requires count >= 2. */
 int covaccCovariance(const Covacc *acc, double *out, Error *err);
+
+/* The last step of an accumulator: scales the scatter in place into the
+ * unbiased covariance and returns it, D*D row-major with the upper triangle
+ * set (the lower one undefined: eigenSymmetric reads only the upper), saving
+ * a D*D copy. The accumulator is spent: only covaccFree may follow. Requires
+ * count >= 2. */
+double *covaccTakeCovariance(Covacc *acc, Error *err);
 
 #endif

@@ -3,8 +3,10 @@
 
 #include "ffnscope/error.h"
 
-/* Eigenvalues of the symmetric D x D matrix `a` (row-major, destroyed), values
- * only, written to eig sorted descending with negative round-off clamped to 0. */
+/* Eigenvalues of the symmetric D x D matrix `a` (row-major, only its upper
+ * triangle read, destroyed), values only, written to eig sorted descending
+ * with negative round-off clamped to 0. Runs on one BLAS thread; when
+ * OpenBLAS is already set to one thread, several may run at once. */
 int eigenSymmetric(double *a, int dim, double *eig, Error *err);
 
 #endif

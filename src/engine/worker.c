@@ -24,6 +24,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cblas.h>
+
 #include "engine/peek.h"
 #include "engine/run.h"
 #include "ffnscope/acts.h"
@@ -462,7 +464,9 @@ int runSetStreams(ModelRun *r, int n, const int *layers, const Site *sites, cons
     m->n_rows = n;
     for (int i = 0; i < n; i++) {
         Stream *s = &r->streams[i];
-        if (!(s->acc = covaccNew(s->width))) return errorNoMem(err, r->entry->path);
+        /* layers are fed one at a time, so one set of batch buffers serves them all */
+        if (!(s->acc = covaccNewSharing(s->width, i ? r->streams[0].acc : NULL)))
+            return errorNoMem(err, r->entry->path);
         m->rows[i].layer = s->layer;
         m->rows[i].site = s->site;
     }
@@ -522,16 +526,80 @@ static void freeStreams(ModelRun *r)
     r->n_streams = 0;
 }
 
+/* ---- the final refresh: every spectrum at once ---- */
+
+/* When a model's capture ends every stream needs its eigensolve, and the
+ * two-stage solver is close to sequential (eigen.c), so the streams are
+ * shared out among as many solver threads as BLAS may use, one BLAS thread
+ * each. Each accumulator's scatter becomes its covariance in place: the
+ * statistics are spent (saved before, when asked) and no D*D copy is made. */
+typedef struct FinalSolve {
+    ModelRun *r;
+    atomic_int next;           /* the next stream to take */
+    pthread_mutex_t mu;
+    int failed;
+    Error err;                 /* the first failure */
+} FinalSolve;
+
+static int solveFinal(ModelRun *r, int i, Error *err)
+{
+    Stream *s = &r->streams[i];
+    s->due = 0;
+    if (!s->acc || s->acc->count < 2 || s->acc->count == s->refreshed_count) return 0;
+    LayerSnapshot *row = rowOf(r, i);
+    if (!row->eigen && !(row->eigen = malloc((size_t)s->width * sizeof *row->eigen)))
+        return errorNoMem(err, "eigenvalues");
+    double *cov = covaccTakeCovariance(s->acc, err);
+    if (!cov || eigenSymmetric(cov, s->width, row->eigen, err)) return -1;
+    metricsCompute(row->eigen, s->width, s->acc->count, s->acc->nonfinite_rows, r->cfg->concentration_k,
+                   &row->metrics);
+    row->n_eigen = s->width;
+    s->refreshed_count = s->acc->count;
+    return 0;
+}
+
+static void *finalSolver(void *arg)
+{
+    FinalSolve *f = arg;
+    while (!atomic_load(&f->r->w->interrupt)) {
+        int i = atomic_fetch_add(&f->next, 1);
+        if (i >= f->r->n_streams) break;
+        Error e = {0};
+        if (solveFinal(f->r, i, &e)) {
+            pthread_mutex_lock(&f->mu);
+            if (!f->failed) f->err = e;
+            f->failed = 1;
+            pthread_mutex_unlock(&f->mu);
+            atomic_store(&f->next, f->r->n_streams);   /* the others stop after their current solve */
+            break;
+        }
+    }
+    return NULL;
+}
+
 static int finalRefresh(ModelRun *r, Error *err)
 {
-    for (int i = 0; i < r->n_streams; i++) {
-        if (atomic_load(&r->w->interrupt)) {
-            int rc = pollCommands(r->w, r);
-            if (rc) return rc;
-        }
-        if (refreshStream(r, i, err)) return -1;
+    FinalSolve f = {.r = r};
+    atomic_init(&f.next, 0);
+    pthread_mutex_init(&f.mu, NULL);
+    int blas = openblas_get_num_threads();
+    int n = blas < r->n_streams ? blas : r->n_streams, started = 0, rc = 0;
+    pthread_t helpers[64];
+    if (n > 64) n = 64;
+    openblas_set_num_threads(1);
+    /* the worker itself is one solver; a helper that cannot start leaves its share to the others */
+    for (int k = 1; k < n; k++)
+        if (pthread_create(&helpers[started], NULL, finalSolver, &f) == 0) started++;
+    finalSolver(&f);
+    for (int k = 0; k < started; k++) pthread_join(helpers[k], NULL);
+    openblas_set_num_threads(blas);
+    pthread_mutex_destroy(&f.mu);
+    if (f.failed) {
+        *err = f.err;
+        return -1;
     }
-    return 0;
+    if (atomic_load(&r->w->interrupt)) rc = pollCommands(r->w, r);
+    return rc;
 }
 
 /* Runs the model at snapshot index `index`. Returns RUN_QUIT when the
@@ -554,9 +622,10 @@ static int runModel(Worker *w, int index)
     int rc = !r.entry->is_acts          ? runCheckpoint(&r, &err)
              : statsDetect(r.entry->path) ? runStats(&r, &err)
                                           : runActivations(&r, &err);
-    if (rc == 0) rc = finalRefresh(&r, &err);
     m = &w->draft->models[index];
+    /* saved first: the final refresh spends the statistics */
     if (rc == 0 && w->cfg->save_stats) rc = runSaveStats(&r, w->cfg->save_stats, m->family, m->n_layers, &err);
+    if (rc == 0) rc = finalRefresh(&r, &err);
     if (rc == 0) {
         m->status = MODEL_DONE;
     } else if (rc < 0) {

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/bigmem.h"
+
 int weightsAdd(WeightSet *ws, float **dst, unsigned flags, int ndim, int64_t d0, int64_t d1,
                Error *err, const char *fmt, ...)
 {
@@ -47,8 +49,8 @@ int weightsAlloc(WeightSet *ws, Error *err)
     for (int i = 0; i < ws->count; i++)
         if (ws->slots[i].dst) total += padded(weightsElements(&ws->slots[i]));
     if (total == 0) total = 16;
-    float *block = NULL;
-    if (posix_memalign((void **)&block, 64, total * sizeof(float))) return errorNoMem(err, "model weights");
+    float *block = bigAlloc(total * sizeof(float));
+    if (!block) return errorNoMem(err, "model weights");
     ws->block = block;
     ws->block_floats = total;
     size_t off = 0;

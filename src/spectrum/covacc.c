@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/bigmem.h"
+
 /* Each batch is split into blocks of at most this many rows. One block costs a
  * dsyrk of (rows + 1) * D^2 / 2 multiply-adds (commit() explains the extra
  * row); at 2048 rows the two passes that prepare the block are under 10% of
@@ -25,8 +27,13 @@ typedef struct Stage {
     int64_t dropped;     /* rows with NaN/Inf */
 } Stage;
 
+/* The batch buffers. Reference-counted so that accumulators fed one after
+ * another (a model's layers) can hold one set between them. */
 typedef struct Scratch {
+    int refs;
+    int dim;
     int block_rows;
+    int ready;           /* buffers allocated (on the first add) */
     Stage stage;
     double *delta;       /* [D] block mean minus running mean */
 } Scratch;
@@ -39,21 +46,6 @@ int covaccBatchRows(int dim)
     return (int)cap;
 }
 
-Covacc *covaccNew(int dim)
-{
-    if (dim <= 0) return NULL;
-    Covacc *acc = calloc(1, sizeof *acc);
-    if (!acc) return NULL;
-    acc->dim = dim;
-    acc->mean = calloc((size_t)dim, sizeof *acc->mean);
-    acc->scatter = calloc((size_t)dim * dim, sizeof *acc->scatter);
-    if (!acc->mean || !acc->scatter) {
-        covaccFree(acc);
-        return NULL;
-    }
-    return acc;
-}
-
 static void stageFree(Stage *st)
 {
     free(st->y);
@@ -64,7 +56,7 @@ static void stageFree(Stage *st)
 
 static int stageAlloc(Stage *st, int rows, int dim)
 {
-    st->y = malloc(((size_t)rows + 1) * dim * sizeof *st->y);
+    st->y = bigAlloc(((size_t)rows + 1) * dim * sizeof *st->y);
     st->mean = malloc((size_t)dim * sizeof *st->mean);
     st->keep = malloc((size_t)rows);
     if (st->y && st->mean && st->keep) return 0;
@@ -72,21 +64,42 @@ static int stageAlloc(Stage *st, int rows, int dim)
     return -1;
 }
 
-static void scratchFree(Covacc *acc)
+static void scratchRelease(Scratch *s)
 {
-    Scratch *s = acc->scratch;
-    if (!s) return;
+    if (!s || --s->refs > 0) return;
     stageFree(&s->stage);
     free(s->delta);
     free(s);
-    acc->scratch = NULL;
-    acc->scratch_len = 0;
 }
+
+Covacc *covaccNewSharing(int dim, Covacc *peer)
+{
+    if (dim <= 0) return NULL;
+    Covacc *acc = calloc(1, sizeof *acc);
+    if (!acc) return NULL;
+    acc->dim = dim;
+    acc->mean = calloc((size_t)dim, sizeof *acc->mean);
+    acc->scatter = calloc((size_t)dim * dim, sizeof *acc->scatter);
+    Scratch *s = peer && peer->dim == dim ? peer->scratch : calloc(1, sizeof *s);
+    if (s && !s->refs) {
+        s->dim = dim;
+        s->block_rows = covaccBatchRows(dim);
+    }
+    if (s) s->refs++;
+    acc->scratch = s;
+    if (!acc->mean || !acc->scatter || !s) {
+        covaccFree(acc);
+        return NULL;
+    }
+    return acc;
+}
+
+Covacc *covaccNew(int dim) { return covaccNewSharing(dim, NULL); }
 
 void covaccFree(Covacc *acc)
 {
     if (!acc) return;
-    scratchFree(acc);
+    scratchRelease(acc->scratch);
     free(acc->mean);
     free(acc->scatter);
     free(acc);
@@ -102,18 +115,15 @@ void covaccReset(Covacc *acc)
 
 static Scratch *scratchGet(Covacc *acc, Error *err)
 {
-    if (acc->scratch) return acc->scratch;
-    Scratch *s = calloc(1, sizeof *s);
-    if (!s) return errorNoMem(err, "covariance accumulator"), NULL;
-    s->block_rows = covaccBatchRows(acc->dim);
-    acc->scratch = s;
-    s->delta = malloc((size_t)acc->dim * sizeof *s->delta);
-    if (!s->delta || stageAlloc(&s->stage, s->block_rows, acc->dim)) {
-        scratchFree(acc);
+    Scratch *s = acc->scratch;
+    if (s->ready) return s;
+    s->delta = malloc((size_t)s->dim * sizeof *s->delta);
+    if (!s->delta || stageAlloc(&s->stage, s->block_rows, s->dim)) {
+        free(s->delta);
+        s->delta = NULL;
         return errorNoMem(err, "covariance accumulator"), NULL;
     }
-    acc->scratch_len = ((size_t)s->block_rows + 1) * acc->dim * sizeof(double) +
-                       2 * (size_t)acc->dim * sizeof(double) + (size_t)s->block_rows;
+    s->ready = 1;
     return s;
 }
 
@@ -244,4 +254,15 @@ int covaccCovariance(const Covacc *acc, double *out, Error *err)
     for (int i = 0; i < d; i++)
         for (int j = 0; j < i; j++) out[(size_t)i * d + j] = out[(size_t)j * d + i];
     return 0;
+}
+
+double *covaccTakeCovariance(Covacc *acc, Error *err)
+{
+    if (acc->count < 2)
+        return errorSet(err, EXIT_INPUT, "covariance needs at least 2 finite rows, got %lld", (long long)acc->count),
+               NULL;
+    int d = acc->dim;
+    double inv = 1.0 / (double)(acc->count - 1);
+    for (int i = 0; i < d; i++) cblas_dscal(d - i, inv, acc->scatter + (size_t)i * d + i, 1);
+    return acc->scatter;
 }

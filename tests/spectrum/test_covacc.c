@@ -262,3 +262,71 @@ Test(covacc, errors_and_reset)
     covaccFree(a);
     covaccFree(b);
 }
+
+Test(covacc, shared_buffers_keep_accumulators_apart)
+{
+    /* Three accumulators on one set of batch buffers, fed in turn as a
+     * model's layers are, each against its own reference; a fourth of another
+     * width asks to share and must get buffers of its own. */
+    int n = 2600, d = 17;
+    float *x[3];
+    Covacc *acc[3];
+    Error err = {0};
+    for (int k = 0; k < 3; k++) {
+        x[k] = makeRows(n, d, 2.0 * k - 1, 40 + k);
+        acc[k] = covaccNewSharing(d, k ? acc[0] : NULL);
+        cr_assert(acc[k]);
+    }
+    cr_expect_eq(acc[1]->scratch, acc[0]->scratch);
+    cr_expect_eq(acc[2]->scratch, acc[0]->scratch);
+    Covacc *other = covaccNewSharing(d + 1, acc[0]);
+    cr_expect_neq(other->scratch, acc[0]->scratch);
+    for (int at = 0; at < n; at += 300)
+        for (int k = 0; k < 3; k++)
+            cr_assert_eq(covaccAddF32(acc[k], x[k] + (size_t)at * d, n - at < 300 ? n - at : 300, d, &err), 0);
+    /* freeing the buffers' first owner leaves them to the others */
+    covaccFree(acc[0]);
+    cr_assert_eq(covaccAddF32(acc[1], x[0], 5, d, &err), 0);
+    for (int k = 1; k < 3; k++) {
+        if (k == 1) {
+            float *both = malloc((size_t)(n + 5) * d * sizeof *both);
+            memcpy(both, x[1], (size_t)n * d * sizeof *both);
+            memcpy(both + (size_t)n * d, x[0], (size_t)5 * d * sizeof *both);
+            checkAgainstReference(acc[1], both, n + 5, d, 1e-13);
+            free(both);
+        } else {
+            checkAgainstReference(acc[k], x[k], n, d, 1e-13);
+        }
+    }
+    for (int k = 1; k < 3; k++) covaccFree(acc[k]);
+    covaccFree(other);
+    for (int k = 0; k < 3; k++) free(x[k]);
+}
+
+Test(covacc, take_covariance_is_the_upper_triangle_in_place)
+{
+    int n = 1500, d = 31;
+    float *x = makeRows(n, d, 0.25, 7);
+    Covacc *acc = covaccNew(d);
+    Error err = {0};
+    cr_assert_eq(covaccAddF32(acc, x, n, d, &err), 0);
+    long double *mean = malloc(d * sizeof *mean), *ref = malloc((size_t)d * d * sizeof *ref);
+    int64_t used;
+    reference(x, n, d, mean, ref, &used);
+    double *cov = covaccTakeCovariance(acc, &err);
+    cr_assert(cov, "%s", err.msg);
+    cr_expect_eq(cov, acc->scatter, "not in place");
+    long double scale = 0, worst = 0;
+    for (int i = 0; i < d; i++) scale = fmaxl(scale, fabsl(ref[i * d + i]));
+    for (int i = 0; i < d; i++)
+        for (int j = i; j < d; j++) worst = fmaxl(worst, fabsl(cov[(size_t)i * d + j] - ref[i * d + j]));
+    cr_expect(worst / scale < 1e-13, "upper triangle error %.3Lg", worst / scale);
+    covaccFree(acc);
+    Covacc *one = covaccNew(d);
+    cr_assert_eq(covaccAddF32(one, x, 1, d, &err), 0);
+    cr_expect_null(covaccTakeCovariance(one, &err), "one row has no covariance");
+    covaccFree(one);
+    free(mean);
+    free(ref);
+    free(x);
+}
