@@ -289,6 +289,9 @@ def cases(tmp):
         "config naming a truncated .npy"
     yield "run-broken-model.yaml", b"version: 1\ncorpus:\n  path: text.txt\n  tokens: 64\n  seq_len: 8\n  batch: 2\n" \
         b"models:\n  - path: hf-misshaped\n", R, "{R}/hf-misshaped/model.safetensors: tensor 'transformer.h.0.mlp.c_fc.weight' has shape [8,15], expected [8,16]", "config naming a misshaped model"
+    yield "run-corpus-not-utf8.yaml", b"version: 1\ncorpus:\n  path: text-latin1.txt\n  tokens: 64\n  seq_len: 8\n" \
+        b"models:\n  - path: ../../models/gpt2-w128\n", R, "{R}/text-latin1.txt: text is not valid UTF-8 at byte 14", \
+        "corpus in Latin-1, not UTF-8"
 
 
 def main():
@@ -304,6 +307,8 @@ def main():
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "text.txt"), "w") as f:
         f.write("It is a truth universally acknowledged, that a single man in possession of a good fortune.\n" * 4)
+    with open(os.path.join(out, "text-latin1.txt"), "wb") as f:
+        f.write("Mr. Darcy's ch\u00e2teau at Pemberley.\n".encode("latin-1") * 4)
     with open(os.path.join(out, "ok-acts.npy"), "wb") as f:
         f.write(npy(data=acts().tobytes()))
     manifest = []

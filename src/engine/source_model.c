@@ -55,7 +55,12 @@ int runCheckpoint(ModelRun *r, Error *err)
     }
     const char *text;
     size_t text_len;
-    if (runCorpus(r, &text, &text_len, err) || tokenizerEncode(tok, text, text_len, &ids, &n_ids, err)) goto out;
+    if (runCorpus(r, &text, &text_len, err)) goto out;
+    Error inner = {0};
+    if (tokenizerEncode(tok, text, text_len, &ids, &n_ids, &inner)) {
+        errorSet(err, inner.code, "%s: %s", cfg->corpus.path, inner.msg);
+        goto out;
+    }
     for (size_t i = 0; i < n_ids; i++)
         if (ids[i] < 0 || ids[i] >= info->vocab_size) {
             errorSet(err, EXIT_INPUT, "%s: the tokenizer gives id %d, outside the model's vocabulary of %d", e->path,
