@@ -1,7 +1,6 @@
 #include "util/bigmem.h"
 
 #include <stdlib.h>
-#include <string.h>
 #include <sys/mman.h>
 
 #define HUGE_PAGE ((size_t)2 << 20)
@@ -14,12 +13,5 @@ void *bigAlloc(size_t bytes)
     if (bytes < HUGE_PAGE) return malloc(bytes);
     if (posix_memalign(&p, HUGE_PAGE, bytes)) return NULL;
     madvise(p, bytes, MADV_HUGEPAGE); /* advice only: without huge pages the buffer still works */
-    return p;
-}
-
-void *bigCalloc(size_t bytes)
-{
-    void *p = bigAlloc(bytes);
-    if (p) memset(p, 0, bytes ? bytes : 1);
     return p;
 }

@@ -3,14 +3,15 @@
 
 #include <stddef.h>
 
-/* Buffers of many megabytes (covariance scatters, weights, forward-pass
- * activations) aligned to 2 MB and offered to the kernel as transparent huge
- * pages. BLAS walks them in tiles that jump whole rows ahead; with 4 KB pages
- * a D = 3072 float64 scatter spans 18,000 pages and the TLB misses cost 18%
- * of the covariance update in a twelve-layer capture (BENCHMARKS.md). Where
- * the kernel has huge pages only on request (the usual "madvise" setting)
- * this is the request. Release with free(). NULL when out of memory. */
+/* Buffers of many megabytes that are written whole (weights, forward-pass
+ * activations, the covariance staging block), aligned to 2 MB and offered to
+ * the kernel as transparent huge pages: BLAS walks them in tiles that jump
+ * whole rows ahead, and with 4 KB pages the TLB misses show (BENCHMARKS.md).
+ * Where the kernel gives huge pages only on request (the usual "madvise"
+ * setting) this is the request. Not for buffers only partly touched, such as
+ * a scatter of which BLAS writes the upper triangle: a huge page is resident
+ * whole, a 4 KB page only once touched. Release with free(). NULL when out of
+ * memory. */
 void *bigAlloc(size_t bytes);
-void *bigCalloc(size_t bytes);
 
 #endif
