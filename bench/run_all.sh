@@ -7,7 +7,7 @@
 # usage: bench/run_all.sh [BUILD_DIR]
 # env:   QUICK=1 fewer runs and tokens (a smoke test of the scripts, not numbers
 #        to publish); SKIP="tokenize ui analyze" skips those sections (their
-#        scripts are slow). bench/capture_throughput.sh keeps its own section by hand.
+#        scripts are slow).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}

@@ -146,7 +146,8 @@ def one_run(ffn, cfg, cwd, n_keys, seed):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("ffnscope")
-    ap.add_argument("--rows", type=int, default=16384, help="tokens per D=3072 layer")
+    ap.add_argument("--rows", type=int, default=65536,
+                    help="tokens per D=3072 layer (enough to keep the worker busy while the keys arrive)")
     ap.add_argument("--keys", type=int, default=200)
     ap.add_argument("--runs", type=int, default=3)
     a = ap.parse_args()
@@ -184,6 +185,18 @@ def main():
         for v in sorted(views):
             print("summary: render %s median %.2f ms p99 %.2f ms (n=%d)"
                   % (v, pct(views[v], 50), pct(views[v], 99), len(views[v])))
+        # the table of BENCHMARKS.md's dashboard section (bench/update_md.py takes the | lines)
+        print()
+        print("| what | median | p99 | max |")
+        print("|---|---|---|---|")
+        print("| key-to-redraw, worker capturing and eigensolving D = 3072 (%d keys) | %.1f ms | %.1f ms | %.1f ms |"
+              % (len(all_busy), pct(all_busy, 50), pct(all_busy, 99), max(all_busy) if all_busy else float("nan")))
+        print("| key-to-redraw, worker finished (idle baseline, %d keys) | %.1f ms | %.1f ms | |"
+              % (len(all_idle), pct(all_idle, 50), pct(all_idle, 99)))
+        print("| frame render at 200x60 (views into the canvas), all views | %.2f ms | %.2f ms | |"
+              % (pct(all_render, 50), pct(all_render, 99)))
+        print("| whole frame at 200x60 (render + blit + refresh) | %.2f ms | %.2f ms | |"
+              % (pct(all_total, 50), pct(all_total, 99)))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -17,6 +17,7 @@
 #include <yaml.h>
 
 #include "io/safetensors.h"
+#include "util/csv.h"
 #include "util/fileio.h"
 
 #define CSV_METRICS_HEADER                                                                                 \
@@ -41,21 +42,6 @@ static int rowWritten(const ModelSnapshot *m, const LayerSnapshot *r)
 }
 
 /* ---- CSV ---- */
-
-static void csvField(FILE *fp, const char *s)
-{
-    if (!s) s = "";
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, fp);
-        return;
-    }
-    fputc('"', fp);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', fp);
-        fputc(*s, fp);
-    }
-    fputc('"', fp);
-}
 
 static void csvNum(FILE *fp, double v)
 {

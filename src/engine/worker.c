@@ -12,7 +12,8 @@
  * running model (refresh time <= capture time / 4). When the budget does not
  * cover every due layer, the focused layer goes first and the rest wait
  * their turn round-robin. The refresh when a model finishes is never
- * skipped and is not charged to the budget. */
+ * skipped, is not charged to the budget and runs on every core
+ * (finalRefresh). */
 #define _GNU_SOURCE
 #include "ffnscope/worker.h"
 
@@ -332,12 +333,36 @@ static int pollCommands(Worker *w, ModelRun *r)
 
 static LayerSnapshot *rowOf(ModelRun *r, int i) { return &r->w->draft->models[r->index].rows[i]; }
 
+/* A stream's spectrum and metrics from its covariance `cov` (destroyed) into
+ * its snapshot row. */
+static int solveInto(ModelRun *r, int i, double *cov, Error *err)
+{
+    Stream *s = &r->streams[i];
+    LayerSnapshot *row = rowOf(r, i);
+    if (!row->eigen && !(row->eigen = malloc((size_t)s->width * sizeof *row->eigen)))
+        return errorNoMem(err, "eigenvalues");
+    if (eigenSymmetric(cov, s->width, row->eigen, err)) return -1;
+    metricsCompute(row->eigen, s->width, s->acc->count, s->acc->nonfinite_rows, r->cfg->concentration_k,
+                   &row->metrics);
+    row->n_eigen = s->width;
+    s->refreshed_count = s->acc->count;
+    return 0;
+}
+
+/* Whether stream i has statistics its row does not show yet. Clears `due`. */
+static int needsSolve(Stream *s)
+{
+    s->due = 0;
+    return s->acc && s->acc->count >= 2 && s->acc->count != s->refreshed_count;
+}
+
+/* A refresh during the capture: the accumulator goes on, so the solve works
+ * on a copy of its covariance. */
 static int refreshStream(ModelRun *r, int i, Error *err)
 {
     Worker *w = r->w;
     Stream *s = &r->streams[i];
-    s->due = 0;
-    if (!s->acc || s->acc->count < 2 || s->acc->count == s->refreshed_count) return 0;
+    if (!needsSolve(s)) return 0;
     size_t dd = (size_t)s->width * (size_t)s->width;
     if (dd > w->cov_cap) {
         free(w->cov);
@@ -347,15 +372,8 @@ static int refreshStream(ModelRun *r, int i, Error *err)
         }
         w->cov_cap = dd;
     }
-    LayerSnapshot *row = rowOf(r, i);
-    if (!row->eigen && !(row->eigen = malloc((size_t)s->width * sizeof *row->eigen)))
-        return errorNoMem(err, "eigenvalues");
     double t = now();
-    if (covaccCovariance(s->acc, w->cov, err) || eigenSymmetric(w->cov, s->width, row->eigen, err)) return -1;
-    metricsCompute(row->eigen, s->width, s->acc->count, s->acc->nonfinite_rows, r->cfg->concentration_k,
-                   &row->metrics);
-    row->n_eigen = s->width;
-    s->refreshed_count = s->acc->count;
+    if (covaccCovariance(s->acc, w->cov, err) || solveInto(r, i, w->cov, err)) return -1;
     double d3 = (double)s->width * s->width * s->width, cost = now() - t;
     /* an eigensolve costs about D^3: keep a running rate to price the next one */
     w->solve_rate = w->solve_rate > 0 ? 0.5 * w->solve_rate + 0.5 * cost / d3 : cost / d3;
@@ -529,9 +547,9 @@ static void freeStreams(ModelRun *r)
 /* ---- the final refresh: every spectrum at once ---- */
 
 /* When a model's capture ends every stream needs its eigensolve, and the
- * two-stage solver is close to sequential (eigen.c), so the streams are
- * shared out among as many solver threads as BLAS may use, one BLAS thread
- * each. Each accumulator's scatter becomes its covariance in place: the
+ * two-stage solver runs best on one BLAS thread (eigen.c), so the streams
+ * are shared out among as many solver threads as BLAS may use, one BLAS
+ * thread each: two at once on two cores take no longer than one alone. Each accumulator's scatter becomes its covariance in place: the
  * statistics are spent (saved before, when asked) and no D*D copy is made. */
 typedef struct FinalSolve {
     ModelRun *r;
@@ -543,19 +561,9 @@ typedef struct FinalSolve {
 
 static int solveFinal(ModelRun *r, int i, Error *err)
 {
-    Stream *s = &r->streams[i];
-    s->due = 0;
-    if (!s->acc || s->acc->count < 2 || s->acc->count == s->refreshed_count) return 0;
-    LayerSnapshot *row = rowOf(r, i);
-    if (!row->eigen && !(row->eigen = malloc((size_t)s->width * sizeof *row->eigen)))
-        return errorNoMem(err, "eigenvalues");
-    double *cov = covaccTakeCovariance(s->acc, err);
-    if (!cov || eigenSymmetric(cov, s->width, row->eigen, err)) return -1;
-    metricsCompute(row->eigen, s->width, s->acc->count, s->acc->nonfinite_rows, r->cfg->concentration_k,
-                   &row->metrics);
-    row->n_eigen = s->width;
-    s->refreshed_count = s->acc->count;
-    return 0;
+    if (!needsSolve(&r->streams[i])) return 0;
+    double *cov = covaccTakeCovariance(r->streams[i].acc, err);
+    return cov ? solveInto(r, i, cov, err) : -1;
 }
 
 static void *finalSolver(void *arg)

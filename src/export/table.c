@@ -2,23 +2,9 @@
  * and full precision), Markdown (as the screen rounds them) and JSON. */
 #include <jansson.h>
 #include <math.h>
-#include <string.h>
 
 #include "export/export.h"
-
-static void csvField(const char *s, FILE *fp)
-{
-    if (!strpbrk(s, ",\"\n\r")) {
-        fputs(s, fp);
-        return;
-    }
-    fputc('"', fp);
-    for (; *s; s++) {
-        if (*s == '"') fputc('"', fp);
-        fputc(*s, fp);
-    }
-    fputc('"', fp);
-}
+#include "util/csv.h"
 
 int exportCsv(const Snapshot *s, const TableRow *rows, int n, FILE *fp)
 {
@@ -31,7 +17,7 @@ int exportCsv(const Snapshot *s, const TableRow *rows, int n, FILE *fp)
         for (int c = 0; c < COL_COUNT; c++) {
             if (c) fputc(',', fp);
             columnText(m, r, (Column)c, 1, buf, sizeof buf);
-            csvField(buf, fp);
+            csvField(fp, buf);
         }
         fputc('\n', fp);
     }

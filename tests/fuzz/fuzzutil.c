@@ -4,6 +4,7 @@
 #include "fuzzutil.h"
 
 #include "ffnscope/model.h"
+#include "ffnscope/tokenizer.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -112,4 +113,23 @@ void fuzzModel(const char *path, const char *format)
         free(capture);
     }
     modelFree(m);
+}
+
+void fuzzTokenizer(const char *path, const char *text)
+{
+    if (!text) text = "Hello, world! It's 2024: naïve café 日本語 🙂\n\n  \ttabs   and  spaces'll 12345 ok\xc3\xa9";
+    Error err = {0};
+    Tokenizer *t = NULL;
+    if (tokenizerLoad(path, &t, &err) != 0) return;
+    int32_t *ids = NULL;
+    size_t n = 0;
+    if (tokenizerEncode(t, text, strlen(text), &ids, &n, &err) == 0) {
+        for (size_t i = 0; i < n; i++) {
+            size_t len;
+            (void)tokenizerToken(t, ids[i], &len);
+        }
+        free(ids);
+    }
+    (void)tokenizerVocabSize(t);
+    tokenizerFree(t);
 }

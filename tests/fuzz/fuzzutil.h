@@ -21,5 +21,9 @@ const char *fuzzDir(void);
  * also safe to run. Errors are the expected outcome for most inputs. */
 void fuzzModel(const char *path, const char *format);
 
+/* Loads the tokenizer at path (a file or a folder), encodes text (NULL: one
+ * that touches every pre-tokenizer branch) and looks every id up again. */
+void fuzzTokenizer(const char *path, const char *text);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #endif
