@@ -135,6 +135,10 @@ restored
 
 echo "== Ctrl-C mid-run"
 "${T[@]}" resize-window -t ui -x 120 -y 40
+# start only once the pane's terminal reports the new size: a dashboard started
+# during the resize could read the old one and lay out for 200 columns
+send "clear; stty size" Enter
+wait_for "40 120"
 send clear Enter
 send "$ffn dash.yaml; echo EXIT=\$?" Enter
 wait_for "1 Spectrum"
