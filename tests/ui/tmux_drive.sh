@@ -31,8 +31,8 @@ trap cleanup EXIT
 
 # A plain shell in a fixed-size pane; the dashboard is started from it so the
 # prompt shows its exit status and the state of the terminal afterwards.
-# The sanitizer runs' settings (scripts/test.sh) pass through: without
-# OPENBLAS_NUM_THREADS=1, TSan reports OpenBLAS's own, uninstrumented pool.
+# The sanitizer runs' settings (scripts/test.sh: the BLAS thread count, the
+# sanitizer options with TSan's suppressions for OpenBLAS) pass through.
 keep=""
 for v in OPENBLAS_NUM_THREADS ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS TSAN_OPTIONS; do
   [ -n "${!v:-}" ] && keep+=" $v=${!v}"
