@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 int ckptMapOpen(const char *path, CkptMap *m, Error *err)
@@ -46,11 +45,9 @@ void ckptRelease(const void *p, size_t n)
     madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
-
 int ckptHasMagic(const char *path, const void *magic, size_t n)
 {
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+    if (!fileIsRegular(path)) return 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return 0;
     unsigned char buf[16];
@@ -100,9 +97,7 @@ int ckptSiblingTokenizer(const char *model_path, const char *name, Tokenizer **t
     if (!p) return errorNoMem(err, model_path);
     if (slash) snprintf(p, n, "%.*s/%s", (int)dir_len, model_path, name);
     else snprintf(p, n, "%s", name);
-    struct stat st;
-    int rc = 0;
-    if (stat(p, &st) == 0 && S_ISREG(st.st_mode)) rc = tokenizerLoad(p, tok, err);
+    int rc = fileIsRegular(p) ? tokenizerLoad(p, tok, err) : 0;
     free(p);
     return rc;
 }

@@ -26,7 +26,7 @@ void ckptMapClose(CkptMap *m);
  * memory of a load near the float32 weights instead of weights plus file). */
 void ckptRelease(const void *p, size_t n);
 
-/* 1 when path is a regular file (whose first n bytes equal magic). */
+/* 1 when path is a regular file whose first n bytes equal magic. */
 int ckptHasMagic(const char *path, const void *magic, size_t n);
 int ckptHasSuffix(const char *s, const char *suffix);
 

@@ -228,7 +228,6 @@ static char *joinPath(const char *dir, const char *name)
     return p;
 }
 
-
 static void filesClose(Files *f)
 {
     for (int i = 0; i < f->n; i++) {

@@ -549,7 +549,6 @@ static char *dirOf(const char *path)
     return strndup(path, (size_t)(slash - path));
 }
 
-
 static const char *baseName(const char *path)
 {
     const char *slash = strrchr(path, '/');
