@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -251,13 +250,6 @@ static int appLoop(App *app, Error *err)
             app->ctx.rss_bytes = residentBytes();
             last_tick = t;
             dirty = 1;
-            /* A resize signalled while the terminal was being opened, before
-             * ncurses listened for SIGWINCH, leaves it with the old size: ask
-             * the terminal itself. */
-            struct winsize ws;
-            if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0 &&
-                (ws.ws_row != LINES || ws.ws_col != COLS))
-                resizeterm(ws.ws_row, ws.ws_col);
         }
         int cols, rows;
         getmaxyx(stdscr, rows, cols);
