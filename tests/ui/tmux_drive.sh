@@ -134,10 +134,16 @@ wait_for "EXIT=0"
 restored
 
 echo "== Ctrl-C mid-run"
-"${T[@]}" resize-window -t ui -x 120 -y 40
-# start only once the pane's terminal reports the new size: a dashboard started
-# during the resize could read the old one and lay out for 200 columns
-send "clear; stty size" Enter
+# Start only once the pane's terminal reports the new size. tmux has been seen
+# to leave this resize of the detached window unapplied (the shell still saw
+# 60 200 twenty seconds later, and a dashboard started then lays out for 200
+# columns), so the resize is repeated until it takes.
+for try in 1 2 3 4 5 6 7 8 9 10; do
+  "${T[@]}" resize-window -t ui -x 120 -y 40
+  send "clear; stty size" Enter
+  sleep 0.5
+  screen | grep -qF "40 120" && break
+done
 wait_for "40 120"
 send clear Enter
 send "$ffn dash.yaml; echo EXIT=\$?" Enter
