@@ -8,6 +8,7 @@
 
 #include "ffnscope/model.h"
 #include "model/weights.h"
+#include "util/pool.h"
 
 typedef struct FamilyClass {
     const char *name;
@@ -41,14 +42,19 @@ typedef struct ModelReader {
     int (*load)(const char *path, const ModelOptions *opt, LoadedModel *out, Error *err);
 } ModelReader;
 
-/* Scratch buffers kept across batches, grown when a larger batch arrives. */
+/* Scratch buffers kept across batches, grown when a larger batch arrives,
+ * and the helper threads of the forward pass's loops. */
 typedef struct Scratch {
     float *buf[12];
     size_t len[12];   /* floats */
+    Pool *pool;       /* started on the first forward pass */
 } Scratch;
 
 /* Makes buf[i] hold at least n floats (contents not kept). */
 int scratchReserve(Scratch *s, int i, size_t n, Error *err);
+/* The pool, one thread per BLAS thread; NULL (loops on the caller) when it
+ * cannot be made. */
+Pool *scratchPool(Scratch *s);
 void scratchFree(Scratch *s);
 
 /* Calls fn for one site when capture[layer] asks for it. */

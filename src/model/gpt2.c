@@ -83,10 +83,11 @@ static int gpt2Forward(void *impl, const int32_t *tokens, int batch, int seq_len
     int d = c->d, D = c->ffn, hd = d / c->n_heads;
     size_t rows = (size_t)batch * seq_len;
     Scratch *s = &g->scratch;
+    Pool *pool = scratchPool(s);
     if (scratchReserve(s, BUF_X, rows * d, err) || scratchReserve(s, BUF_H, rows * d, err) ||
         scratchReserve(s, BUF_QKV, rows * 3 * d, err) || scratchReserve(s, BUF_ATT, rows * d, err) ||
         scratchReserve(s, BUF_PRE, rows * D, err) || scratchReserve(s, BUF_POST, rows * D, err) ||
-        scratchReserve(s, BUF_SCORES, (size_t)seq_len * seq_len, err))
+        scratchReserve(s, BUF_SCORES, (size_t)poolThreads(pool) * seq_len * seq_len, err))
         return -1;
     float *x = s->buf[BUF_X], *h = s->buf[BUF_H], *qkv = s->buf[BUF_QKV], *att = s->buf[BUF_ATT];
     float *pre = s->buf[BUF_PRE], *post = s->buf[BUF_POST];
@@ -98,28 +99,28 @@ static int gpt2Forward(void *impl, const int32_t *tokens, int batch, int seq_len
     }
     for (int l = 0; l <= last; l++) {
         const Gpt2Layer *L = &g->layers[l];
-        opsLayerNorm(x, h, (int)rows, d, L->ln1_g, L->ln1_b, c->eps);
-        opsLinear(h, (int)rows, d, L->w_qkv, L->b_qkv, 3 * d, qkv, 3 * d, 0);
+        opsLayerNorm(pool, x, h, (int)rows, d, L->ln1_g, L->ln1_b, c->eps);
+        opsLinear(pool, h, (int)rows, d, L->w_qkv, L->b_qkv, 3 * d, qkv, 3 * d, 0);
         float scale = c->scale_attn ? 1.0f / sqrtf((float)hd) : 1.0f;
         if (c->scale_by_layer) scale /= (float)(l + 1);
         AttnArgs a = {.q = qkv, .k = qkv + d, .v = qkv + 2 * d, .ldq = 3 * d, .ldk = 3 * d,
                       .ldv = 3 * d, .o = att, .ldo = d, .batch = batch, .seq_len = seq_len,
                       .n_heads = c->n_heads, .n_kv_heads = c->n_heads, .head_dim = hd, .scale = scale};
-        opsAttention(&a, s->buf[BUF_SCORES]);
-        opsLinear(att, (int)rows, d, L->w_attn_out, L->b_attn_out, d, x, d, 1);
+        opsAttention(pool, &a, s->buf[BUF_SCORES]);
+        opsLinear(pool, att, (int)rows, d, L->w_attn_out, L->b_attn_out, d, x, d, 1);
 
-        opsLayerNorm(x, h, (int)rows, d, L->ln2_g, L->ln2_b, c->eps);
-        opsLinear(h, (int)rows, d, L->w_fc, L->b_fc, D, pre, D, 0);
+        opsLayerNorm(pool, x, h, (int)rows, d, L->ln2_g, L->ln2_b, c->eps);
+        opsLinear(pool, h, (int)rows, d, L->w_fc, L->b_fc, D, pre, D, 0);
         if (familyCapture(capture, l, SITE_PRE, pre, rows, D, fn, ctx, err)) return -1;
         switch (c->act) {
-        case GPT2_GELU_TANH: opsGeluTanh(pre, post, rows * D); break;
-        case GPT2_GELU_ERF: opsGeluErf(pre, post, rows * D); break;
-        case GPT2_RELU: opsRelu(pre, post, rows * D); break;
-        case GPT2_SILU: opsSilu(pre, post, rows * D); break;
+        case GPT2_GELU_TANH: opsGeluTanh(pool, pre, post, rows * D); break;
+        case GPT2_GELU_ERF: opsGeluErf(pool, pre, post, rows * D); break;
+        case GPT2_RELU: opsRelu(pool, pre, post, rows * D); break;
+        case GPT2_SILU: opsSilu(pool, pre, post, rows * D); break;
         }
         if (familyCapture(capture, l, SITE_POST, post, rows, D, fn, ctx, err)) return -1;
         if (l == last) break; /* the residual update feeds only later layers */
-        opsLinear(post, (int)rows, D, L->w_proj, L->b_proj, d, x, d, 1);
+        opsLinear(pool, post, (int)rows, D, L->w_proj, L->b_proj, d, x, d, 1);
     }
     return 0;
 }

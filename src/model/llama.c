@@ -128,12 +128,13 @@ static int llamaForward(void *impl, const int32_t *tokens, int batch, int seq_le
     int qd = c->n_heads * hd, kvd = c->n_kv_heads * hd;
     size_t rows = (size_t)batch * seq_len;
     Scratch *s = &m->scratch;
+    Pool *pool = scratchPool(s);
     size_t rope = (size_t)seq_len * (hd / 2);
     if (scratchReserve(s, BUF_X, rows * d, err) || scratchReserve(s, BUF_H, rows * d, err) ||
         scratchReserve(s, BUF_Q, rows * qd, err) || scratchReserve(s, BUF_K, rows * kvd, err) ||
         scratchReserve(s, BUF_V, rows * kvd, err) || scratchReserve(s, BUF_ATT, rows * qd, err) ||
         scratchReserve(s, BUF_GATE, rows * D, err) || scratchReserve(s, BUF_UP, rows * D, err) ||
-        scratchReserve(s, BUF_SCORES, (size_t)seq_len * seq_len, err))
+        scratchReserve(s, BUF_SCORES, (size_t)poolThreads(pool) * seq_len * seq_len, err))
         return -1;
     if (m->rope_len != seq_len) {
         m->rope_len = 0;
@@ -149,27 +150,27 @@ static int llamaForward(void *impl, const int32_t *tokens, int batch, int seq_le
         memcpy(x + r * d, m->embed + (size_t)tokens[r] * d, (size_t)d * sizeof(float));
     for (int l = 0; l <= last; l++) {
         const LlamaLayer *L = &m->layers[l];
-        opsRmsNorm(x, h, (int)rows, d, L->attn_norm, c->eps);
-        opsLinear(h, (int)rows, d, L->wq, L->bq, qd, q, qd, 0);
-        opsLinear(h, (int)rows, d, L->wk, L->bk, kvd, k, kvd, 0);
-        opsLinear(h, (int)rows, d, L->wv, L->bv, kvd, v, kvd, 0);
+        opsRmsNorm(pool, x, h, (int)rows, d, L->attn_norm, c->eps);
+        opsLinear(pool, h, (int)rows, d, L->wq, L->bq, qd, q, qd, 0);
+        opsLinear(pool, h, (int)rows, d, L->wk, L->bk, kvd, k, kvd, 0);
+        opsLinear(pool, h, (int)rows, d, L->wv, L->bv, kvd, v, kvd, 0);
         ropeApply(q, rows, seq_len, c->n_heads, hd, cs, sn);
         ropeApply(k, rows, seq_len, c->n_kv_heads, hd, cs, sn);
         AttnArgs a = {.q = q, .k = k, .v = v, .ldq = qd, .ldk = kvd, .ldv = kvd, .o = att,
                       .ldo = qd, .batch = batch, .seq_len = seq_len, .n_heads = c->n_heads,
                       .n_kv_heads = c->n_kv_heads, .head_dim = hd, .scale = 1.0f / sqrtf((float)hd)};
-        opsAttention(&a, scores);
-        opsLinear(att, (int)rows, qd, L->wo, L->bo, d, x, d, 1);
+        opsAttention(pool, &a, scores);
+        opsLinear(pool, att, (int)rows, qd, L->wo, L->bo, d, x, d, 1);
 
-        opsRmsNorm(x, h, (int)rows, d, L->ffn_norm, c->eps);
-        opsLinear(h, (int)rows, d, L->w_gate, NULL, D, gate, D, 0);
+        opsRmsNorm(pool, x, h, (int)rows, d, L->ffn_norm, c->eps);
+        opsLinear(pool, h, (int)rows, d, L->w_gate, NULL, D, gate, D, 0);
         if (familyCapture(capture, l, SITE_PRE, gate, rows, D, fn, ctx, err)) return -1;
-        opsLinear(h, (int)rows, d, L->w_up, NULL, D, up, D, 0);
-        opsSilu(gate, gate, rows * D);
-        for (size_t i = 0; i < rows * D; i++) up[i] *= gate[i];
+        opsLinear(pool, h, (int)rows, d, L->w_up, NULL, D, up, D, 0);
+        opsSilu(pool, gate, gate, rows * D);
+        opsMul(pool, up, gate, rows * D);
         if (familyCapture(capture, l, SITE_POST, up, rows, D, fn, ctx, err)) return -1;
         if (l == last) break;
-        opsLinear(up, (int)rows, D, L->w_down, NULL, d, x, d, 1);
+        opsLinear(pool, up, (int)rows, D, L->w_down, NULL, d, x, d, 1);
     }
     return 0;
 }

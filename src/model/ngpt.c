@@ -113,16 +113,16 @@ static void ngptRotary(float *x, size_t rows, int seq_len, int heads, int hd, co
 }
 
 /* x <- normalize(normalize(x) + lr * (normalize(y) - normalize(x))), per row. */
-static void sphereStep(float *x, float *y, size_t rows, int d, const float *lr)
+static void sphereStep(Pool *pool, float *x, float *y, size_t rows, int d, const float *lr)
 {
-    opsL2Normalize(x, (int)rows, d, d);
-    opsL2Normalize(y, (int)rows, d, d);
+    opsL2Normalize(pool, x, (int)rows, d, d);
+    opsL2Normalize(pool, y, (int)rows, d, d);
     for (size_t r = 0; r < rows; r++) {
         float *xr = x + r * d;
         const float *yr = y + r * d;
         for (int j = 0; j < d; j++) xr[j] = xr[j] + lr[j] * (yr[j] - xr[j]);
     }
-    opsL2Normalize(x, (int)rows, d, d);
+    opsL2Normalize(pool, x, (int)rows, d, d);
 }
 
 static int ngptForward(void *impl, const int32_t *tokens, int batch, int seq_len,
@@ -133,11 +133,12 @@ static int ngptForward(void *impl, const int32_t *tokens, int batch, int seq_len
     int d = c->d, D = c->ffn, H = c->n_heads, hd = d / H;
     size_t rows = (size_t)batch * seq_len;
     Scratch *s = &m->scratch;
+    Pool *pool = scratchPool(s);
     if (scratchReserve(s, BUF_X, rows * d, err) || scratchReserve(s, BUF_Q, rows * d, err) ||
         scratchReserve(s, BUF_K, rows * d, err) || scratchReserve(s, BUF_V, rows * d, err) ||
         scratchReserve(s, BUF_ATT, rows * d, err) || scratchReserve(s, BUF_OUT, rows * d, err) ||
         scratchReserve(s, BUF_U, rows * D, err) || scratchReserve(s, BUF_GATE, rows * D, err) ||
-        scratchReserve(s, BUF_SCORES, (size_t)seq_len * seq_len, err) ||
+        scratchReserve(s, BUF_SCORES, (size_t)poolThreads(pool) * seq_len * seq_len, err) ||
         scratchReserve(s, BUF_SCALE, 3 * (size_t)d + 2 * (size_t)D, err))
         return -1;
     if (m->rot_len != seq_len) {
@@ -163,13 +164,13 @@ static int ngptForward(void *impl, const int32_t *tokens, int batch, int seq_len
         }
         for (int j = 0; j < 2 * D; j++) suv[j] = L->suv[j] * suv_mul;
 
-        opsLinear(x, (int)rows, d, L->wq, NULL, d, q, d, 0);
-        opsLinear(x, (int)rows, d, L->wk, NULL, d, k, d, 0);
-        opsLinear(x, (int)rows, d, L->wv, NULL, d, v, d, 0);
+        opsLinear(pool, x, (int)rows, d, L->wq, NULL, d, q, d, 0);
+        opsLinear(pool, x, (int)rows, d, L->wk, NULL, d, k, d, 0);
+        opsLinear(pool, x, (int)rows, d, L->wv, NULL, d, v, d, 0);
         ngptRotary(q, rows, seq_len, H, hd, s->buf[BUF_ROT]);
         ngptRotary(k, rows, seq_len, H, hd, s->buf[BUF_ROT]);
-        opsL2Normalize(q, (int)(rows * H), hd, hd);
-        opsL2Normalize(k, (int)(rows * H), hd, hd);
+        opsL2Normalize(pool, q, (int)(rows * H), hd, hd);
+        opsL2Normalize(pool, k, (int)(rows * H), hd, hd);
         for (size_t r = 0; r < rows; r++)
             for (int j = 0; j < d; j++) {
                 q[r * d + j] *= sqk[j];
@@ -178,24 +179,24 @@ static int ngptForward(void *impl, const int32_t *tokens, int batch, int seq_len
         AttnArgs a = {.q = q, .k = k, .v = v, .ldq = d, .ldk = d, .ldv = d, .o = att, .ldo = d,
                       .batch = batch, .seq_len = seq_len, .n_heads = H, .n_kv_heads = H,
                       .head_dim = hd, .scale = sqrtf((float)hd)};
-        opsAttention(&a, s->buf[BUF_SCORES]);
-        opsLinear(att, (int)rows, d, L->wo, NULL, d, out, d, 0);
-        sphereStep(x, out, rows, d, lr_a);
+        opsAttention(pool, &a, s->buf[BUF_SCORES]);
+        opsLinear(pool, att, (int)rows, d, L->wo, NULL, d, out, d, 0);
+        sphereStep(pool, x, out, rows, d, lr_a);
 
-        opsLinear(x, (int)rows, d, L->w_fc, NULL, D, u, D, 0);
-        opsLinear(x, (int)rows, d, L->w_fc + (size_t)D * d, NULL, D, gate, D, 0);
+        opsLinear(pool, x, (int)rows, d, L->w_fc, NULL, D, u, D, 0);
+        opsLinear(pool, x, (int)rows, d, L->w_fc + (size_t)D * d, NULL, D, gate, D, 0);
         for (size_t r = 0; r < rows; r++)
             for (int j = 0; j < D; j++) {
                 u[r * D + j] *= suv[j];
                 gate[r * D + j] *= suv[D + j];
             }
         if (familyCapture(capture, l, SITE_PRE, gate, rows, D, fn, ctx, err)) return -1;
-        opsSilu(gate, gate, rows * D);
-        for (size_t i = 0; i < rows * D; i++) u[i] *= gate[i];
+        opsSilu(pool, gate, gate, rows * D);
+        opsMul(pool, u, gate, rows * D);
         if (familyCapture(capture, l, SITE_POST, u, rows, D, fn, ctx, err)) return -1;
         if (l == last) break;
-        opsLinear(u, (int)rows, D, L->w_proj, NULL, d, out, d, 0);
-        sphereStep(x, out, rows, d, lr_m);
+        opsLinear(pool, u, (int)rows, D, L->w_proj, NULL, d, out, d, 0);
+        sphereStep(pool, x, out, rows, d, lr_m);
     }
     return 0;
 }

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/pool.h"
+
 /* The elementwise kernels are compiled twice, for AVX2 and for the
  * baseline, and picked at load time: a release build stays portable while the
  * GELU/SiLU/softmax loops run 8 floats wide where the CPU allows. */
@@ -52,58 +54,120 @@ static inline float expApprox(float x0)
     return x0 == x0 ? p * scale : x0;
 }
 
-void opsLinear(const float *x, int rows, int in, const float *w, const float *b, int out,
+/* Items per part below which a loop stays on one thread: a wake-up costs
+ * microseconds, a part of this size tens of them. */
+#define GRAIN_ELEMS 32768
+
+typedef struct BiasTask {
+    float *y;
+    const float *b;
+    int out, ldy;
+} BiasTask;
+
+static void biasRows(void *arg, size_t r0, size_t r1, int part)
+{
+    (void)part;
+    const BiasTask *t = arg;
+    const float *b = t->b;
+    int out = t->out;
+    for (size_t r = r0; r < r1; r++) {
+        float *yr = t->y + r * (size_t)t->ldy;
+        for (int j = 0; j < out; j++) yr[j] += b[j];
+    }
+}
+
+void opsLinear(Pool *pool, const float *x, int rows, int in, const float *w, const float *b, int out,
                float *y, int ldy, int accumulate)
 {
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f, x, in, w, in,
                 accumulate ? 1.0f : 0.0f, y, ldy);
     if (!b) return;
-    for (int r = 0; r < rows; r++) {
-        float *yr = y + (size_t)r * ldy;
-        for (int j = 0; j < out; j++) yr[j] += b[j];
-    }
+    BiasTask t = {y, b, out, ldy};
+    poolRun(pool, (size_t)rows, GRAIN_ELEMS / (size_t)out + 1, biasRows, &t);
 }
+
+typedef struct NormTask {
+    const float *x;
+    float *y;
+    int n;
+    const float *g, *b;
+    float eps;
+} NormTask;
 
 /* Row statistics in double: the rows are short and this keeps the result
  * independent of summation order, at no measurable cost. */
-void opsLayerNorm(const float *x, float *y, int rows, int n, const float *g, const float *b,
-                  float eps)
+static void layerNormRows(void *arg, size_t r0, size_t r1, int part)
 {
-    for (int r = 0; r < rows; r++) {
-        const float *xr = x + (size_t)r * n;
-        float *yr = y + (size_t)r * n;
+    (void)part;
+    const NormTask *t = arg;
+    const float *g = t->g, *b = t->b;
+    int n = t->n;
+    for (size_t r = r0; r < r1; r++) {
+        const float *xr = t->x + r * n;
+        float *yr = t->y + r * n;
         double s = 0;
         for (int j = 0; j < n; j++) s += xr[j];
         double mean = s / n, v = 0;
         for (int j = 0; j < n; j++) v += (xr[j] - mean) * (xr[j] - mean);
-        float inv = (float)(1.0 / sqrt(v / n + eps));
+        float inv = (float)(1.0 / sqrt(v / n + t->eps));
         float m = (float)mean;
         for (int j = 0; j < n; j++) yr[j] = (xr[j] - m) * inv * g[j] + b[j];
     }
 }
 
-void opsRmsNorm(const float *x, float *y, int rows, int n, const float *g, float eps)
+void opsLayerNorm(Pool *pool, const float *x, float *y, int rows, int n, const float *g, const float *b,
+                  float eps)
 {
-    for (int r = 0; r < rows; r++) {
-        const float *xr = x + (size_t)r * n;
-        float *yr = y + (size_t)r * n;
+    NormTask t = {x, y, n, g, b, eps};
+    poolRun(pool, (size_t)rows, GRAIN_ELEMS / (size_t)n + 1, layerNormRows, &t);
+}
+
+static void rmsNormRows(void *arg, size_t r0, size_t r1, int part)
+{
+    (void)part;
+    const NormTask *t = arg;
+    const float *g = t->g;
+    int n = t->n;
+    for (size_t r = r0; r < r1; r++) {
+        const float *xr = t->x + r * n;
+        float *yr = t->y + r * n;
         double ss = 0;
         for (int j = 0; j < n; j++) ss += (double)xr[j] * xr[j];
-        float inv = (float)(1.0 / sqrt(ss / n + eps));
+        float inv = (float)(1.0 / sqrt(ss / n + t->eps));
         for (int j = 0; j < n; j++) yr[j] = xr[j] * inv * g[j];
     }
 }
 
-void opsL2Normalize(float *x, int count, int n, int ld)
+void opsRmsNorm(Pool *pool, const float *x, float *y, int rows, int n, const float *g, float eps)
 {
-    for (int c = 0; c < count; c++) {
-        float *xc = x + (size_t)c * ld;
+    NormTask t = {x, y, n, g, NULL, eps};
+    poolRun(pool, (size_t)rows, GRAIN_ELEMS / (size_t)n + 1, rmsNormRows, &t);
+}
+
+typedef struct L2Task {
+    float *x;
+    int n, ld;
+} L2Task;
+
+static void l2Rows(void *arg, size_t c0, size_t c1, int part)
+{
+    (void)part;
+    const L2Task *t = arg;
+    int n = t->n;
+    for (size_t c = c0; c < c1; c++) {
+        float *xc = t->x + c * (size_t)t->ld;
         double ss = 0;
         for (int j = 0; j < n; j++) ss += (double)xc[j] * xc[j];
         /* No epsilon, as the reference divides by the plain norm. */
         float inv = (float)(1.0 / sqrt(ss));
         for (int j = 0; j < n; j++) xc[j] *= inv;
     }
+}
+
+void opsL2Normalize(Pool *pool, float *x, int count, int n, int ld)
+{
+    L2Task t = {x, n, ld};
+    poolRun(pool, (size_t)count, GRAIN_ELEMS / (size_t)n + 1, l2Rows, &t);
 }
 
 /* Row i of a causal score matrix: softmax over columns 0..i, zeros after, so
@@ -126,51 +190,115 @@ OPS_CLONES static void softmaxCausal(float *s, int t)
     }
 }
 
-void opsAttention(const AttnArgs *a, float *scores)
+typedef struct AttnTask {
+    const AttnArgs *a;
+    float *scores;
+} AttnTask;
+
+/* Items are (sequence, head) pairs; each part has its own score square. */
+static void attendHeads(void *arg, size_t i0, size_t i1, int part)
 {
+    const AttnTask *task = arg;
+    const AttnArgs *a = task->a;
     int t = a->seq_len, hd = a->head_dim, group = a->n_heads / a->n_kv_heads;
-    for (int s = 0; s < a->batch; s++) {
-        size_t row0 = (size_t)s * t;
-        for (int h = 0; h < a->n_heads; h++) {
-            int kvh = h / group;
-            const float *q = a->q + row0 * a->ldq + (size_t)h * hd;
-            const float *k = a->k + row0 * a->ldk + (size_t)kvh * hd;
-            const float *v = a->v + row0 * a->ldv + (size_t)kvh * hd;
-            float *o = a->o + row0 * a->ldo + (size_t)h * hd;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, t, hd, a->scale, q, a->ldq, k,
-                        a->ldk, 0.0f, scores, t);
-            softmaxCausal(scores, t);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t, hd, t, 1.0f, scores, t, v,
-                        a->ldv, 0.0f, o, a->ldo);
-        }
+    float *scores = task->scores + (size_t)part * t * t;
+    for (size_t i = i0; i < i1; i++) {
+        size_t row0 = i / (size_t)a->n_heads * t;
+        int h = (int)(i % (size_t)a->n_heads), kvh = h / group;
+        const float *q = a->q + row0 * a->ldq + (size_t)h * hd;
+        const float *k = a->k + row0 * a->ldk + (size_t)kvh * hd;
+        const float *v = a->v + row0 * a->ldv + (size_t)kvh * hd;
+        float *o = a->o + row0 * a->ldo + (size_t)h * hd;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, t, hd, a->scale, q, a->ldq, k, a->ldk,
+                    0.0f, scores, t);
+        softmaxCausal(scores, t);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t, hd, t, 1.0f, scores, t, v, a->ldv,
+                    0.0f, o, a->ldo);
     }
 }
 
+/* The per-head products are too small for BLAS to split well (at 128 x 128 x
+ * 64 two BLAS threads ran at a third of the sgemm peak), so the (sequence,
+ * head) pairs are split among the pool instead, each product on one BLAS
+ * thread. The caller is the process's only BLAS user at this point (the
+ * worker inside a forward pass), which makes the thread-count switch safe. */
+void opsAttention(Pool *pool, const AttnArgs *a, float *scores)
+{
+    AttnTask t = {a, scores};
+    size_t pairs = (size_t)a->batch * a->n_heads;
+    int blas = openblas_get_num_threads();
+    if (blas > 1) openblas_set_num_threads(1);
+    poolRun(pool, pairs, 1, attendHeads, &t);
+    if (blas > 1) openblas_set_num_threads(blas);
+}
+
+/* Elementwise kernels: one task shape, y[i] = f(x[i]) (or y[i] *= x[i]). */
+typedef struct MapTask {
+    const float *x;
+    float *y;
+} MapTask;
+
 /* 0.5 x (1 + tanh(u)) = x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3):
  * the same function with one exp and no cancellation near tanh = -1. */
-OPS_CLONES void opsGeluTanh(const float *x, float *y, size_t n)
+OPS_CLONES static void geluTanhRange(void *arg, size_t i0, size_t i1, int part)
 {
-    const float c2 = -2.0f * 0.7978845608028654f;
-    for (size_t i = 0; i < n; i++) {
+    (void)part;
+    const MapTask *t = arg;
+    const float *x = t->x, c2 = -2.0f * 0.7978845608028654f;
+    float *y = t->y;
+    for (size_t i = i0; i < i1; i++) {
         float v = x[i];
         y[i] = v / (1.0f + expApprox(c2 * (v + 0.044715f * v * v * v)));
     }
 }
 
-void opsGeluErf(const float *x, float *y, size_t n)
+static void geluErfRange(void *arg, size_t i0, size_t i1, int part)
 {
-    for (size_t i = 0; i < n; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+    (void)part;
+    const MapTask *t = arg;
+    const float *x = t->x;
+    float *y = t->y;
+    for (size_t i = i0; i < i1; i++) y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
 }
 
-void opsRelu(const float *x, float *y, size_t n)
+static void reluRange(void *arg, size_t i0, size_t i1, int part)
 {
-    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    (void)part;
+    const MapTask *t = arg;
+    const float *x = t->x;
+    float *y = t->y;
+    for (size_t i = i0; i < i1; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
-OPS_CLONES void opsSilu(const float *x, float *y, size_t n)
+OPS_CLONES static void siluRange(void *arg, size_t i0, size_t i1, int part)
 {
-    for (size_t i = 0; i < n; i++) y[i] = x[i] / (1.0f + expApprox(-x[i]));
+    (void)part;
+    const MapTask *t = arg;
+    const float *x = t->x;
+    float *y = t->y;
+    for (size_t i = i0; i < i1; i++) y[i] = x[i] / (1.0f + expApprox(-x[i]));
 }
+
+OPS_CLONES static void mulRange(void *arg, size_t i0, size_t i1, int part)
+{
+    (void)part;
+    const MapTask *t = arg;
+    const float *x = t->x;
+    float *y = t->y;
+    for (size_t i = i0; i < i1; i++) y[i] *= x[i];
+}
+
+static void map(Pool *pool, PoolFn fn, const float *x, float *y, size_t n)
+{
+    MapTask t = {x, y};
+    poolRun(pool, n, GRAIN_ELEMS, fn, &t);
+}
+
+void opsGeluTanh(Pool *pool, const float *x, float *y, size_t n) { map(pool, geluTanhRange, x, y, n); }
+void opsGeluErf(Pool *pool, const float *x, float *y, size_t n) { map(pool, geluErfRange, x, y, n); }
+void opsRelu(Pool *pool, const float *x, float *y, size_t n) { map(pool, reluRange, x, y, n); }
+void opsSilu(Pool *pool, const float *x, float *y, size_t n) { map(pool, siluRange, x, y, n); }
+void opsMul(Pool *pool, float *y, const float *x, size_t n) { map(pool, mulRange, x, y, n); }
 
 static void initThreadsOnce(void)
 {

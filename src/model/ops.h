@@ -4,31 +4,35 @@
 /* Kernels shared by the forward passes. Activations are row-major [rows, width]
  * with rows = batch * seq_len (sequence-major); weight matrices are stored as
  * [out, in] (the nn.Linear layout) so every projection is one sgemm
- * Y = X W^T over all rows of the batch. */
+ * Y = X W^T over all rows of the batch. The loops around the sgemms split
+ * their rows among the pool (util/pool.h; NULL runs them on the caller). */
 
 #include <stddef.h>
 
+#include "util/pool.h"
+
 /* y[rows, out] (row stride ldy) = x[rows, in] w^T (+ b[out] when b is set).
  * accumulate: add to y instead of overwriting it (residual connections). */
-void opsLinear(const float *x, int rows, int in, const float *w, const float *b, int out,
+void opsLinear(Pool *pool, const float *x, int rows, int in, const float *w, const float *b, int out,
                float *y, int ldy, int accumulate);
 
 /* y = (x - mean) / sqrt(var + eps) * g + b, per row of width n (biased variance). */
-void opsLayerNorm(const float *x, float *y, int rows, int n, const float *g, const float *b,
+void opsLayerNorm(Pool *pool, const float *x, float *y, int rows, int n, const float *g, const float *b,
                   float eps);
 
 /* y = x / sqrt(mean(x^2) + eps) * g, per row (LLaMA's RMSNorm). */
-void opsRmsNorm(const float *x, float *y, int rows, int n, const float *g, float eps);
+void opsRmsNorm(Pool *pool, const float *x, float *y, int rows, int n, const float *g, float eps);
 
 /* x /= ||x||_2 per segment of n values, for count segments at stride ld. */
-void opsL2Normalize(float *x, int count, int n, int ld);
+void opsL2Normalize(Pool *pool, float *x, int count, int n, int ld);
 
 /* Causal self-attention over whole sequences, one (sequence, head) at a time
  * with two sgemms (Q K^T, then P V). Head h reads its queries at column
  * h*head_dim of q (row stride ldq) and its keys/values at column
  * (h / group)*head_dim of k, v (grouped-query attention: group = n_heads /
  * n_kv_heads). The output of head h goes to column h*head_dim of o (stride ldo).
- * scores: workspace of seq_len * seq_len floats. */
+ * scores: workspace of poolThreads(pool) * seq_len * seq_len floats (one
+ * square per part). */
 typedef struct AttnArgs {
     const float *q, *k, *v;
     int ldq, ldk, ldv;
@@ -37,13 +41,15 @@ typedef struct AttnArgs {
     int batch, seq_len, n_heads, n_kv_heads, head_dim;
     float scale;           /* multiplies Q K^T before the softmax */
 } AttnArgs;
-void opsAttention(const AttnArgs *a, float *scores);
+void opsAttention(Pool *pool, const AttnArgs *a, float *scores);
 
 /* Activations, elementwise over n values (in place allowed: y == x). */
-void opsGeluTanh(const float *x, float *y, size_t n);
-void opsGeluErf(const float *x, float *y, size_t n);
-void opsRelu(const float *x, float *y, size_t n);
-void opsSilu(const float *x, float *y, size_t n);
+void opsGeluTanh(Pool *pool, const float *x, float *y, size_t n);
+void opsGeluErf(Pool *pool, const float *x, float *y, size_t n);
+void opsRelu(Pool *pool, const float *x, float *y, size_t n);
+void opsSilu(Pool *pool, const float *x, float *y, size_t n);
+/* y[i] *= x[i] (the gated FFN's product). */
+void opsMul(Pool *pool, float *y, const float *x, size_t n);
 
 /* Sets the BLAS thread count once per process: OPENBLAS_NUM_THREADS or
  * OMP_NUM_THREADS when the user set one, else the number of online cores. */

@@ -1,3 +1,4 @@
+#include <cblas.h>
 #include <stdlib.h>
 
 #include "model/family.h"
@@ -14,7 +15,14 @@ int scratchReserve(Scratch *s, int i, size_t n, Error *err)
     return 0;
 }
 
+Pool *scratchPool(Scratch *s)
+{
+    if (!s->pool) s->pool = poolNew(openblas_get_num_threads());
+    return s->pool;
+}
+
 void scratchFree(Scratch *s)
 {
     for (int i = 0; i < 12; i++) free(s->buf[i]);
+    poolFree(s->pool);
 }
