@@ -21,6 +21,7 @@
 #include "ffnscope/covacc.h"
 #include "ffnscope/eigen.h"
 #include "ffnscope/model.h"
+#include "util/threads.h"
 
 static double now(void)
 {
@@ -141,6 +142,7 @@ int main(int argc, char **argv)
     }
     if (argc == 5 && !strcmp(argv[1], "covacc")) {
         int D = atoi(argv[2]), rows = atoi(argv[3]), reps = atoi(argv[4]);
+        threadsBlasSingle(); /* as ffnscope runs it: the accumulator splits the update itself */
         float *x = malloc(sizeof *x * (size_t)rows * D);
         Covacc *acc = covaccNew(D);
         Error err = {0};

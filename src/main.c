@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "ffnscope/error.h"
+#include "util/threads.h"
 
 /* Keep in the order --help shows them. */
 static const Command commands[] = {
@@ -34,6 +35,7 @@ static int finish(int status, const Error *err)
 int main(int argc, char **argv)
 {
     Error err = {0};
+    threadsBlasSingle();   /* ffnscope splits its products among its own threads (util/threads.h) */
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         printUsage(stdout);
         return EXIT_OK;

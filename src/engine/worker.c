@@ -25,8 +25,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <cblas.h>
-
 #include "engine/peek.h"
 #include "engine/run.h"
 #include "ffnscope/acts.h"
@@ -34,6 +32,7 @@
 #include "ffnscope/metrics.h"
 #include "io/stats.h"
 #include "util/fileio.h"
+#include "util/threads.h"
 
 #define QUEUE_LEN 64
 #define BUDGET_SHARE 0.25         /* refresh time / capture time: a fifth of the total */
@@ -548,9 +547,10 @@ static void freeStreams(ModelRun *r)
 
 /* When a model's capture ends every stream needs its eigensolve, and the
  * two-stage solver runs best on one BLAS thread (eigen.c), so the streams
- * are shared out among as many solver threads as BLAS may use, one BLAS
- * thread each: two at once on two cores take no longer than one alone. Each accumulator's scatter becomes its covariance in place: the
- * statistics are spent (saved before, when asked) and no D*D copy is made. */
+ * are shared out among threadsWanted() solver threads, one BLAS thread each:
+ * two at once on two cores take no longer than one alone. Each accumulator's
+ * scatter becomes its covariance in place: the statistics are spent (saved
+ * before, when asked) and no D*D copy is made. */
 typedef struct FinalSolve {
     ModelRun *r;
     atomic_int next;           /* the next stream to take */
@@ -590,17 +590,16 @@ static int finalRefresh(ModelRun *r, Error *err)
     FinalSolve f = {.r = r};
     atomic_init(&f.next, 0);
     pthread_mutex_init(&f.mu, NULL);
-    int blas = openblas_get_num_threads();
-    int n = blas < r->n_streams ? blas : r->n_streams, started = 0, rc = 0;
+    int want = threadsWanted();
+    int n = want < r->n_streams ? want : r->n_streams, started = 0, rc = 0;
     pthread_t helpers[64];
     if (n > 64) n = 64;
-    openblas_set_num_threads(1);
+    threadsBlasSingle();   /* each solver on one BLAS thread (eigen.c), none spinning beside them */
     /* the worker itself is one solver; a helper that cannot start leaves its share to the others */
     for (int k = 1; k < n; k++)
         if (pthread_create(&helpers[started], NULL, finalSolver, &f) == 0) started++;
     finalSolver(&f);
     for (int k = 0; k < started; k++) pthread_join(helpers[k], NULL);
-    openblas_set_num_threads(blas);
     pthread_mutex_destroy(&f.mu);
     if (f.failed) {
         *err = f.err;

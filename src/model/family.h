@@ -52,7 +52,7 @@ typedef struct Scratch {
 
 /* Makes buf[i] hold at least n floats (contents not kept). */
 int scratchReserve(Scratch *s, int i, size_t n, Error *err);
-/* The pool, one thread per BLAS thread; NULL (loops on the caller) when it
+/* The pool, threadsWanted() threads; NULL (loops on the caller) when it
  * cannot be made. */
 Pool *scratchPool(Scratch *s);
 void scratchFree(Scratch *s);

@@ -8,8 +8,8 @@
 #include "model/family.h"
 #include "model/formats.h"
 #include "model/hf.h"
-#include "model/ops.h"
 #include "util/fileio.h"
+#include "util/threads.h"
 
 struct Model {
     LoadedModel lm;
@@ -72,7 +72,7 @@ int modelOpen(const char *path, const ModelOptions *opt, Model **out, Error *err
             return -1;
         }
     }
-    if (!opt->info_only) opsInitThreads();
+    if (!opt->info_only) threadsBlasSingle(); /* the forward pass splits its work itself */
     *out = m;
     return 0;
 }

@@ -2,11 +2,9 @@
 
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "util/pool.h"
 
@@ -58,32 +56,36 @@ static inline float expApprox(float x0)
  * microseconds, a part of this size tens of them. */
 #define GRAIN_ELEMS 32768
 
-typedef struct BiasTask {
+typedef struct LinearTask {
+    const float *x, *w, *b;
+    int in, out, ldy;
+    float beta;
     float *y;
-    const float *b;
-    int out, ldy;
-} BiasTask;
+} LinearTask;
 
-static void biasRows(void *arg, size_t r0, size_t r1, int part)
+static void linearRows(void *arg, size_t r0, size_t r1, int part)
 {
     (void)part;
-    const BiasTask *t = arg;
+    const LinearTask *t = arg;
     const float *b = t->b;
     int out = t->out;
-    for (size_t r = r0; r < r1; r++) {
-        float *yr = t->y + r * (size_t)t->ldy;
-        for (int j = 0; j < out; j++) yr[j] += b[j];
-    }
+    float *y = t->y + r0 * (size_t)t->ldy;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(r1 - r0), out, t->in, 1.0f, t->x + r0 * (size_t)t->in,
+                t->in, t->w, t->in, t->beta, y, t->ldy);
+    if (!b) return;
+    for (size_t r = r0; r < r1; r++, y += t->ldy)
+        for (int j = 0; j < out; j++) y[j] += b[j];
 }
+
+/* Rows per part: below this each thread's sgemm loses speed to packing the
+ * weights, which every part does for itself. */
+#define LINEAR_GRAIN_ROWS 256
 
 void opsLinear(Pool *pool, const float *x, int rows, int in, const float *w, const float *b, int out,
                float *y, int ldy, int accumulate)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f, x, in, w, in,
-                accumulate ? 1.0f : 0.0f, y, ldy);
-    if (!b) return;
-    BiasTask t = {y, b, out, ldy};
-    poolRun(pool, (size_t)rows, GRAIN_ELEMS / (size_t)out + 1, biasRows, &t);
+    LinearTask t = {x, w, b, in, out, ldy, accumulate ? 1.0f : 0.0f, y};
+    poolRun(pool, (size_t)rows, LINEAR_GRAIN_ROWS, linearRows, &t);
 }
 
 typedef struct NormTask {
@@ -217,19 +219,12 @@ static void attendHeads(void *arg, size_t i0, size_t i1, int part)
     }
 }
 
-/* The per-head products are too small for BLAS to split well (at 128 x 128 x
- * 64 two BLAS threads ran at a third of the sgemm peak), so the (sequence,
- * head) pairs are split among the pool instead, each product on one BLAS
- * thread. The caller is the process's only BLAS user at this point (the
- * worker inside a forward pass), which makes the thread-count switch safe. */
+/* The per-head products are small (128 x 128 x 64 at GPT-2's sizes), so the
+ * pool splits the (sequence, head) pairs, not the products. */
 void opsAttention(Pool *pool, const AttnArgs *a, float *scores)
 {
     AttnTask t = {a, scores};
-    size_t pairs = (size_t)a->batch * a->n_heads;
-    int blas = openblas_get_num_threads();
-    if (blas > 1) openblas_set_num_threads(1);
-    poolRun(pool, pairs, 1, attendHeads, &t);
-    if (blas > 1) openblas_set_num_threads(blas);
+    poolRun(pool, (size_t)a->batch * a->n_heads, 1, attendHeads, &t);
 }
 
 /* Elementwise kernels: one task shape, y[i] = f(x[i]) (or y[i] *= x[i]). */
@@ -299,19 +294,3 @@ void opsGeluErf(Pool *pool, const float *x, float *y, size_t n) { map(pool, gelu
 void opsRelu(Pool *pool, const float *x, float *y, size_t n) { map(pool, reluRange, x, y, n); }
 void opsSilu(Pool *pool, const float *x, float *y, size_t n) { map(pool, siluRange, x, y, n); }
 void opsMul(Pool *pool, float *y, const float *x, size_t n) { map(pool, mulRange, x, y, n); }
-
-static void initThreadsOnce(void)
-{
-    const char *e = getenv("OPENBLAS_NUM_THREADS");
-    if (!e || !*e) e = getenv("OMP_NUM_THREADS");
-    /* OpenBLAS read the variable itself at load time; only the default needs setting. */
-    if (e && atoi(e) > 0) return;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    openblas_set_num_threads(n > 0 ? (int)n : 1);
-}
-
-void opsInitThreads(void)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, initThreadsOnce);
-}

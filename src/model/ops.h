@@ -4,8 +4,9 @@
 /* Kernels shared by the forward passes. Activations are row-major [rows, width]
  * with rows = batch * seq_len (sequence-major); weight matrices are stored as
  * [out, in] (the nn.Linear layout) so every projection is one sgemm
- * Y = X W^T over all rows of the batch. The loops around the sgemms split
- * their rows among the pool (util/pool.h; NULL runs them on the caller). */
+ * Y = X W^T over all rows of the batch. Every kernel splits its rows among
+ * the pool (util/pool.h; NULL runs them on the caller), and expects BLAS on
+ * one thread (util/threads.h). */
 
 #include <stddef.h>
 
@@ -50,9 +51,5 @@ void opsRelu(Pool *pool, const float *x, float *y, size_t n);
 void opsSilu(Pool *pool, const float *x, float *y, size_t n);
 /* y[i] *= x[i] (the gated FFN's product). */
 void opsMul(Pool *pool, float *y, const float *x, size_t n);
-
-/* Sets the BLAS thread count once per process: OPENBLAS_NUM_THREADS or
- * OMP_NUM_THREADS when the user set one, else the number of online cores. */
-void opsInitThreads(void);
 
 #endif

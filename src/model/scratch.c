@@ -1,8 +1,8 @@
-#include <cblas.h>
 #include <stdlib.h>
 
 #include "model/family.h"
 #include "util/bigmem.h"
+#include "util/threads.h"
 
 int scratchReserve(Scratch *s, int i, size_t n, Error *err)
 {
@@ -17,7 +17,7 @@ int scratchReserve(Scratch *s, int i, size_t n, Error *err)
 
 Pool *scratchPool(Scratch *s)
 {
-    if (!s->pool) s->pool = poolNew(openblas_get_num_threads());
+    if (!s->pool) s->pool = poolNew(threadsWanted());
     return s->pool;
 }
 

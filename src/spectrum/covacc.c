@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "util/bigmem.h"
+#include "util/pool.h"
+#include "util/threads.h"
 
 /* Each batch is split into blocks of at most this many rows. One block costs a
  * dsyrk of (rows + 1) * D^2 / 2 multiply-adds (commit() explains the extra
@@ -17,6 +19,10 @@
 #define BLOCK_ROWS 2048
 #define BLOCK_MIN_ROWS 256
 #define BLOCK_MAX_BYTES ((size_t)32 << 20)
+/* The update is split into at most this many column strips, one per thread;
+ * below STRIP_MIN_DIM it stays one dsyrk. */
+#define MAX_STRIPS 64
+#define STRIP_MIN_DIM 256
 
 /* One prepared block: the finite rows, centred on their own mean, in float64. */
 typedef struct Stage {
@@ -36,6 +42,9 @@ typedef struct Scratch {
     int ready;           /* buffers allocated (on the first add) */
     Stage stage;
     double *delta;       /* [D] block mean minus running mean */
+    Pool *pool;          /* one thread per column strip */
+    int strips;
+    int cut[MAX_STRIPS + 1]; /* strip k is columns [cut[k], cut[k+1]) */
 } Scratch;
 
 int covaccBatchRows(int dim)
@@ -69,6 +78,7 @@ static void scratchRelease(Scratch *s)
     if (!s || --s->refs > 0) return;
     stageFree(&s->stage);
     free(s->delta);
+    poolFree(s->pool);
     free(s);
 }
 
@@ -117,6 +127,16 @@ static Scratch *scratchGet(Covacc *acc, Error *err)
 {
     Scratch *s = acc->scratch;
     if (s->ready) return s;
+    int want = s->dim < STRIP_MIN_DIM ? 1 : threadsWanted();
+    if (want > 1 && !s->pool) s->pool = poolNew(want < MAX_STRIPS ? want : MAX_STRIPS);
+    /* Strip k ends at D sqrt((k + 1) / strips), so that every strip holds the
+     * same share of the upper triangle (rounded down to 8 columns). A missing
+     * pool makes one strip. */
+    s->strips = poolThreads(s->pool);
+    for (int k = 0; k <= s->strips; k++) {
+        int c = (int)((double)s->dim * sqrt((double)k / s->strips) + 0.5) & ~7;
+        s->cut[k] = k == s->strips ? s->dim : c;
+    }
     s->delta = malloc((size_t)s->dim * sizeof *s->delta);
     if (!s->delta || stageAlloc(&s->stage, s->block_rows, s->dim)) {
         free(s->delta);
@@ -125,6 +145,31 @@ static Scratch *scratchGet(Covacc *acc, Error *err)
     }
     s->ready = 1;
     return s;
+}
+
+typedef struct StripTask {
+    const Scratch *s;
+    const double *y;     /* [k, D] */
+    int k;
+    double *scatter;
+} StripTask;
+
+/* Columns [c0, c1) of the upper triangle: the rectangle above the strip's
+ * diagonal block (dgemm) and the block itself (dsyrk). */
+static void updateStrips(void *arg, size_t first, size_t end, int part)
+{
+    (void)part;
+    const StripTask *t = arg;
+    int d = t->s->dim;
+    for (size_t i = first; i < end; i++) {
+        int c0 = t->s->cut[i], w = t->s->cut[i + 1] - c0;
+        if (w <= 0) continue;
+        if (c0 > 0)
+            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, c0, w, t->k, 1.0, t->y, d, t->y + c0, d, 1.0,
+                        t->scatter + c0, d);
+        cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, w, t->k, 1.0, t->y + c0, d, 1.0,
+                    t->scatter + (size_t)c0 * d + c0, d);
+    }
 }
 
 /* Chan et al.: merging a block (nb rows, mean mb, centred scatter M_b) into
@@ -144,7 +189,9 @@ static void commit(Covacc *acc, Stage *st)
         delta[j] = st->mean[j] - acc->mean[j];
         extra[j] = w * delta[j];
     }
-    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, d, (int)nb + (na > 0), 1.0, st->y, d, 1.0, acc->scatter, d);
+    Scratch *s = acc->scratch;
+    StripTask t = {s, st->y, (int)nb + (na > 0), acc->scatter};
+    poolRun(s->pool, (size_t)s->strips, 1, updateStrips, &t);
     double f = (double)nb / (double)n;
     for (int j = 0; j < d; j++) acc->mean[j] += delta[j] * f;
     acc->count = n;

@@ -3,15 +3,15 @@
 
 #include <stddef.h>
 
-/* Helper threads for the loops between BLAS calls (norms, activations, the
- * per-head attention products). BLAS spreads its own calls over every core,
- * but a loop written in C runs on one while the other cores wait: on two
- * cores, attention, the norms and the activations were 15% of the forward
- * pass, all on one core.
+/* Helper threads that split ffnscope's arithmetic: the forward pass's
+ * products and loops, the covariance update (util/threads.h says why these
+ * and not BLAS's own threads). Before, with BLAS splitting its calls and the
+ * loops between them on one thread, attention, the norms and the activations
+ * were 15% of the forward pass on two cores.
  *
  * A pool runs one job at a time, split into contiguous parts of [0, n): the
- * caller runs the first part itself and waits for the others. Owned by one
- * thread at a time (a model's forward pass), not shared. */
+ * caller runs the first part itself and waits for the others, which sleep
+ * between jobs. Owned by one thread at a time, not shared. */
 typedef struct Pool Pool;
 
 /* One part: items [begin, end) of the job; part is 0 .. parts-1. */
