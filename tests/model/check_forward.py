@@ -34,7 +34,10 @@ import reference  # noqa: E402
 ACT_TOL = 1e-4
 METRIC_TOL = 1e-5
 METRICS = ("hard_rank", "soft_rank", "hard_util", "soft_util", "concentration", "eee", "sui", "alpha")
-SEQ_LEN, BATCH, N_SEQ = 64, 3, 8      # 512 tokens in batches of 3, 3, 2 sequences (buffers reused, shrunk)
+# 1024 tokens in batches of 9 and 7 sequences (buffers reused, shrunk); with THREADS the first
+# batch's 576 rows are split among threads mid-sequence (products split from 512 rows up).
+SEQ_LEN, BATCH, N_SEQ = 64, 9, 16
+THREADS = "3"
 
 HELD_OUT = ("Sir Walter Elliot, of Kellynch Hall, in Somersetshire, was a man who, for his own "
             "amusement, never took up any book but the Baronetage; there he found occupation for an "
@@ -45,8 +48,9 @@ def run_dump(dump, model_dir, ids, out):
     ids_path = os.path.join(out, "ids.json")
     with open(ids_path, "w") as f:
         json.dump([int(i) for i in ids], f)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=THREADS)   # the split, whatever the cores
     p = subprocess.run([dump, model_dir, ids_path, str(SEQ_LEN), str(BATCH), os.path.join(out, "c")],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, env=env)
     if p.returncode != 0:
         raise AssertionError("model_dump %s failed (%d): %s" % (model_dir, p.returncode, p.stderr.strip()))
     with open(os.path.join(out, "c", "metrics.json")) as f:

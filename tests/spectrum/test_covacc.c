@@ -114,6 +114,23 @@ Test(covacc, matches_two_pass_reference_across_blocks)
     free(x);
 }
 
+Test(covacc, column_strips_match_the_reference)
+{
+    /* From D = 256 the update is split into one column strip per thread:
+     * three here whatever the cores (each Criterion test is its own process). */
+    setenv("OPENBLAS_NUM_THREADS", "3", 1);
+    int n = 700, d = 300;
+    float *x = makeRows(n, d, 2.0, 9);
+    Covacc *acc = covaccNew(d);
+    Error err = {0};
+    /* two adds: the second carries Chan's correction row through every strip */
+    cr_assert_eq(covaccAddF32(acc, x, 300, d, &err), 0);
+    cr_assert_eq(covaccAddF32(acc, x + (size_t)300 * d, n - 300, d, &err), 0);
+    checkAgainstReference(acc, x, n, d, 1e-13);
+    covaccFree(acc);
+    free(x);
+}
+
 Test(covacc, batch_sizes_do_not_matter)
 {
     int n = 777, d = 9;
