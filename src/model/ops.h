@@ -3,10 +3,10 @@
 
 /* Kernels shared by the forward passes. Activations are row-major [rows, width]
  * with rows = batch * seq_len (sequence-major); weight matrices are stored as
- * [out, in] (the nn.Linear layout) so every projection is one sgemm
- * Y = X W^T over all rows of the batch. Every kernel splits its rows among
- * the pool (util/pool.h; NULL runs them on the caller), and expects BLAS on
- * one thread (util/threads.h). */
+ * [out, in] (the nn.Linear layout) so every projection is Y = X W^T over all
+ * rows of the batch: one sgemm per thread, each on its share of the rows.
+ * Every kernel splits its rows among the pool (util/pool.h; NULL runs them on
+ * the caller) and expects BLAS on one thread (util/threads.h). */
 
 #include <stddef.h>
 
