@@ -1,9 +1,10 @@
 #include "ffnscope/eigen.h"
 
-#include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
+
+#include "util/threads.h"
 
 static int cmpDesc(const void *a, const void *b)
 {
@@ -18,18 +19,16 @@ static int cmpDesc(const void *a, const void *b)
  * across threads every column. On a 2-core machine with the cores shared
  * (bench/spectrum.sh, BENCHMARKS.md) at D = 3072: one-stage with 2 BLAS
  * threads 11-13 s, with 1 thread 4.3 s, two-stage with 1 thread 2.7 s; so the
- * solve runs on one BLAS thread. Callers are single BLAS users at that moment
- * (the worker between batches, analyze, merge), so lowering OpenBLAS's
- * process-wide thread count for the call is safe. The matrix is symmetric, so
- * its row-major upper triangle is the column-major lower one and no
- * transposed copy is needed. */
+ * solve runs on one BLAS thread, where ffnscope keeps BLAS anyway
+ * (util/threads.h); callers that solve several matrices at once (the worker's
+ * final refresh) give each its own thread. The matrix is symmetric, so its
+ * row-major upper triangle is the column-major lower one and no transposed
+ * copy is needed. */
 int eigenSymmetric(double *a, int dim, double *eig, Error *err)
 {
     if (dim <= 0) return errorSet(err, EXIT_RUNTIME, "eigenvalues: bad dimension %d", dim);
-    int threads = openblas_get_num_threads();
-    if (threads > 1) openblas_set_num_threads(1);
+    threadsBlasSingle();
     lapack_int info = LAPACKE_dsyevd_2stage(LAPACK_COL_MAJOR, 'N', 'L', dim, a, dim, eig);
-    if (threads > 1) openblas_set_num_threads(threads);
     if (info < 0)
         return errorSet(err, EXIT_RUNTIME, "eigenvalues: LAPACKE_dsyevd_2stage argument %d invalid", (int)-info);
     if (info > 0) return errorSet(err, EXIT_RUNTIME, "eigenvalues: dsyevd_2stage did not converge (%d)", (int)info);
