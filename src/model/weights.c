@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "util/bigmem.h"
+#include "util/threads.h"
 
 int weightsAdd(WeightSet *ws, float **dst, unsigned flags, int ndim, int64_t d0, int64_t d1,
                Error *err, const char *fmt, ...)
@@ -51,6 +52,7 @@ int weightsAlloc(WeightSet *ws, Error *err)
     if (total == 0) total = 16;
     float *block = bigAlloc(total * sizeof(float));
     if (!block) return errorNoMem(err, "model weights");
+    bigPrefault(block, total * sizeof(float), threadsWanted());
     ws->block = block;
     ws->block_floats = total;
     size_t off = 0;

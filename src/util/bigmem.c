@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include "util/pool.h"
+
 #define HUGE_PAGE ((size_t)2 << 20)
 
 void *bigAlloc(size_t bytes)
@@ -14,4 +16,20 @@ void *bigAlloc(size_t bytes)
     if (posix_memalign(&p, HUGE_PAGE, bytes)) return NULL;
     madvise(p, bytes, MADV_HUGEPAGE); /* advice only: without huge pages the buffer still works */
     return p;
+}
+
+static void touchPages(void *arg, size_t begin, size_t end, int part)
+{
+    (void)part;
+    volatile char *p = arg;
+    for (size_t i = begin; i < end; i++) p[i * 4096] = 0;
+}
+
+void bigPrefault(void *p, size_t bytes, int threads)
+{
+    if (bytes < HUGE_PAGE || threads < 2) return;
+    Pool *pool = poolNew(threads);
+    if (!pool) return; /* only a head start: the pages still map when written */
+    poolRun(pool, (bytes + 4095) / 4096, HUGE_PAGE / 4096, touchPages, p); /* p is page aligned */
+    poolFree(pool);
 }

@@ -14,4 +14,11 @@
  * memory. */
 void *bigAlloc(size_t bytes);
 
+/* Maps every page of a bigAlloc buffer now, split among `threads` threads.
+ * On a machine where a fresh megabyte costs milliseconds (the kernel zeroes
+ * each page at its first touch), filling half a gigabyte of weights spent
+ * most of its time there, on one core. Only for buffers about to be written
+ * whole. */
+void bigPrefault(void *p, size_t bytes, int threads);
+
 #endif
