@@ -5,7 +5,8 @@
 # the metrics) on one random model and the same tokens of Persuasion (GPT-2's
 # tokenizer), post site, seq_len 128, batch 16, the same threads. The two run
 # alternately RUNS times; prints one Markdown table row per pipeline (median
-# wall time, tokens/s, median peak RSS) and the ratio row.
+# wall time, tokens/s, median peak RSS) and the ratio row (ratio of the medians,
+# and of each run pair: an ffnscope run and the Python run right after it).
 #
 # usage: bench/vs_torch.sh SHAPE TOKENS [BUILD_DIR]
 #   SHAPE: gpt2 (d 768, 12 layers, 12 heads, FFN 3072) or llama (d 768,
@@ -92,5 +93,8 @@ if ref:
     print("| %s | PyTorch hooks + numpy (forward %.1f s, spectra %.1f s) | %.1f | %.0f | %.0f | %s |" % (
         label, med(x["forward_s"] for x in r), med(x["spectra_s"] for x in r), med(rw), n / med(rw), med(rm),
         " / ".join("%.1f" % x for x in rw)))
-    print("| %s | **ratio** | **%.2fx faster** | | **%.2fx the memory** | |" % (label, med(rw) / med(fw), med(fm) / med(rm)))
+    # Each Python run follows an ffnscope run: a pair shares the hour's conditions.
+    pairs = [b / a for a, b in zip(fw, rw)]
+    print("| %s | **ratio** | **%.2fx faster** | | **%.2fx the memory** | pairs %s |" % (
+        label, med(rw) / med(fw), med(fm) / med(rm), " / ".join("%.2fx" % x for x in pairs)))
 PY
