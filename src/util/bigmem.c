@@ -6,6 +6,7 @@
 #include "util/pool.h"
 
 #define HUGE_PAGE ((size_t)2 << 20)
+#define SMALL_PAGE ((size_t)4096) /* x86-64's base page; touching more often is harmless */
 
 void *bigAlloc(size_t bytes)
 {
@@ -22,7 +23,7 @@ static void touchPages(void *arg, size_t begin, size_t end, int part)
 {
     (void)part;
     volatile char *p = arg;
-    for (size_t i = begin; i < end; i++) p[i * 4096] = 0;
+    for (size_t i = begin; i < end; i++) p[i * SMALL_PAGE] = 0;
 }
 
 void bigPrefault(void *p, size_t bytes, int threads)
@@ -30,6 +31,6 @@ void bigPrefault(void *p, size_t bytes, int threads)
     if (bytes < HUGE_PAGE || threads < 2) return;
     Pool *pool = poolNew(threads);
     if (!pool) return; /* only a head start: the pages still map when written */
-    poolRun(pool, (bytes + 4095) / 4096, HUGE_PAGE / 4096, touchPages, p); /* p is page aligned */
+    poolRun(pool, (bytes + SMALL_PAGE - 1) / SMALL_PAGE, HUGE_PAGE / SMALL_PAGE, touchPages, p); /* p is page aligned */
     poolFree(pool);
 }
