@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""numpy float64 reference for every spectral metric of ffnscope (DESIGN.md section 1).
+"""numpy float64 reference for every spectral metric of ffnscope (README "What it measures").
 
 The ordinary pipeline: rows with NaN/Inf dropped, np.cov (centred, unbiased)
 in float64, np.linalg.eigvalsh, then the metric formulas written out here

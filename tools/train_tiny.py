@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Train ffnscope's bundled width sweep on Jane Austen (DESIGN §6).
+"""Train ffnscope's bundled width sweep on Jane Austen (models/README.md).
 
     /usr/bin/python3 tools/train_tiny.py [--corpus data/austen] [--out models] [--steps N]
 

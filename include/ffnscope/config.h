@@ -5,7 +5,7 @@
 
 #include "ffnscope/error.h"
 
-/* The YAML config of DESIGN §2, validated and with paths resolved against the
+/* The YAML config (README "Config"), validated and with paths resolved against the
  * config file's folder. `glob` entries are expanded (sorted by FFN width where
  * it can be read cheaply, else by name). */
 typedef struct ModelEntry {

@@ -1,7 +1,7 @@
 #ifndef FFNSCOPE_FIT_H
 #define FFNSCOPE_FIT_H
 
-/* Power-law fit metric = A * D^beta by ordinary least squares on log10 (DESIGN §1). */
+/* Power-law fit metric = A * D^beta by ordinary least squares on log10 (README "What it measures"). */
 typedef struct Fit {
     int n;                    /* points used */
     int valid;                /* 0 when n < 3 or the widths do not vary */

@@ -4,14 +4,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Per-layer warnings (DESIGN §1). */
+/* Per-layer warnings (README "What it measures"). */
 enum {
     WARN_RANK_LIMITED = 1u << 0, /* tokens < 10 * width */
     WARN_NONFINITE = 1u << 1,    /* rows with NaN/Inf were dropped */
     WARN_ZERO_VARIANCE = 1u << 2 /* sum of eigenvalues is 0 */
 };
 
-/* Everything DESIGN §1 measures on one spectrum. */
+/* Everything ffnscope measures on one spectrum. */
 typedef struct Metrics {
     int width;               /* D */
     int64_t tokens;          /* rows used (after dropping non-finite ones) */

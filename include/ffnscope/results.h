@@ -5,7 +5,7 @@
 #include "ffnscope/error.h"
 #include "ffnscope/snapshot.h"
 
-/* The results directory of DESIGN §4: metrics.csv, metrics.json, fits.csv,
+/* The results directory (README "Results"): metrics.csv, metrics.json, fits.csv,
  * spectra.safetensors and run.yaml, each written to a temp file and renamed. */
 int resultsWrite(const Snapshot *s, const Config *cfg, const char *dir, Error *err);
 

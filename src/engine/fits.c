@@ -1,4 +1,4 @@
-/* Scaling fits over a snapshot (DESIGN §1): per family, site and rank kind,
+/* Scaling fits over a snapshot (README "What it measures"): per family, site and rank kind,
  * one point per model, (FFN width, median of the rank over the model's
  * layers), fitted as a power law. */
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* The results directory (DESIGN §4). Each file is written to a temp file and
+/* The results directory (README "Results"). Each file is written to a temp file and
  * renamed; metrics.json goes last, so a folder that resultsLoad accepts is
  * complete. Numbers: metrics.json carries doubles with 17 significant digits
  * (exact round trip), the CSV files 12 (readable, far below the accuracy

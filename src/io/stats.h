@@ -7,7 +7,7 @@
  * and the pieces combine exactly (Chan's pairwise update, covaccMerge).
  *
  * Format version 1: a safetensors file. Per captured layer N and site S
- * (S = post | pre; names follow DESIGN §2 so they carry layer and site):
+ * (S = post | pre; names follow README "Config" so they carry layer and site):
  *
  *   layers.N.S.count      I64 [1]     finite rows accumulated (>= 0)
  *   layers.N.S.nonfinite  I64 [1]     rows dropped for NaN/Inf (optional, default 0)
@@ -128,7 +128,7 @@ void statsMetaFree(StatsMeta *meta);
  * Needs count >= 2: EXIT_INPUT "WHAT: ..." otherwise, WHAT naming the entry. */
 int statsSpectrum(const Covacc *acc, const char *what, double *eig, Error *err);
 
-/* Spectrum and every DESIGN §1 metric of acc; eig (may be NULL) receives the
+/* Spectrum and every metric (README "What it measures") of acc; eig (may be NULL) receives the
  * D eigenvalues. */
 int statsMetrics(const Covacc *acc, const char *what, double k_param, Metrics *m, double *eig,
                  Error *err);

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Runs every case of the bad-input catalogue (manifest.json, made by tools/make_bad_inputs.py)
-through ffnscope from the repository root and checks the contract of DESIGN §2: exit status 2,
+through ffnscope from the repository root and checks the error contract of README "Commands": exit status 2,
 nothing on stdout, exactly one stderr line equal to the expected one (which names the file), no
 crash or hang, and nothing written to the results folder.
 

@@ -1,4 +1,4 @@
-/* The YAML config (libyaml events into the DESIGN §2 schema). */
+/* The YAML config (libyaml events into the config schema of README "Config"). */
 #include "ffnscope/config.h"
 #include "fuzzutil.h"
 
