@@ -1,4 +1,4 @@
-/* The YAML config of DESIGN §2.
+/* The YAML config (README "Config").
  *
  * libyaml loads the file into a node tree that keeps the start mark of every
  * node, so each error can name "CONFIG:LINE:COL: what is wrong" (1-based, as
@@ -27,6 +27,7 @@
 
 #include "engine/peek.h"
 #include "ffnscope/site.h"
+#include "model/families.h"
 #include "util/fileio.h"
 
 #define MAX_LAYER 100000
@@ -231,7 +232,6 @@ static const char *const kUiKeys[] = {"theme", NULL};
 static const char *const kOutputKeys[] = {"dir", "export_dir", NULL};
 
 static const char *const kFormats[] = {"hf", "gguf", "llama2c", "llmc", "npy", "safetensors", NULL};
-static const char *const kFamilies[] = {"gpt2", "llama", "ngpt", NULL};
 
 static int inList(const char *s, const char *const *list)
 {
@@ -592,8 +592,10 @@ static int parseModel(Ctx *c, yaml_node_t *n, int index, Config *cfg, int *cap)
             goto done;
         }
         e.is_acts = isActivationSource(e.path, e.format);
-        if (!e.is_acts && family && !inList(family, kFamilies)) {
-            failAt(c, famn, "%s.family: unknown family '%.60s' (expected gpt2, llama or ngpt)", field, family);
+        if (!e.is_acts && family && !familyByName(family)) {
+            char list[256];
+            failAt(c, famn, "%s.family: unknown family '%.60s' (expected one of %s)", field, family,
+                   familyList(list, sizeof list, 0));
             entryFree(&e);
             goto done;
         }

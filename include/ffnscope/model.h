@@ -8,16 +8,18 @@
 #include "ffnscope/site.h"
 #include "ffnscope/tokenizer.h"
 
-/* A loaded checkpoint (GPT-2, LLaMA or nGPT) that runs batched forward passes
- * on the CPU and hands FFN activations to a capture callback. */
+/* A loaded checkpoint of any registered architecture (README "Models") that
+ * runs batched forward passes on the CPU and hands FFN activations to a
+ * capture callback. */
 typedef struct Model Model;
 
 typedef struct ModelInfo {
-    char family[16];     /* gpt2, llama, ngpt */
+    char family[24];     /* the architecture: gpt2, llama, qwen3, gemma2, gpt_neox, ... */
     char format[16];     /* hf, gguf, llama2c, llmc */
     char dtype[8];       /* storage dtype of the weights: F32, F16, BF16, Q8_0 */
-    int d_model, n_layers, n_heads, n_kv_heads, ffn_width, vocab_size, context;
+    int d_model, n_layers, n_heads, n_kv_heads, head_dim, ffn_width, vocab_size, context;
     int64_t n_params;
+    char details[256];   /* the family's own hyperparameters, "key=value ..." (may be empty) */
 } ModelInfo;
 
 typedef struct ModelOptions {
@@ -28,10 +30,18 @@ typedef struct ModelOptions {
                             * weights: enough for modelInfo, not for modelForward */
 } ModelOptions;
 
-/* Called once per captured (layer, site) and batch: acts holds rows x width
- * floats, row-major, rows = batch * seq_len (sequence-major). */
-typedef int (*CaptureFn)(void *ctx, int layer, Site site, const float *acts, size_t rows,
-                         int width, Error *err);
+/* What one captured activation matrix is: the layer, the site and, for a
+ * mixture-of-experts FFN, the expert (CAPTURE_DENSE for a dense FFN). */
+#define CAPTURE_DENSE (-1)
+typedef struct CaptureKey {
+    int layer;
+    Site site;
+    int expert;
+} CaptureKey;
+
+/* Called once per captured key and batch: acts holds rows x width floats,
+ * row-major, rows = batch * seq_len (sequence-major) for a dense FFN. */
+typedef int (*CaptureFn)(void *ctx, CaptureKey key, const float *acts, size_t rows, int width, Error *err);
 
 int modelOpen(const char *path, const ModelOptions *opt, Model **out, Error *err);
 const ModelInfo *modelInfo(const Model *m);

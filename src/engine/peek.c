@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "model/families.h"
+
 static int intKey(json_t *j, const char *key, int *out)
 {
     json_t *v = json_object_get(j, key);
@@ -29,13 +31,9 @@ int peekHfConfig(const char *dir, Peek *out)
         json_decref(j);
         return 0;
     }
+    /* the family is the architecture, when the registry knows it */
     const char *type = json_string_value(json_object_get(j, "model_type"));
-    if (type) {
-        if (!strcmp(type, "gpt2")) strcpy(out->family, "gpt2");
-        else if (!strcmp(type, "ngpt")) strcpy(out->family, "ngpt");
-        else if (!strcmp(type, "llama") || !strcmp(type, "mistral") || !strcmp(type, "qwen2"))
-            strcpy(out->family, "llama");
-    }
+    if (type && familyByName(type)) snprintf(out->family, sizeof out->family, "%s", type);
     /* nGPT: ffn_width; LLaMA: intermediate_size; GPT-2: n_inner, null or absent meaning 4 * n_embd */
     int w = 0, d = 0;
     if (intKey(j, "ffn_width", &w) || intKey(j, "intermediate_size", &w) || intKey(j, "n_inner", &w)) out->width = w;

@@ -5,7 +5,7 @@
  * width from a Hugging Face config.json. Used to order glob matches and the
  * dashboard's model list; the loaded model's own numbers win later. */
 typedef struct Peek {
-    char family[16];   /* gpt2, llama, ngpt, or "" */
+    char family[24];   /* the architecture (gpt2, llama, qwen3, ...), or "" */
     int width;         /* FFN width, 0 when unknown */
 } Peek;
 

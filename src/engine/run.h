@@ -12,14 +12,15 @@
 #include "ffnscope/config.h"
 #include "ffnscope/covacc.h"
 #include "ffnscope/error.h"
+#include "ffnscope/model.h"
 #include "ffnscope/site.h"
 
 typedef struct Worker Worker;
 
-/* One (layer, site) accumulator of the running model. */
+/* One accumulator of the running model, per capture key (layer, site,
+ * expert). */
 typedef struct Stream {
-    int layer;
-    Site site;
+    CaptureKey key;
     int width;                 /* D */
     Covacc *acc;
     int64_t refreshed_count;   /* acc->count at the last spectrum refresh */
@@ -51,8 +52,8 @@ void runDescribe(ModelRun *r, const char *family, const char *format, int width,
 int runSetStreams(ModelRun *r, int n, const int *layers, const Site *sites, const int *widths,
                   int64_t tokens_target, Error *err);
 
-/* The stream for (layer, site), or NULL when it is not captured. */
-Stream *runStream(ModelRun *r, int layer, Site site);
+/* The stream of key, or NULL when it is not captured. */
+Stream *runStream(ModelRun *r, CaptureKey key);
 
 /* After each batch or chunk: records progress, handles commands (blocks
  * while paused), refreshes due spectra within the time budget and publishes.

@@ -84,7 +84,7 @@ int runActivations(ModelRun *r, Error *err)
             const ActTensor *t = actFileTensor(f, idx[j]);
             if (row0 >= t->rows) continue;
             int64_t nr = t->rows - row0 < chunk ? t->rows - row0 : chunk;
-            Stream *s = runStream(r, layers[j], sites[j]);
+            Stream *s = runStream(r, (CaptureKey){layers[j], sites[j], CAPTURE_DENSE});
             if (actFileRead(f, idx[j], row0, nr, buf, err) ||
                 covaccAddF32(s->acc, buf, (size_t)nr, (size_t)t->width, err))
                 goto out;

@@ -19,16 +19,16 @@ typedef struct Hook {
     ModelRun *run;
 } Hook;
 
-static int captureHook(void *ctx, int layer, Site site, const float *acts, size_t rows, int width, Error *err)
+static int captureHook(void *ctx, CaptureKey key, const float *acts, size_t rows, int width, Error *err)
 {
     ModelRun *r = ((Hook *)ctx)->run;
     /* a quit or a restart of this model stops the forward pass at the next layer */
     if (runInterrupted(r)) return errorSet(err, EXIT_RUNTIME, "interrupted");
-    Stream *s = runStream(r, layer, site);
+    Stream *s = runStream(r, key);
     if (!s) return 0;
     if (width != s->width)
-        return errorSet(err, EXIT_RUNTIME, "%s: layer %d %s has width %d, expected %d", r->entry->path, layer,
-                        siteName(site), width, s->width);
+        return errorSet(err, EXIT_RUNTIME, "%s: layer %d %s has width %d, expected %d", r->entry->path, key.layer,
+                        siteName(key.site), width, s->width);
     return covaccAddF32(s->acc, acts, rows, (size_t)width, err);
 }
 

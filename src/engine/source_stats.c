@@ -50,7 +50,7 @@ int runStats(ModelRun *r, Error *err)
     runDescribe(r, meta->family, "stats", meta->width, n_layers);
     if (runSetStreams(r, sel, layers, sites, widths, rows, err)) goto out;
     for (int j = 0; j < sel; j++) {
-        Stream *s = runStream(r, layers[j], sites[j]);
+        Stream *s = runStream(r, (CaptureKey){layers[j], sites[j], CAPTURE_DENSE});
         if (statsLoad(f, idx[j], s->acc, err)) goto out;
         if (runInterrupted(r)) break;
     }
@@ -96,7 +96,7 @@ int runSaveStats(ModelRun *r, const char *save, const char *family, int n_layers
             return errorSet(err, EXIT_INPUT, "%s: layers of different widths (%d, %d) cannot share a statistics file",
                             r->entry->path, width, r->streams[i].width);
         }
-        e[i] = (StatsEntry){r->streams[i].layer, r->streams[i].site, r->streams[i].acc};
+        e[i] = (StatsEntry){r->streams[i].key.layer, r->streams[i].key.site, r->streams[i].acc};
     }
     char producer[128];
     snprintf(producer, sizeof producer, "ffnscope %s run", FFNSCOPE_VERSION);

@@ -397,7 +397,7 @@ static int focusedStream(ModelRun *r)
     pthread_mutex_unlock(&w->mu);
     if (model != r->index) return -1;
     for (int i = 0; i < r->n_streams; i++)
-        if (r->streams[i].layer == layer && r->streams[i].site == site) {
+        if (r->streams[i].key.layer == layer && r->streams[i].key.site == site) {
             /* a newly focused layer shows fresh numbers without waiting for the next round */
             if (changed) r->streams[i].due = 1;
             return i;
@@ -468,10 +468,10 @@ int runSetStreams(ModelRun *r, int n, const int *layers, const Site *sites, cons
     if (!r->streams || !m->rows) return errorNoMem(err, r->entry->path);
     /* insertion sort by (layer, site): n is small */
     for (int i = 0; i < n; i++) {
-        Stream s = {.layer = layers[i], .site = sites[i], .width = widths[i]};
+        Stream s = {.key = {layers[i], sites[i], CAPTURE_DENSE}, .width = widths[i]};
         int j = i;
-        while (j > 0 && (r->streams[j - 1].layer > s.layer ||
-                         (r->streams[j - 1].layer == s.layer && r->streams[j - 1].site > s.site))) {
+        while (j > 0 && (r->streams[j - 1].key.layer > s.key.layer ||
+                         (r->streams[j - 1].key.layer == s.key.layer && r->streams[j - 1].key.site > s.key.site))) {
             r->streams[j] = r->streams[j - 1];
             j--;
         }
@@ -484,8 +484,8 @@ int runSetStreams(ModelRun *r, int n, const int *layers, const Site *sites, cons
         /* layers are fed one at a time, so one set of batch buffers serves them all */
         if (!(s->acc = covaccNewSharing(s->width, i ? r->streams[0].acc : NULL)))
             return errorNoMem(err, r->entry->path);
-        m->rows[i].layer = s->layer;
-        m->rows[i].site = s->site;
+        m->rows[i].layer = s->key.layer;
+        m->rows[i].site = s->key.site;
     }
     r->tokens_target = tokens_target;
     r->next_refresh_at = r->cfg->refresh_tokens;
@@ -495,10 +495,12 @@ int runSetStreams(ModelRun *r, int n, const int *layers, const Site *sites, cons
     return 0;
 }
 
-Stream *runStream(ModelRun *r, int layer, Site site)
+Stream *runStream(ModelRun *r, CaptureKey key)
 {
-    for (int i = 0; i < r->n_streams; i++)
-        if (r->streams[i].layer == layer && r->streams[i].site == site) return &r->streams[i];
+    for (int i = 0; i < r->n_streams; i++) {
+        const CaptureKey *k = &r->streams[i].key;
+        if (k->layer == key.layer && k->site == key.site && k->expert == key.expert) return &r->streams[i];
+    }
     return NULL;
 }
 

@@ -1,13 +1,13 @@
 #ifndef FFNSCOPE_MODEL_FORMATS_H
 #define FFNSCOPE_MODEL_FORMATS_H
 
-/* Checkpoint readers beyond Hugging Face directories (see family.h's
+/* Checkpoint readers beyond Hugging Face directories (see reader.h's
  * ModelReader): GGUF (gguf_model.c), llm.c GPT-2 (llmc.c) and llama2.c
  * (llama2c.c). Each detect looks at the path only; each load validates the
  * whole file against its header before it trusts a byte. */
 
 #include "ffnscope/error.h"
-#include "model/family.h"
+#include "model/reader.h"
 
 /* A regular file named *.gguf or starting with "GGUF". Architectures llama and
  * gpt2; tensors F32, F16, BF16, Q8_0; the embedded tokenizer when present. */

@@ -1,9 +1,10 @@
-/* GGUF checkpoints: the llama and gpt2 architectures as llama.cpp's converter
- * writes them. Hyperparameters come from ARCH.* keys, the vocabulary size from
- * token_embd.weight, tensors are found under llama.cpp's names and turned into
- * the family's canonical float32 layout (weights.h): dimensions are innermost
- * first, so a ggml [in, out] matrix is the row-major [out, in] the families
- * use; LLaMA's attn_q and attn_k rows are back in rotate-half order. */
+/* GGUF checkpoints as llama.cpp's converter writes them, for every family
+ * with a gguf_arch in the registry. Hyperparameters come from ARCH.* keys
+ * through the family's table, the vocabulary size from token_embd.weight,
+ * tensors are found under the llama.cpp names of the family's tensor table
+ * and turned into the canonical float32 layout (weights.h): dimensions are
+ * innermost first, so a ggml [in, out] matrix is the row-major [out, in] the
+ * families use; LLaMA's attn_q and attn_k rows are back in rotate-half order. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +13,8 @@
 #include "io/gguf.h"
 #include "model/ckpt.h"
 #include "util/fileio.h"
+#include "model/families.h"
 #include "model/formats.h"
-#include "model/gpt2.h"
-#include "model/llama.h"
 #include "model/tokenizer_build.h"
 
 int ggufModelDetect(const char *path)
@@ -22,181 +22,85 @@ int ggufModelDetect(const char *path)
     return ckptHasMagic(path, "GGUF", 4) || (ckptHasSuffix(path, ".gguf") && fileIsRegular(path));
 }
 
-/* ---- hyperparameters ---- */
+/* ---- GGUF metadata as a hyperparameter source ---- */
 
-static int kvInt(const GgufFile *f, const char *arch, const char *name, int dflt, int *out, Error *err)
+typedef struct GgufSrc {
+    const GgufFile *f;
+    char str[4][256];   /* NUL-terminated copies of the strings handed out */
+    int next;
+} GgufSrc;
+
+/* Keys are ARCH.key; two virtual keys answer what llama.cpp's files say only
+ * through their tensors: "vocab_size" (the rows of token_embd.weight, checked
+ * against ARCH.vocab_size when present) and "tensor:NAME" (present or not). */
+static int ggufFind(const HpSource *s, const char *key, HpKind want, HpValue *v, Error *err)
 {
-    char key[128];
-    snprintf(key, sizeof key, "%s.%s", arch, name);
-    uint64_t v;
-    int rc = ggufGetUint(f, key, &v, err);
-    if (rc < 0) return -1;
-    if (rc == 1) {
-        if (dflt < 0) return errorSet(err, EXIT_INPUT, "%s: key '%s' is missing", ggufPath(f), key);
-        *out = dflt;
+    GgufSrc *g = (GgufSrc *)s->impl;
+    const GgufFile *f = g->f;
+    memset(v, 0, sizeof *v);
+    if (!strncmp(key, "tensor:", 7)) {
+        if (ggufFindTensor(f, key + 7)) {
+            v->kind = HPV_BOOL;
+            v->i = 1;
+        }
         return 0;
     }
-    if (v == 0 || v > (1u << 30))
-        return errorSet(err, EXIT_INPUT, "%s: key '%s' = %llu is out of range", ggufPath(f), key,
-                        (unsigned long long)v);
-    *out = (int)v;
-    return 0;
-}
-
-static int kvReal(const GgufFile *f, const char *arch, const char *name, double dflt, double *out, Error *err)
-{
-    char key[128];
-    snprintf(key, sizeof key, "%s.%s", arch, name);
-    int rc = ggufGetFloat(f, key, out, err);
-    if (rc < 0) return -1;
-    if (rc == 1) {
-        if (dflt < 0) return errorSet(err, EXIT_INPUT, "%s: key '%s' is missing", ggufPath(f), key);
-        *out = dflt;
+    char full[160];
+    snprintf(full, sizeof full, "%s.%s", s->arch, key);
+    if (!strcmp(key, "vocab_size")) {
+        const GgufTensor *t = ggufFindTensor(f, "token_embd.weight");
+        if (!t) return errorSet(err, EXIT_INPUT, "%s: tensor 'token_embd.weight' is missing", s->path);
+        if (t->ndim != 2 || t->dims[1] > (1 << 30))
+            return errorSet(err, EXIT_INPUT, "%s: tensor 'token_embd.weight' is not a [vocab, d] matrix", s->path);
+        uint64_t n;
+        int rc = ggufGetUint(f, full, &n, err);
+        if (rc < 0) return -1;
+        if (rc == 0 && n != (uint64_t)t->dims[1])
+            return errorSet(err, EXIT_INPUT, "%s: %s %llu does not match token_embd.weight's %lld rows", s->path, full,
+                            (unsigned long long)n, (long long)t->dims[1]);
+        v->kind = HPV_INT;
+        v->i = t->dims[1];
+        v->r = (double)v->i;
         return 0;
     }
-    if (!(*out > 0) || !isfinite(*out))
-        return errorSet(err, EXIT_INPUT, "%s: key '%s' = %g must be a positive number", ggufPath(f), key, *out);
-    return 0;
-}
-
-/* Rows of token_embd.weight (its outer dimension). */
-static int vocabRows(const GgufFile *f, int *vocab, Error *err)
-{
-    const GgufTensor *t = ggufFindTensor(f, "token_embd.weight");
-    if (!t) return errorSet(err, EXIT_INPUT, "%s: tensor 'token_embd.weight' is missing", ggufPath(f));
-    if (t->ndim != 2 || t->dims[1] > (1 << 30))
-        return errorSet(err, EXIT_INPUT, "%s: tensor 'token_embd.weight' is not a [vocab, d] matrix", ggufPath(f));
-    *vocab = (int)t->dims[1];
-    return 0;
-}
-
-static int llamaHparams(const GgufFile *f, LlamaConfig *c, Error *err)
-{
-    const char *a = "llama", *path = ggufPath(f);
-    memset(c, 0, sizeof *c);
-    double eps;
-    if (kvInt(f, a, "embedding_length", -1, &c->d, err) || kvInt(f, a, "block_count", -1, &c->n_layers, err) ||
-        kvInt(f, a, "feed_forward_length", -1, &c->ffn, err) ||
-        kvInt(f, a, "attention.head_count", -1, &c->n_heads, err) ||
-        kvInt(f, a, "attention.head_count_kv", c->n_heads, &c->n_kv_heads, err) ||
-        kvInt(f, a, "context_length", -1, &c->context, err) ||
-        kvReal(f, a, "attention.layer_norm_rms_epsilon", -1, &eps, err) ||
-        kvReal(f, a, "rope.freq_base", 10000.0, &c->rope_theta, err) || vocabRows(f, &c->vocab, err))
-        return -1;
-    c->eps = (float)eps;
-    if (c->d % c->n_heads && !ggufFindKv(f, "llama.attention.key_length"))
-        return errorSet(err, EXIT_INPUT, "%s: llama.embedding_length %d is not divisible by llama.attention.head_count %d",
-                        path, c->d, c->n_heads);
-    if (c->n_heads % c->n_kv_heads)
-        return errorSet(err, EXIT_INPUT, "%s: llama.attention.head_count %d is not a multiple of head_count_kv %d", path,
-                        c->n_heads, c->n_kv_heads);
-    int vlen, rot, vocab_key;
-    if (kvInt(f, a, "attention.key_length", c->d / c->n_heads ? c->d / c->n_heads : 1, &c->head_dim, err) ||
-        kvInt(f, a, "attention.value_length", c->head_dim, &vlen, err) ||
-        kvInt(f, a, "rope.dimension_count", c->head_dim, &rot, err) ||
-        kvInt(f, a, "vocab_size", c->vocab, &vocab_key, err))
-        return -1;
-    if (vlen != c->head_dim)
-        return errorSet(err, EXIT_INPUT, "%s: llama.attention.value_length %d differs from key_length %d (not supported)",
-                        path, vlen, c->head_dim);
-    if (rot != c->head_dim)
-        return errorSet(err, EXIT_INPUT, "%s: llama.rope.dimension_count %d differs from the head size %d (partial rotary is not supported)",
-                        path, rot, c->head_dim);
-    if (vocab_key != c->vocab)
-        return errorSet(err, EXIT_INPUT, "%s: llama.vocab_size %d does not match token_embd.weight's %d rows", path,
-                        vocab_key, c->vocab);
-    const char *s;
-    size_t len;
-    int rc = ggufGetString(f, "llama.rope.scaling.type", &s, &len, err);
-    if (rc < 0) return -1;
-    if (rc == 0 && !(len == 4 && !memcmp(s, "none", 4)))
-        return errorSet(err, EXIT_INPUT, "%s: llama.rope.scaling.type '%.*s' is not supported", path, (int)len, s);
-    double scale = 1;
-    if (ggufGetFloat(f, "llama.rope.scale_linear", &scale, err) < 0) return -1;
-    if (scale != 1) return errorSet(err, EXIT_INPUT, "%s: llama.rope.scale_linear %g is not supported", path, scale);
-    c->tied = ggufFindTensor(f, "output.weight") == NULL;
-    c->qkv_bias = ggufFindTensor(f, "blk.0.attn_q.bias") != NULL;
-    c->o_bias = ggufFindTensor(f, "blk.0.attn_output.bias") != NULL;
-    return 0;
-}
-
-static int gpt2Hparams(const GgufFile *f, Gpt2Config *c, Error *err)
-{
-    const char *a = "gpt2";
-    memset(c, 0, sizeof *c);
-    double eps;
-    if (kvInt(f, a, "embedding_length", -1, &c->d, err) || kvInt(f, a, "block_count", -1, &c->n_layers, err) ||
-        kvInt(f, a, "attention.head_count", -1, &c->n_heads, err) ||
-        kvInt(f, a, "context_length", -1, &c->context, err) ||
-        kvInt(f, a, "feed_forward_length", 4 * c->d, &c->ffn, err) ||
-        kvReal(f, a, "attention.layer_norm_epsilon", 1e-5, &eps, err) || vocabRows(f, &c->vocab, err))
-        return -1;
-    c->eps = (float)eps;
-    c->act = GPT2_GELU_TANH; /* what llama.cpp runs for gpt2 */
-    c->scale_attn = 1;
-    return 0;
-}
-
-/* ---- tensor names: Hugging Face slot name -> llama.cpp name ---- */
-
-typedef struct NameMap {
-    const char *hf, *gguf;
-} NameMap;
-
-static const NameMap kGpt2Layer[] = {
-    {"ln_1.weight", "attn_norm.weight"},       {"ln_1.bias", "attn_norm.bias"},
-    {"attn.c_attn.weight", "attn_qkv.weight"}, {"attn.c_attn.bias", "attn_qkv.bias"},
-    {"attn.c_proj.weight", "attn_output.weight"}, {"attn.c_proj.bias", "attn_output.bias"},
-    {"ln_2.weight", "ffn_norm.weight"},        {"ln_2.bias", "ffn_norm.bias"},
-    {"mlp.c_fc.weight", "ffn_up.weight"},      {"mlp.c_fc.bias", "ffn_up.bias"},
-    {"mlp.c_proj.weight", "ffn_down.weight"},  {"mlp.c_proj.bias", "ffn_down.bias"},
-    {NULL, NULL},
-};
-static const NameMap kGpt2Global[] = {
-    {"wte.weight", "token_embd.weight"},   {"wpe.weight", "position_embd.weight"},
-    {"ln_f.weight", "output_norm.weight"}, {"ln_f.bias", "output_norm.bias"},
-    {NULL, NULL},
-};
-static const NameMap kLlamaLayer[] = {
-    {"input_layernorm.weight", "attn_norm.weight"},
-    {"self_attn.q_proj.weight", "attn_q.weight"},   {"self_attn.q_proj.bias", "attn_q.bias"},
-    {"self_attn.k_proj.weight", "attn_k.weight"},   {"self_attn.k_proj.bias", "attn_k.bias"},
-    {"self_attn.v_proj.weight", "attn_v.weight"},   {"self_attn.v_proj.bias", "attn_v.bias"},
-    {"self_attn.o_proj.weight", "attn_output.weight"}, {"self_attn.o_proj.bias", "attn_output.bias"},
-    {"post_attention_layernorm.weight", "ffn_norm.weight"},
-    {"mlp.gate_proj.weight", "ffn_gate.weight"},    {"mlp.up_proj.weight", "ffn_up.weight"},
-    {"mlp.down_proj.weight", "ffn_down.weight"},
-    {NULL, NULL},
-};
-static const NameMap kLlamaGlobal[] = {
-    {"model.embed_tokens.weight", "token_embd.weight"},
-    {"model.norm.weight", "output_norm.weight"},
-    {"lm_head.weight", "output.weight"},
-    {NULL, NULL},
-};
-
-static const char *lookupName(const NameMap *m, const char *hf)
-{
-    for (; m->hf; m++)
-        if (!strcmp(m->hf, hf)) return m->gguf;
-    return NULL;
-}
-
-/* 0 with the GGUF name in out, -1 when the slot has no GGUF counterpart (a bug). */
-static int mapName(int is_llama, const char *hf, char *out, size_t len)
-{
-    const char *layer_prefix = is_llama ? "model.layers.%d.%n" : "h.%d.%n";
-    int layer = -1, used = 0;
-    if (sscanf(hf, layer_prefix, &layer, &used) == 1 && used > 0) {
-        const char *g = lookupName(is_llama ? kLlamaLayer : kGpt2Layer, hf + used);
-        if (!g) return -1;
-        snprintf(out, len, "blk.%d.%s", layer, g);
+    const GgufKv *kv = ggufFindKv(f, full);
+    if (!kv) return 0;
+    /* the typed getters name the key and its type when it is not what is wanted */
+    GgufType type = want == HPV_REAL ? GGUF_FLOAT64 : want == HPV_BOOL ? GGUF_BOOL : want == HPV_STR ? GGUF_STRING
+                  : want == HPV_INT ? GGUF_UINT64 : kv->type;
+    switch (type) {
+    case GGUF_FLOAT32:
+    case GGUF_FLOAT64:
+        v->kind = HPV_REAL;
+        return ggufGetFloat(f, full, &v->r, err) < 0 ? -1 : 0;
+    case GGUF_BOOL: {
+        int b;
+        if (ggufGetBool(f, full, &b, err) < 0) return -1;
+        v->kind = HPV_BOOL;
+        v->i = b;
         return 0;
     }
-    const char *g = lookupName(is_llama ? kLlamaGlobal : kGpt2Global, hf);
-    if (!g) return -1;
-    snprintf(out, len, "%s", g);
-    return 0;
+    case GGUF_STRING: {
+        const char *str;
+        size_t len;
+        if (ggufGetString(f, full, &str, &len, err) < 0) return -1;
+        char *dst = g->str[g->next++ % 4];
+        snprintf(dst, sizeof g->str[0], "%.*s", (int)(len < 255 ? len : 255), str);
+        v->kind = HPV_STR;
+        v->s = dst;
+        v->len = strlen(dst);
+        return 0;
+    }
+    case GGUF_ARRAY: v->kind = HPV_OTHER; return 0;
+    default: {
+        uint64_t u;
+        if (ggufGetUint(f, full, &u, err) < 0) return -1;
+        v->kind = HPV_INT;
+        v->i = u > INT64_MAX ? INT64_MAX : (int64_t)u;
+        v->r = (double)u;
+        return 0;
+    }
+    }
 }
 
 static void dimsStr(char *buf, size_t len, int ndim, const int64_t *dims)
@@ -207,19 +111,17 @@ static void dimsStr(char *buf, size_t len, int ndim, const int64_t *dims)
     if (o < len) snprintf(buf + o, len - o, ")");
 }
 
-/* Finds, checks and (unless info_only) converts every slot's tensor. */
-static int fillSlots(const GgufFile *f, WeightSet *ws, int is_llama, int head_dim, int info_only, char *dtype,
-                     Error *err)
+/* Finds, checks and (unless info_only) converts every slot's tensor, under
+ * its llama.cpp name. dtype gets the type holding most elements. */
+static int fillSlots(const GgufFile *f, WeightSet *ws, int info_only, char *dtype, Error *err)
 {
     int64_t by_type[4] = {0}; /* F32, F16, BF16, Q8_0 */
     const char *path = ggufPath(f);
     for (int i = 0; i < ws->count; i++) {
         const WeightSlot *s = &ws->slots[i];
-        char name[GGUF_MAX_NAME + 32];
-        if (mapName(is_llama, s->name, name, sizeof name))
-            return errorSet(err, EXIT_RUNTIME, "%s: no GGUF name for tensor '%s'", path, s->name);
-        const GgufTensor *t = ggufFindTensor(f, name);
-        if (!t) return errorSet(err, EXIT_INPUT, "%s: tensor '%s' is missing", path, name);
+        if (!s->gguf[0]) return errorSet(err, EXIT_RUNTIME, "%s: no GGUF name for tensor '%s'", path, s->name);
+        const GgufTensor *t = ggufFindTensor(f, s->gguf);
+        if (!t) return errorSet(err, EXIT_INPUT, "%s: tensor '%s' is missing", path, s->gguf);
         /* Innermost first: canonical [out, in] is ggml (in, out). */
         int64_t want[2] = {s->ndim == 2 ? s->shape[1] : s->shape[0], s->shape[0]};
         int ok = t->ndim == s->ndim;
@@ -228,7 +130,7 @@ static int fillSlots(const GgufFile *f, WeightSet *ws, int is_llama, int head_di
             char got[128], exp[64];
             dimsStr(got, sizeof got, t->ndim, t->dims);
             dimsStr(exp, sizeof exp, s->ndim, want);
-            return errorSet(err, EXIT_INPUT, "%s: tensor '%s' has dimensions %s, expected %s", path, name, got, exp);
+            return errorSet(err, EXIT_INPUT, "%s: tensor '%s' has dimensions %s, expected %s", path, s->gguf, got, exp);
         }
         by_type[t->type == GGML_TYPE_F32 ? 0 : t->type == GGML_TYPE_F16 ? 1 : t->type == GGML_TYPE_BF16 ? 2 : 3] +=
             ggufElements(t);
@@ -236,8 +138,9 @@ static int fillSlots(const GgufFile *f, WeightSet *ws, int is_llama, int head_di
         ggufToF32(t, *s->dst);
         ckptRelease(t->data, t->nbytes);
         if ((s->flags & SLOT_ROPE) &&
-            ckptUnpermuteRope(*s->dst, s->shape[0], s->ndim == 2 ? s->shape[1] : 1, head_dim, err))
+            ckptUnpermuteRope(*s->dst, s->shape[0], s->ndim == 2 ? s->shape[1] : 1, s->head_dim, err))
             return -1;
+        if (weightsFinish(s, err)) return -1;
     }
     static const char *const names[] = {"F32", "F16", "BF16", "Q8_0"};
     int best = 0;
@@ -464,54 +367,38 @@ int ggufModelLoad(const char *path, const ModelOptions *opt, LoadedModel *out, E
         if (r == 1) errorSet(err, EXIT_INPUT, "%s: key 'general.architecture' is missing", path);
         goto done;
     }
-    int is_llama = strIs(arch, alen, "llama"), head_dim = 0;
-    if (!is_llama && !strIs(arch, alen, "gpt2")) {
-        errorSet(err, EXIT_INPUT, "%s: architecture '%.*s' is not supported (llama, gpt2)", path,
-                 (int)(alen > 40 ? 40 : alen), arch);
+    const Family *family = familyByGguf(arch, alen);
+    if (!family) {
+        char list[256];
+        errorSet(err, EXIT_INPUT, "%s: architecture '%.*s' is not supported (%s)", path, (int)(alen > 40 ? 40 : alen),
+                 arch, familyList(list, sizeof list, 1));
         goto done;
     }
-    const char *family = is_llama ? "llama" : "gpt2";
-    if (opt->family && strcmp(opt->family, family)) {
+    if (opt->family && strcmp(opt->family, family->name)) {
         errorSet(err, EXIT_INPUT, "%s: family '%s' was asked for, but general.architecture is '%s'", path,
-                 opt->family, family);
+                 opt->family, family->name);
         goto done;
     }
+    GgufSrc gs = {.f = f};
+    HpSource src = {.path = path, .gguf = 1, .arch = family->gguf_arch, .find = ggufFind, .impl = &gs};
+    if (decoderNew(family, &src, &out->dec, err)) goto done;
     ModelInfo *info = &out->info;
-    if (is_llama) {
-        LlamaConfig c;
-        Llama *m;
-        if (llamaHparams(f, &c, err) || llamaNew(&c, path, &m, err)) goto done;
-        out->cls = &llamaClass;
-        out->impl = m;
-        head_dim = c.head_dim;
-        *info = (ModelInfo){.d_model = c.d, .n_layers = c.n_layers, .n_heads = c.n_heads, .n_kv_heads = c.n_kv_heads,
-                            .ffn_width = c.ffn, .vocab_size = c.vocab, .context = c.context};
-    } else {
-        Gpt2Config c;
-        Gpt2 *m;
-        if (gpt2Hparams(f, &c, err) || gpt2New(&c, path, &m, err)) goto done;
-        out->cls = &gpt2Class;
-        out->impl = m;
-        *info = (ModelInfo){.d_model = c.d, .n_layers = c.n_layers, .n_heads = c.n_heads, .n_kv_heads = c.n_heads,
-                            .ffn_width = c.ffn, .vocab_size = c.vocab, .context = c.context};
-    }
     snprintf(info->format, sizeof info->format, "gguf");
-    snprintf(info->family, sizeof info->family, "%s", family);
-    WeightSet *ws = out->cls->weights(out->impl);
+    WeightSet *ws = &out->dec->ws;
     /* Every tensor is checked before the weights are allocated, so a lying
      * header cannot ask for more memory than its file backs. */
-    if (fillSlots(f, ws, is_llama, head_dim, 1, info->dtype, err)) goto done;
-    if (!opt->info_only && (weightsAlloc(ws, err) || fillSlots(f, ws, is_llama, head_dim, 0, info->dtype, err)))
-        goto done;
-    info->n_params = weightsParams(ws);
+    if (fillSlots(f, ws, 1, info->dtype, err)) goto done;
+    if (!opt->info_only && (weightsAlloc(ws, err) || fillSlots(f, ws, 0, info->dtype, err))) goto done;
+    decoderFinishLoad(out->dec);
+    decoderDescribe(out->dec, info);
     /* A tokenizer named by the model entry replaces the embedded one (model.c
      * loads it), so a broken embedded one does not matter then. */
     if (!opt->tokenizer && buildTokenizer(f, info->vocab_size, &out->tok, err)) goto done;
     rc = 0;
 done:
-    if (rc && out->impl) {
-        out->cls->free(out->impl);
-        out->impl = NULL;
+    if (rc) {
+        decoderFree(out->dec);
+        out->dec = NULL;
     }
     ggufClose(f);
     return rc;

@@ -1,211 +1,93 @@
 #include "model/hf.h"
 
 #include <jansson.h>
-#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "io/safetensors.h"
-#include "model/gpt2.h"
-#include "model/llama.h"
-#include "model/ngpt.h"
+#include "model/families.h"
 #include "util/fileio.h"
 
-/* ---- config.json ---- */
+/* ---- config.json as a hyperparameter source ---- */
 
-typedef struct Cfg {
-    json_t *root;
-    const char *path;
-} Cfg;
-
-/* 1 when key is present and not null. */
-static int cfgHas(const Cfg *c, const char *key)
+/* Follows a dotted path ("rope_scaling.factor", "layer_types.3") through
+ * objects and arrays. */
+static json_t *jsonPath(json_t *root, const char *key)
 {
-    json_t *v = json_object_get(c->root, key);
-    return v && !json_is_null(v);
+    char part[128];
+    json_t *j = root;
+    while (j && *key) {
+        size_t n = strcspn(key, ".");
+        if (n >= sizeof part) return NULL;
+        memcpy(part, key, n);
+        part[n] = 0;
+        key += n + (key[n] == '.');
+        if (json_is_object(j)) {
+            j = json_object_get(j, part);
+        } else if (json_is_array(j)) {
+            char *end;
+            long i = strtol(part, &end, 10);
+            j = *part && !*end && i >= 0 ? json_array_get(j, (size_t)i) : NULL;
+        } else {
+            return NULL;
+        }
+    }
+    return j;
 }
 
-/* A positive integer; dflt < 0 means the key is required. */
-static int cfgInt(const Cfg *c, const char *key, int dflt, int *out, Error *err)
+static int jsonFind(const HpSource *s, const char *key, HpKind want, HpValue *v, Error *err)
 {
-    json_t *v = json_object_get(c->root, key);
-    if (!v || json_is_null(v)) {
-        if (dflt < 0) return errorSet(err, EXIT_INPUT, "%s: key '%s' is missing", c->path, key);
-        *out = dflt;
-        return 0;
+    (void)want;
+    (void)err;
+    json_t *j = jsonPath((json_t *)s->impl, key);
+    memset(v, 0, sizeof *v);
+    if (!j || json_is_null(j)) v->kind = HPV_ABSENT;
+    else if (json_is_integer(j)) {
+        v->kind = HPV_INT;
+        v->i = json_integer_value(j);
+        v->r = (double)v->i;
+    } else if (json_is_real(j)) {
+        v->kind = HPV_REAL;
+        v->r = json_real_value(j);
+    } else if (json_is_boolean(j)) {
+        v->kind = HPV_BOOL;
+        v->i = json_is_true(j);
+    } else if (json_is_string(j)) {
+        v->kind = HPV_STR;
+        v->s = json_string_value(j);
+        v->len = json_string_length(j);
+    } else {
+        v->kind = HPV_OTHER;
     }
-    if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > (1 << 30))
-        return errorSet(err, EXIT_INPUT, "%s: key '%s' must be a positive integer", c->path, key);
-    *out = (int)json_integer_value(v);
     return 0;
 }
 
-/* A positive finite number (integers accepted). */
-static int cfgReal(const Cfg *c, const char *key, double dflt, double *out, Error *err)
+/* model_type first (exact), then the architectures list (exact names). */
+static const Family *detectFamily(json_t *root, const char *path, Error *err)
 {
-    json_t *v = json_object_get(c->root, key);
-    if (!v || json_is_null(v)) {
-        *out = dflt;
-        return 0;
-    }
-    if (!json_is_number(v) || !(json_number_value(v) > 0) || !isfinite(json_number_value(v)))
-        return errorSet(err, EXIT_INPUT, "%s: key '%s' must be a positive number", c->path, key);
-    *out = json_number_value(v);
-    return 0;
-}
-
-static int cfgBool(const Cfg *c, const char *key, int dflt, int *out, Error *err)
-{
-    json_t *v = json_object_get(c->root, key);
-    if (!v || json_is_null(v)) {
-        *out = dflt;
-        return 0;
-    }
-    if (!json_is_boolean(v))
-        return errorSet(err, EXIT_INPUT, "%s: key '%s' must be true or false", c->path, key);
-    *out = json_is_true(v);
-    return 0;
-}
-
-/* The string value, dflt when absent or null, NULL (with err) when not a string. */
-static const char *cfgStr(const Cfg *c, const char *key, const char *dflt, Error *err)
-{
-    json_t *v = json_object_get(c->root, key);
-    if (!v || json_is_null(v)) return dflt;
-    if (!json_is_string(v)) {
-        errorSet(err, EXIT_INPUT, "%s: key '%s' must be a string", c->path, key);
+    json_t *mt = json_object_get(root, "model_type");
+    if (mt && !json_is_null(mt) && !json_is_string(mt)) {
+        errorSet(err, EXIT_INPUT, "%s: key 'model_type' must be a string", path);
         return NULL;
     }
-    return json_string_value(v);
-}
-
-static int gpt2Config(const Cfg *c, Gpt2Config *g, Error *err)
-{
-    memset(g, 0, sizeof *g);
-    double eps = 0;
-    if (cfgInt(c, "n_embd", -1, &g->d, err) || cfgInt(c, "n_layer", -1, &g->n_layers, err) ||
-        cfgInt(c, "n_head", -1, &g->n_heads, err) || cfgInt(c, "vocab_size", -1, &g->vocab, err))
-        return -1;
-    /* n_ctx is the older name of n_positions. */
-    const char *ctx_key = !cfgHas(c, "n_positions") && cfgHas(c, "n_ctx") ? "n_ctx" : "n_positions";
-    if (cfgInt(c, ctx_key, -1, &g->context, err)) return -1;
-    if (cfgInt(c, "n_inner", 4 * g->d, &g->ffn, err) ||
-        cfgReal(c, "layer_norm_epsilon", 1e-5, &eps, err) ||
-        cfgBool(c, "scale_attn_weights", 1, &g->scale_attn, err) ||
-        cfgBool(c, "scale_attn_by_inverse_layer_idx", 0, &g->scale_by_layer, err))
-        return -1;
-    g->eps = (float)eps;
-    const char *act = cfgStr(c, "activation_function", "gelu_new", err);
-    if (!act) return -1;
-    if (!strcmp(act, "gelu_new") || !strcmp(act, "gelu_pytorch_tanh") || !strcmp(act, "gelu_fast"))
-        g->act = GPT2_GELU_TANH;
-    else if (!strcmp(act, "gelu")) g->act = GPT2_GELU_ERF;
-    else if (!strcmp(act, "relu")) g->act = GPT2_RELU;
-    else if (!strcmp(act, "silu") || !strcmp(act, "swish")) g->act = GPT2_SILU;
-    else
-        return errorSet(err, EXIT_INPUT, "%s: activation_function '%s' is not supported", c->path,
-                        act);
-    return 0;
-}
-
-static int llamaConfig(const Cfg *c, const char *type, LlamaConfig *m, Error *err)
-{
-    memset(m, 0, sizeof *m);
-    double eps = 0;
-    if (cfgInt(c, "hidden_size", -1, &m->d, err) ||
-        cfgInt(c, "intermediate_size", -1, &m->ffn, err) ||
-        cfgInt(c, "num_hidden_layers", -1, &m->n_layers, err) ||
-        cfgInt(c, "num_attention_heads", -1, &m->n_heads, err) ||
-        cfgInt(c, "num_key_value_heads", m->n_heads, &m->n_kv_heads, err) ||
-        cfgInt(c, "vocab_size", -1, &m->vocab, err) ||
-        cfgInt(c, "max_position_embeddings", -1, &m->context, err) ||
-        cfgReal(c, "rms_norm_eps", 1e-6, &eps, err) ||
-        cfgReal(c, "rope_theta", 10000.0, &m->rope_theta, err) ||
-        cfgBool(c, "tie_word_embeddings", 0, &m->tied, err))
-        return -1;
-    m->eps = (float)eps;
-    if (m->d % m->n_heads && !cfgHas(c, "head_dim"))
-        return errorSet(err, EXIT_INPUT, "%s: hidden_size %d is not divisible by num_attention_heads %d",
-                        c->path, m->d, m->n_heads);
-    if (cfgInt(c, "head_dim", m->d / m->n_heads ? m->d / m->n_heads : 1, &m->head_dim, err)) return -1;
-    const char *act = cfgStr(c, "hidden_act", "silu", err);
-    if (!act) return -1;
-    if (strcmp(act, "silu") && strcmp(act, "swish"))
-        return errorSet(err, EXIT_INPUT, "%s: hidden_act '%s' is not supported (silu only)", c->path, act);
-    if (cfgHas(c, "rope_scaling"))
-        return errorSet(err, EXIT_INPUT, "%s: rope_scaling is not supported", c->path);
-    int mlp_bias = 0, attn_bias = 0;
-    if (cfgBool(c, "mlp_bias", 0, &mlp_bias, err) || cfgBool(c, "attention_bias", 0, &attn_bias, err))
-        return -1;
-    if (mlp_bias) return errorSet(err, EXIT_INPUT, "%s: mlp_bias is not supported", c->path);
-    m->qkv_bias = attn_bias || !strcmp(type, "qwen2");
-    m->o_bias = attn_bias && strcmp(type, "qwen2");
-    /* A sliding window never matters for sequences that fit in it, so the
-     * usable context is capped at the window instead of modelling it. */
-    int sliding = 1;
-    if (!strcmp(type, "qwen2") && cfgBool(c, "use_sliding_window", 0, &sliding, err)) return -1;
-    if (sliding && cfgHas(c, "sliding_window")) {
-        int w;
-        if (cfgInt(c, "sliding_window", -1, &w, err)) return -1;
-        if (w < m->context) m->context = w;
-    }
-    return 0;
-}
-
-static int ngptConfig(const Cfg *c, NgptConfig *m, Error *err)
-{
-    memset(m, 0, sizeof *m);
-    if (cfgInt(c, "n_embd", -1, &m->d, err) || cfgInt(c, "n_layer", -1, &m->n_layers, err) ||
-        cfgInt(c, "n_head", -1, &m->n_heads, err) || cfgInt(c, "vocab_size", -1, &m->vocab, err) ||
-        cfgInt(c, "block_size", -1, &m->context, err) ||
-        cfgInt(c, "ffn_width", 4 * m->d, &m->ffn, err) ||
-        cfgReal(c, "base_scale", 1.0 / sqrt((double)m->d), &m->base_scale, err))
-        return -1;
-    return 0;
-}
-
-/* model_type first, then the architectures list. */
-static const char *detectFamily(const Cfg *c, const char **type, Error *err)
-{
-    const char *mt = cfgStr(c, "model_type", "", err);
-    if (!mt) return NULL;
-    static const struct {
-        const char *type, *family, *arch;
-    } known[] = {
-        {"gpt2", "gpt2", "GPT2"},     {"llama", "llama", "Llama"}, {"mistral", "llama", "Mistral"},
-        {"qwen2", "llama", "Qwen2"}, {"ngpt", "ngpt", "NGPT"},
-    };
-    int n = (int)(sizeof known / sizeof known[0]);
-    for (int i = 0; i < n; i++)
-        if (!strcmp(mt, known[i].type)) {
-            *type = known[i].type;
-            return known[i].family;
-        }
-    json_t *arch = json_object_get(c->root, "architectures");
+    const char *type = json_string_value(mt);
+    const Family *f = type ? familyByName(type) : NULL;
+    if (f) return f;
+    json_t *arch = json_object_get(root, "architectures"), *a;
     size_t ai;
-    json_t *a;
     if (json_is_array(arch))
-        json_array_foreach(arch, ai, a)
-        {
-            if (!json_is_string(a)) continue;
-            for (int i = 0; i < n; i++)
-                if (!strncasecmp(json_string_value(a), known[i].arch, strlen(known[i].arch))) {
-                    *type = known[i].type;
-                    return known[i].family;
-                }
-        }
-    if (*mt)
-        errorSet(err, EXIT_INPUT, "%s: model_type '%s' is not supported (gpt2, llama, mistral, qwen2, ngpt)",
-                 c->path, mt);
+        json_array_foreach(arch, ai, a) if (json_is_string(a) && (f = familyByHfArch(json_string_value(a)))) return f;
+    char list[256];
+    if (type && *type)
+        errorSet(err, EXIT_INPUT, "%s: model_type '%s' is not supported (%s)", path, type,
+                 familyList(list, sizeof list, 0));
     else
-        errorSet(err, EXIT_INPUT, "%s: key 'model_type' is missing and 'architectures' names no known family",
-                 c->path);
+        errorSet(err, EXIT_INPUT, "%s: key 'model_type' is missing and 'architectures' names no known family", path);
     return NULL;
 }
 
@@ -409,6 +291,7 @@ static int fillSlots(const Files *f, WeightSet *ws, const char *prefix, int info
             return -1;
         }
         releaseMapped(t);
+        if (weightsFinish(s, err)) return -1;
     }
     StDtype best = ST_F32;
     for (int d = 0; d <= ST_BOOL; d++)
@@ -425,12 +308,10 @@ int hfDetect(const char *path)
 
 int hfLoad(const char *dir, const ModelOptions *opt, LoadedModel *out, Error *err)
 {
-    const char *family = opt->family;
-    int info_only = opt->info_only;
     memset(out, 0, sizeof *out);
     char *cfg_path = joinPath(dir, "config.json");
     if (!cfg_path) return errorNoMem(err, dir);
-    Cfg c = {NULL, cfg_path};
+    json_t *root = NULL;
     Files files = {0};
     int files_open = 0, rc = -1;
     if (!fileIsRegular(cfg_path)) {
@@ -438,77 +319,56 @@ int hfLoad(const char *dir, const ModelOptions *opt, LoadedModel *out, Error *er
         goto done;
     }
     json_error_t je;
-    if (!(c.root = json_load_file(cfg_path, 0, &je))) {
+    if (!(root = json_load_file(cfg_path, 0, &je))) {
         errorSet(err, EXIT_INPUT, "%s:%d:%d: %s", cfg_path, je.line, je.column, je.text);
         goto done;
     }
-    if (!json_is_object(c.root)) {
+    if (!json_is_object(root)) {
         errorSet(err, EXIT_INPUT, "%s: not a JSON object", cfg_path);
         goto done;
     }
-    const char *type = NULL;
-    if (family) {
-        if (strcmp(family, "gpt2") && strcmp(family, "llama") && strcmp(family, "ngpt")) {
-            errorSet(err, EXIT_INPUT, "%s: family '%s' is not supported (gpt2, llama, ngpt)", dir, family);
+    const Family *family;
+    if (opt->family) {
+        char list[256];
+        if (!(family = familyByName(opt->family))) {
+            errorSet(err, EXIT_INPUT, "%s: family '%s' is not supported (%s)", dir, opt->family,
+                     familyList(list, sizeof list, 0));
             goto done;
         }
-        if (!(type = cfgStr(&c, "model_type", family, err))) goto done;
-    } else if (!(family = detectFamily(&c, &type, err))) {
+    } else if (!(family = detectFamily(root, cfg_path, err))) {
         goto done;
     }
-
+    HpSource src = {.path = cfg_path, .find = jsonFind, .impl = root};
+    if (decoderNew(family, &src, &out->dec, err)) goto done;
     ModelInfo *info = &out->info;
-    if (!strcmp(family, "gpt2")) {
-        Gpt2Config g;
-        Gpt2 *m;
-        if (gpt2Config(&c, &g, err) || gpt2New(&g, cfg_path, &m, err)) goto done;
-        out->cls = &gpt2Class;
-        out->impl = m;
-        *info = (ModelInfo){.d_model = g.d, .n_layers = g.n_layers, .n_heads = g.n_heads,
-                            .n_kv_heads = g.n_heads, .ffn_width = g.ffn, .vocab_size = g.vocab,
-                            .context = g.context};
-    } else if (!strcmp(family, "llama")) {
-        LlamaConfig g;
-        Llama *m;
-        if (llamaConfig(&c, type, &g, err) || llamaNew(&g, cfg_path, &m, err)) goto done;
-        out->cls = &llamaClass;
-        out->impl = m;
-        *info = (ModelInfo){.d_model = g.d, .n_layers = g.n_layers, .n_heads = g.n_heads,
-                            .n_kv_heads = g.n_kv_heads, .ffn_width = g.ffn, .vocab_size = g.vocab,
-                            .context = g.context};
-    } else {
-        NgptConfig g;
-        Ngpt *m;
-        if (ngptConfig(&c, &g, err) || ngptNew(&g, cfg_path, &m, err)) goto done;
-        out->cls = &ngptClass;
-        out->impl = m;
-        *info = (ModelInfo){.d_model = g.d, .n_layers = g.n_layers, .n_heads = g.n_heads,
-                            .n_kv_heads = g.n_heads, .ffn_width = g.ffn, .vocab_size = g.vocab,
-                            .context = g.context};
-    }
     snprintf(info->format, sizeof info->format, "hf");
-    snprintf(info->family, sizeof info->family, "%s", family);
 
     if (filesOpen(&files, dir, err)) goto done;
     files_open = 1;
     /* GPT2LMHeadModel saves its body under "transformer.", GPT2Model without it. */
     const char *prefix = "", *where;
-    if (!strcmp(family, "gpt2") && filesFind(&files, "transformer.wte.weight", &where))
-        prefix = "transformer.";
+    if (family->hf_prefix) {
+        char probe[160];
+        snprintf(probe, sizeof probe, "%s%s", family->hf_prefix, out->dec->ws.slots[0].name);
+        if (filesFind(&files, probe, &where)) prefix = family->hf_prefix;
+    }
     /* Every tensor is checked against the config before the weights are
      * allocated, so a lying config cannot ask for a huge allocation. */
-    WeightSet *ws = out->cls->weights(out->impl);
+    WeightSet *ws = &out->dec->ws;
     if (fillSlots(&files, ws, prefix, 1, info->dtype, err)) goto done;
-    if (!info_only && (weightsAlloc(ws, err) || fillSlots(&files, ws, prefix, 0, info->dtype, err))) goto done;
-    info->n_params = weightsParams(ws);
+    if (!opt->info_only &&
+        (weightsAlloc(ws, err) || fillSlots(&files, ws, prefix, 0, info->dtype, err)))
+        goto done;
+    decoderFinishLoad(out->dec);
+    decoderDescribe(out->dec, info);
     rc = 0;
 done:
-    if (rc && out->impl) {
-        out->cls->free(out->impl);
-        out->impl = NULL;
+    if (rc) {
+        decoderFree(out->dec);
+        out->dec = NULL;
     }
     if (files_open) filesClose(&files);
-    json_decref(c.root);
+    json_decref(root);
     free(cfg_path);
     return rc;
 }

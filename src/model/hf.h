@@ -6,7 +6,7 @@
  * Mistral/Qwen2 variants of it) and ngpt. */
 
 #include "ffnscope/error.h"
-#include "model/family.h"
+#include "model/reader.h"
 
 /* 1 when path is a directory. */
 int hfDetect(const char *path);

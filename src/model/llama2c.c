@@ -23,7 +23,7 @@
 #include "model/ckpt.h"
 #include "util/fileio.h"
 #include "model/formats.h"
-#include "model/llama.h"
+#include "model/families.h"
 
 enum { V1_MAGIC = 0x616b3432, V1_HEADER = 256, V0_HEADER = 28, MAX_DIM = 1 << 24 };
 
@@ -122,13 +122,11 @@ static const unsigned char *take(Cur *c, int64_t floats)
 }
 
 /* Copies one tensor of each layer from a stack [n_layers, per]. */
-static void copyStack(Cur *c, Llama *m, size_t field, int64_t per)
+static void copyStack(Cur *c, Decoder *m, LayerRole role, int64_t per)
 {
     const unsigned char *src = take(c, per * m->cfg.n_layers);
-    for (int l = 0; l < m->cfg.n_layers; l++) {
-        float *dst = *(float **)((char *)&m->layers[l] + field);
-        memcpy(dst, src + (size_t)l * (size_t)per * 4, (size_t)per * 4);
-    }
+    for (int l = 0; l < m->cfg.n_layers; l++)
+        memcpy(m->layers[l].w[role], src + (size_t)l * (size_t)per * 4, (size_t)per * 4);
     ckptRelease(src, (size_t)(per * m->cfg.n_layers) * 4);
 }
 
@@ -139,33 +137,31 @@ static void copyOne(Cur *c, float *dst, int64_t n)
     ckptRelease(src, (size_t)n * 4);
 }
 
-#define FIELD(name) offsetof(LlamaLayer, name)
-
-static int fill(const L2Header *h, const CkptMap *map, Llama *m, Error *err)
+static int fill(const L2Header *h, const CkptMap *map, Decoder *m, Error *err)
 {
     int64_t d = h->dim, hd = h->hidden, V = h->vocab, hs = h->dim / h->n_heads, kvd = (int64_t)h->n_kv_heads * hs;
     Cur c = {map->data + h->data_off};
     if (h->version == 0) {
-        copyOne(&c, m->embed, V * d);
-        copyStack(&c, m, FIELD(attn_norm), d);
+        copyOne(&c, m->g[G_EMBED], V * d);
+        copyStack(&c, m, L_ATTN_NORM, d);
     } else {
-        copyStack(&c, m, FIELD(attn_norm), d);
-        copyStack(&c, m, FIELD(ffn_norm), d);
-        copyOne(&c, m->norm, d);
-        copyOne(&c, m->embed, V * d);
+        copyStack(&c, m, L_ATTN_NORM, d);
+        copyStack(&c, m, L_FFN_NORM, d);
+        copyOne(&c, m->g[G_OUT_NORM], d);
+        copyOne(&c, m->g[G_EMBED], V * d);
     }
-    copyStack(&c, m, FIELD(wq), d * d);
-    copyStack(&c, m, FIELD(wk), kvd * d);
-    copyStack(&c, m, FIELD(wv), kvd * d);
-    copyStack(&c, m, FIELD(wo), d * d);
-    if (h->version == 0) copyStack(&c, m, FIELD(ffn_norm), d);
-    copyStack(&c, m, FIELD(w_gate), hd * d);
-    copyStack(&c, m, FIELD(w_down), d * hd);
-    copyStack(&c, m, FIELD(w_up), hd * d);
-    if (h->version == 0) copyOne(&c, m->norm, d);
+    copyStack(&c, m, L_WQ, d * d);
+    copyStack(&c, m, L_WK, kvd * d);
+    copyStack(&c, m, L_WV, kvd * d);
+    copyStack(&c, m, L_WO, d * d);
+    if (h->version == 0) copyStack(&c, m, L_FFN_NORM, d);
+    copyStack(&c, m, L_W_GATE, hd * d);
+    copyStack(&c, m, L_W_DOWN, d * hd);
+    copyStack(&c, m, L_W_UP, hd * d);
+    if (h->version == 0) copyOne(&c, m->g[G_OUT_NORM], d);
     for (int l = 0; l < h->n_layers; l++)
-        if (ckptUnpermuteRope(m->layers[l].wq, d, d, (int)hs, err) ||
-            ckptUnpermuteRope(m->layers[l].wk, kvd, d, (int)hs, err))
+        if (ckptUnpermuteRope(m->layers[l].w[L_WQ], d, d, (int)hs, err) ||
+            ckptUnpermuteRope(m->layers[l].w[L_WK], kvd, d, (int)hs, err))
             return -1;
     return 0;
 }
@@ -178,7 +174,7 @@ int llama2cLoad(const char *path, const ModelOptions *opt, LoadedModel *out, Err
     CkptMap map;
     if (ckptMapOpen(path, &map, err)) return -1;
     L2Header h;
-    Llama *m = NULL;
+    Decoder *m = NULL;
     int rc = -1;
     if (readHeader(path, &map, &h, err)) goto done;
     int64_t floats = expectedFloats(&h);
@@ -191,35 +187,37 @@ int llama2cLoad(const char *path, const ModelOptions *opt, LoadedModel *out, Err
                  floats < 0 ? -1LL : (long long)(h.data_off + (size_t)floats * 4));
         goto done;
     }
-    LlamaConfig c = {.d = h.dim, .n_layers = h.n_layers, .n_heads = h.n_heads, .n_kv_heads = h.n_kv_heads,
-                     .head_dim = h.dim / h.n_heads, .ffn = h.hidden, .context = h.seq_len, .vocab = h.vocab,
-                     .eps = 1e-5f, .rope_theta = 10000.0, .tied = h.shared};
-    if (llamaNew(&c, path, &m, err)) goto done;
+    /* run.c fixes RMSNorm epsilon 1e-5 and rotary base 10000 */
+    const HpPair pairs[] = {
+        HP_NUM("hidden_size", h.dim), HP_NUM("intermediate_size", h.hidden), HP_NUM("num_hidden_layers", h.n_layers),
+        HP_NUM("num_attention_heads", h.n_heads), HP_NUM("num_key_value_heads", h.n_kv_heads), HP_NUM("vocab_size", h.vocab),
+        HP_NUM("max_position_embeddings", h.seq_len), HP_NUM("rms_norm_eps", 1e-5), HP_NUM("rope_theta", 10000.0),
+        HP_BOOL_PAIR("tie_word_embeddings", h.shared), HP_END,
+    };
+    HpSource src;
+    hpListSource(&src, path, pairs);
+    if (decoderNew(&familyLlama, &src, &m, err)) goto done;
     if (!opt->info_only && (weightsAlloc(&m->ws, err) || fill(&h, &map, m, err))) goto done;
-    out->cls = &llamaClass;
-    out->impl = m;
+    out->dec = m;
     ModelInfo *info = &out->info;
-    *info = (ModelInfo){.d_model = c.d, .n_layers = c.n_layers, .n_heads = c.n_heads, .n_kv_heads = c.n_kv_heads,
-                        .ffn_width = c.ffn, .vocab_size = c.vocab, .context = c.context,
-                        .n_params = weightsParams(&m->ws)};
-    snprintf(info->family, sizeof info->family, "llama");
+    decoderDescribe(m, info);
     snprintf(info->format, sizeof info->format, "llama2c");
     snprintf(info->dtype, sizeof info->dtype, "F32");
     m = NULL;
     if (!opt->tokenizer) {
         if (ckptSiblingTokenizer(path, "tokenizer.bin", &out->tok, err)) goto done;
-        if (out->tok && tokenizerVocabSize(out->tok) != c.vocab) {
+        if (out->tok && tokenizerVocabSize(out->tok) != info->vocab_size) {
             errorSet(err, EXIT_INPUT, "%s: tokenizer.bin next to it has %d tokens, the model's vocabulary is %d", path,
-                     tokenizerVocabSize(out->tok), c.vocab);
+                     tokenizerVocabSize(out->tok), info->vocab_size);
             goto done;
         }
     }
     rc = 0;
 done:
-    if (m) llamaClass.free(m);
-    if (rc && out->impl) {
-        out->cls->free(out->impl);
-        out->impl = NULL;
+    decoderFree(m);
+    if (rc) {
+        decoderFree(out->dec);
+        out->dec = NULL;
     }
     if (rc && out->tok) {
         tokenizerFree(out->tok);

@@ -16,7 +16,7 @@
 
 #include "model/ckpt.h"
 #include "model/formats.h"
-#include "model/gpt2.h"
+#include "model/families.h"
 #include "util/half.h"
 
 enum { LLMC_MAGIC = 20240326, HEADER_BYTES = 1024, MAX_DIM = 1 << 24 };
@@ -40,13 +40,11 @@ static void convert(const unsigned char *src, float *dst, size_t n, size_t es)
 
 /* One parameter stacked over layers: layer l's slice goes to the float*
  * field at `field` of layer l. */
-static void copyStack(Cur *c, Gpt2 *g, size_t field, int64_t per)
+static void copyStack(Cur *c, Decoder *g, LayerRole role, int64_t per)
 {
     size_t n = (size_t)per * (size_t)g->cfg.n_layers;
-    for (int l = 0; l < g->cfg.n_layers; l++) {
-        float *dst = *(float **)((char *)&g->layers[l] + field);
-        convert(c->p + (size_t)l * (size_t)per * c->es, dst, (size_t)per, c->es);
-    }
+    for (int l = 0; l < g->cfg.n_layers; l++)
+        convert(c->p + (size_t)l * (size_t)per * c->es, g->layers[l].w[role], (size_t)per, c->es);
     ckptRelease(c->p, n * c->es);
     c->p += n * c->es;
 }
@@ -58,8 +56,6 @@ static void copyOne(Cur *c, float *dst, int64_t n, int64_t stored)
     c->p += (size_t)stored * c->es;
 }
 
-#define FIELD(name) offsetof(Gpt2Layer, name)
-
 int llmcLoad(const char *path, const ModelOptions *opt, LoadedModel *out, Error *err)
 {
     memset(out, 0, sizeof *out);
@@ -68,7 +64,7 @@ int llmcLoad(const char *path, const ModelOptions *opt, LoadedModel *out, Error 
     CkptMap map;
     if (ckptMapOpen(path, &map, err)) return -1;
     int rc = -1;
-    Gpt2 *g = NULL;
+    Decoder *g = NULL;
     int32_t h[8];
     if (map.size < HEADER_BYTES) {
         errorSet(err, EXIT_INPUT, "%s: too short for an llm.c checkpoint (%zu bytes, the header alone is %d)", path,
@@ -116,42 +112,44 @@ int llmcLoad(const char *path, const ModelOptions *opt, LoadedModel *out, Error 
                  (long long)Vp, n < 0 ? -1LL : (long long)(HEADER_BYTES + (size_t)n * es));
         goto done;
     }
-    Gpt2Config c = {.d = (int)C, .n_layers = (int)L, .n_heads = (int)NH, .ffn = (int)(4 * C), .context = (int)maxT,
-                    .vocab = (int)V, .eps = 1e-5f, .act = GPT2_GELU_TANH, .scale_attn = 1};
-    if (gpt2New(&c, path, &g, err)) goto done;
+    /* llm.c: a 4C-wide FFN, LayerNorm epsilon 1e-5, the tanh GELU */
+    const HpPair pairs[] = {
+        HP_NUM("n_embd", (double)C), HP_NUM("n_layer", (double)L), HP_NUM("n_head", (double)NH), HP_NUM("vocab_size", (double)V),
+        HP_NUM("n_positions", (double)maxT), HP_NUM("layer_norm_epsilon", 1e-5), HP_END,
+    };
+    HpSource src;
+    hpListSource(&src, path, pairs);
+    if (decoderNew(&familyGpt2, &src, &g, err)) goto done;
     if (!opt->info_only) {
         if (weightsAlloc(&g->ws, err)) goto done;
         Cur cur = {map.data + HEADER_BYTES, es};
-        copyOne(&cur, g->wte, V * C, Vp * C);
-        copyOne(&cur, g->wpe, maxT * C, maxT * C);
-        copyStack(&cur, g, FIELD(ln1_g), C);
-        copyStack(&cur, g, FIELD(ln1_b), C);
-        copyStack(&cur, g, FIELD(w_qkv), 3 * C * C);
-        copyStack(&cur, g, FIELD(b_qkv), 3 * C);
-        copyStack(&cur, g, FIELD(w_attn_out), C * C);
-        copyStack(&cur, g, FIELD(b_attn_out), C);
-        copyStack(&cur, g, FIELD(ln2_g), C);
-        copyStack(&cur, g, FIELD(ln2_b), C);
-        copyStack(&cur, g, FIELD(w_fc), 4 * C * C);
-        copyStack(&cur, g, FIELD(b_fc), 4 * C);
-        copyStack(&cur, g, FIELD(w_proj), C * 4 * C);
-        copyStack(&cur, g, FIELD(b_proj), C);
-        copyOne(&cur, g->lnf_g, C, C);
-        copyOne(&cur, g->lnf_b, C, C);
+        copyOne(&cur, g->g[G_EMBED], V * C, Vp * C);
+        copyOne(&cur, g->g[G_POS_EMBED], maxT * C, maxT * C);
+        copyStack(&cur, g, L_ATTN_NORM, C);
+        copyStack(&cur, g, L_ATTN_NORM_B, C);
+        copyStack(&cur, g, L_WQKV, 3 * C * C);
+        copyStack(&cur, g, L_BQKV, 3 * C);
+        copyStack(&cur, g, L_WO, C * C);
+        copyStack(&cur, g, L_BO, C);
+        copyStack(&cur, g, L_FFN_NORM, C);
+        copyStack(&cur, g, L_FFN_NORM_B, C);
+        copyStack(&cur, g, L_W_UP, 4 * C * C);
+        copyStack(&cur, g, L_B_UP, 4 * C);
+        copyStack(&cur, g, L_W_DOWN, C * 4 * C);
+        copyStack(&cur, g, L_B_DOWN, C);
+        copyOne(&cur, g->g[G_OUT_NORM], C, C);
+        copyOne(&cur, g->g[G_OUT_NORM_B], C, C);
     }
-    out->cls = &gpt2Class;
-    out->impl = g;
+    decoderFinishLoad(g);
+    out->dec = g;
     g = NULL;
     ModelInfo *info = &out->info;
-    *info = (ModelInfo){.d_model = c.d, .n_layers = c.n_layers, .n_heads = c.n_heads, .n_kv_heads = c.n_heads,
-                        .ffn_width = c.ffn, .vocab_size = c.vocab, .context = c.context,
-                        .n_params = weightsParams(gpt2Class.weights(out->impl))};
-    snprintf(info->family, sizeof info->family, "gpt2");
+    decoderDescribe(out->dec, info);
     snprintf(info->format, sizeof info->format, "llmc");
     snprintf(info->dtype, sizeof info->dtype, "%s", es == 4 ? "F32" : "BF16");
     rc = 0;
 done:
-    if (g) gpt2Class.free(g);
+    decoderFree(g);
     ckptMapClose(&map);
     return rc;
 }

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "model/family.h"
+#include "model/decoder.h"
 #include "model/formats.h"
 #include "model/hf.h"
 #include "util/fileio.h"
@@ -102,13 +102,13 @@ int modelForward(Model *m, const int32_t *tokens, int batch, int seq_len, const 
     for (int l = 0; capture && l < in->n_layers; l++)
         if (capture[l] & (SITE_BIT(SITE_POST) | SITE_BIT(SITE_PRE))) last = l;
     if (last < 0) return 0; /* nothing asked for: no layer needs to run */
-    return m->lm.cls->forward(m->lm.impl, tokens, batch, seq_len, capture, last, fn, ctx, err);
+    return decoderForward(m->lm.dec, tokens, batch, seq_len, capture, last, fn, ctx, err);
 }
 
 void modelFree(Model *m)
 {
     if (!m) return;
-    if (m->lm.impl) m->lm.cls->free(m->lm.impl);
+    decoderFree(m->lm.dec);
     if (m->lm.tok) tokenizerFree(m->lm.tok);
     free(m);
 }

@@ -113,7 +113,10 @@ static void layerNormRows(void *arg, size_t r0, size_t r1, int part)
         for (int j = 0; j < n; j++) v += (xr[j] - mean) * (xr[j] - mean);
         float inv = (float)(1.0 / sqrt(v / n + t->eps));
         float m = (float)mean;
-        for (int j = 0; j < n; j++) yr[j] = (xr[j] - m) * inv * g[j] + b[j];
+        if (b)
+            for (int j = 0; j < n; j++) yr[j] = (xr[j] - m) * inv * g[j] + b[j];
+        else
+            for (int j = 0; j < n; j++) yr[j] = (xr[j] - m) * inv * g[j];
     }
 }
 
@@ -172,24 +175,34 @@ void opsL2Normalize(Pool *pool, float *x, int count, int n, int ld)
     poolRun(pool, (size_t)count, GRAIN_ELEMS / (size_t)n + 1, l2Rows, &t);
 }
 
-/* Row i of a causal score matrix: softmax over columns 0..i, zeros after, so
- * the following P V sgemm can run over the full square. */
-OPS_CLONES static void softmaxCausal(float *s, int t)
+/* Row i of a causal score matrix: softmax over columns lo..i (lo = 0, or
+ * i-window+1 with a sliding window), zeros elsewhere, so the following P V
+ * sgemm can run over the full square. */
+OPS_CLONES static void softmaxCausal(float *s, int t, int window)
 {
     for (int i = 0; i < t; i++) {
         float *row = s + (size_t)i * t;
-        float mx = row[0];
-        for (int j = 1; j <= i; j++)
+        int lo = window > 0 && i - window + 1 > 0 ? i - window + 1 : 0;
+        for (int j = 0; j < lo; j++) row[j] = 0.0f;
+        float mx = row[lo];
+        for (int j = lo + 1; j <= i; j++)
             if (row[j] > mx) mx = row[j];
         float sum = 0;
-        for (int j = 0; j <= i; j++) {
+        for (int j = lo; j <= i; j++) {
             row[j] = expApprox(row[j] - mx);
             sum += row[j];
         }
         float inv = 1.0f / sum;
-        for (int j = 0; j <= i; j++) row[j] *= inv;
+        for (int j = lo; j <= i; j++) row[j] *= inv;
         for (int j = i + 1; j < t; j++) row[j] = 0.0f;
     }
+}
+
+static void softcapScores(float *s, int t, float cap)
+{
+    float inv = 1.0f / cap;
+    for (int i = 0; i < t; i++)
+        for (int j = 0; j <= i; j++) s[(size_t)i * t + j] = cap * tanhf(s[(size_t)i * t + j] * inv);
 }
 
 typedef struct AttnTask {
@@ -213,7 +226,8 @@ static void attendHeads(void *arg, size_t i0, size_t i1, int part)
         float *o = a->o + row0 * a->ldo + (size_t)h * hd;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, t, t, hd, a->scale, q, a->ldq, k, a->ldk,
                     0.0f, scores, t);
-        softmaxCausal(scores, t);
+        if (a->softcap > 0) softcapScores(scores, t, a->softcap);
+        softmaxCausal(scores, t, a->window);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, t, hd, t, 1.0f, scores, t, v, a->ldv,
                     0.0f, o, a->ldo);
     }
@@ -225,6 +239,38 @@ void opsAttention(Pool *pool, const AttnArgs *a, float *scores)
 {
     AttnTask t = {a, scores};
     poolRun(pool, (size_t)a->batch * a->n_heads, 1, attendHeads, &t);
+}
+
+typedef struct RopeTask {
+    float *x;
+    int seq_len, heads, hd, dims;
+    const float *cs, *sn;
+} RopeTask;
+
+static void ropeRows(void *arg, size_t r0, size_t r1, int part)
+{
+    (void)part;
+    const RopeTask *t = arg;
+    int half = t->dims / 2;
+    for (size_t r = r0; r < r1; r++) {
+        size_t p = r % (size_t)t->seq_len;
+        const float *c = t->cs + p * half, *s = t->sn + p * half;
+        for (int h = 0; h < t->heads; h++) {
+            float *v = t->x + (r * t->heads + h) * t->hd;
+            for (int i = 0; i < half; i++) {
+                float a = v[i], b = v[i + half];
+                v[i] = a * c[i] - b * s[i];
+                v[i + half] = b * c[i] + a * s[i];
+            }
+        }
+    }
+}
+
+void opsRope(Pool *pool, float *x, size_t rows, int seq_len, int heads, int head_dim, int dims, const float *cs,
+             const float *sn)
+{
+    RopeTask t = {x, seq_len, heads, head_dim, dims, cs, sn};
+    poolRun(pool, rows, GRAIN_ELEMS / ((size_t)heads * dims + 1) + 1, ropeRows, &t);
 }
 
 /* Elementwise kernels: one task shape, y[i] = f(x[i]) (or y[i] *= x[i]). */
@@ -283,6 +329,15 @@ OPS_CLONES static void mulRange(void *arg, size_t i0, size_t i1, int part)
     for (size_t i = i0; i < i1; i++) y[i] *= x[i];
 }
 
+OPS_CLONES static void addRange(void *arg, size_t i0, size_t i1, int part)
+{
+    (void)part;
+    const MapTask *t = arg;
+    const float *x = t->x;
+    float *y = t->y;
+    for (size_t i = i0; i < i1; i++) y[i] += x[i];
+}
+
 static void map(Pool *pool, PoolFn fn, const float *x, float *y, size_t n)
 {
     MapTask t = {x, y};
@@ -294,3 +349,4 @@ void opsGeluErf(Pool *pool, const float *x, float *y, size_t n) { map(pool, gelu
 void opsRelu(Pool *pool, const float *x, float *y, size_t n) { map(pool, reluRange, x, y, n); }
 void opsSilu(Pool *pool, const float *x, float *y, size_t n) { map(pool, siluRange, x, y, n); }
 void opsMul(Pool *pool, float *y, const float *x, size_t n) { map(pool, mulRange, x, y, n); }
+void opsAdd(Pool *pool, float *y, const float *x, size_t n) { map(pool, addRange, x, y, n); }

@@ -17,11 +17,12 @@
 void opsLinear(Pool *pool, const float *x, int rows, int in, const float *w, const float *b, int out,
                float *y, int ldy, int accumulate);
 
-/* y = (x - mean) / sqrt(var + eps) * g + b, per row of width n (biased variance). */
+/* y = (x - mean) / sqrt(var + eps) * g + b, per row of width n (biased
+ * variance); b may be NULL (no bias). y may be x. */
 void opsLayerNorm(Pool *pool, const float *x, float *y, int rows, int n, const float *g, const float *b,
                   float eps);
 
-/* y = x / sqrt(mean(x^2) + eps) * g, per row (LLaMA's RMSNorm). */
+/* y = x / sqrt(mean(x^2) + eps) * g, per row (LLaMA's RMSNorm). y may be x. */
 void opsRmsNorm(Pool *pool, const float *x, float *y, int rows, int n, const float *g, float eps);
 
 /* x /= ||x||_2 per segment of n values, for count segments at stride ld. */
@@ -41,8 +42,20 @@ typedef struct AttnArgs {
     int ldo;
     int batch, seq_len, n_heads, n_kv_heads, head_dim;
     float scale;           /* multiplies Q K^T before the softmax */
+    int window;            /* > 0: query i sees keys i-window+1 .. i only (sliding window) */
+    float softcap;         /* > 0: scores -> softcap * tanh(scores / softcap) before the mask (Gemma 2) */
 } AttnArgs;
 void opsAttention(Pool *pool, const AttnArgs *a, float *scores);
+
+/* Rotary positions, Hugging Face rotate-half layout, in place: for each row r
+ * (position r % seq_len) and head, the first dims values of the head rotate in
+ * pairs (i, i + dims/2) by the angles of cs/sn [seq_len, dims/2]; the rest of
+ * the head is left alone (partial rotary). x is [rows, heads * head_dim]. */
+void opsRope(Pool *pool, float *x, size_t rows, int seq_len, int heads, int head_dim, int dims, const float *cs,
+             const float *sn);
+
+/* y[i] += x[i] (residual connections). */
+void opsAdd(Pool *pool, float *y, const float *x, size_t n);
 
 /* Activations, elementwise over n values (in place allowed: y == x). */
 void opsGeluTanh(Pool *pool, const float *x, float *y, size_t n);

@@ -1,6 +1,5 @@
 #include "model/weights.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +7,8 @@
 #include "util/bigmem.h"
 #include "util/threads.h"
 
-int weightsAdd(WeightSet *ws, float **dst, unsigned flags, int ndim, int64_t d0, int64_t d1,
-               Error *err, const char *fmt, ...)
+int weightsAdd(WeightSet *ws, float **dst, unsigned flags, int ndim, int64_t d0, int64_t d1, const char *name,
+               const char *gguf, Error *err)
 {
     if (ws->count == ws->cap) {
         int cap = ws->cap ? ws->cap * 2 : 64;
@@ -20,10 +19,8 @@ int weightsAdd(WeightSet *ws, float **dst, unsigned flags, int ndim, int64_t d0,
     }
     WeightSlot *s = &ws->slots[ws->count++];
     memset(s, 0, sizeof *s);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(s->name, sizeof s->name, fmt, ap);
-    va_end(ap);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    snprintf(s->gguf, sizeof s->gguf, "%s", gguf ? gguf : "");
     s->dst = (flags & SLOT_CHECK_ONLY) ? NULL : dst;
     s->flags = flags;
     s->ndim = ndim;
@@ -70,4 +67,28 @@ void weightsFree(WeightSet *ws)
     free(ws->slots);
     free(ws->block);
     memset(ws, 0, sizeof *ws);
+}
+
+int weightsFinish(const WeightSlot *s, Error *err)
+{
+    if (!s->dst) return 0;
+    float *w = *s->dst;
+    int64_t n = weightsElements(s);
+    if (s->flags & SLOT_PLUS_ONE)
+        for (int64_t i = 0; i < n; i++) w[i] += 1.0f;
+    if (s->flags & SLOT_HEAD_QKV) {
+        /* rows [heads, 3, hd] -> [3, heads, hd]; a bias is the case cols = 1 */
+        int64_t rows = s->shape[0], cols = s->ndim > 1 ? s->shape[1] : 1, hd = s->head_dim;
+        if (hd <= 0 || rows % (3 * hd)) return errorSet(err, EXIT_RUNTIME, "tensor '%s': bad fused QKV shape", s->name);
+        int64_t heads = rows / (3 * hd);
+        float *tmp = malloc((size_t)n * sizeof *tmp);
+        if (!tmp) return errorNoMem(err, s->name);
+        memcpy(tmp, w, (size_t)n * sizeof *tmp);
+        for (int64_t h = 0; h < heads; h++)
+            for (int64_t part = 0; part < 3; part++)
+                memcpy(w + ((part * heads + h) * hd) * cols, tmp + ((h * 3 + part) * hd) * cols,
+                       (size_t)(hd * cols) * sizeof *tmp);
+        free(tmp);
+    }
+    return 0;
 }

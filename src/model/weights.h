@@ -28,10 +28,15 @@ enum {
     SLOT_CONV1D = 1u << 0,     /* the HF file stores this matrix [in, out] (GPT-2 Conv1D) */
     SLOT_CHECK_ONLY = 1u << 1, /* checked and counted, never loaded (LM heads: no logits here) */
     SLOT_ROPE = 1u << 2,       /* LLaMA q/k rows in HF rotate-half order; GGUF must un-permute */
+    SLOT_PLUS_ONE = 1u << 3,   /* Gemma norm weights: the block multiplies by 1 + w, stored as such */
+    SLOT_HEAD_QKV = 1u << 4,   /* GPT-NeoX fused QKV rows interleaved per head [heads, 3, head_dim];
+                                * stored as [q; k; v] */
 };
 
 typedef struct WeightSlot {
-    char name[96];
+    char name[96];      /* Hugging Face name */
+    char gguf[96];      /* llama.cpp name, "" when GGUF has none */
+    int head_dim;       /* for SLOT_ROPE and SLOT_HEAD_QKV */
     float **dst;        /* where the data pointer goes; NULL for SLOT_CHECK_ONLY */
     int ndim;           /* 1 or 2 */
     int64_t shape[2];   /* canonical shape */
@@ -45,9 +50,14 @@ typedef struct WeightSet {
     size_t block_floats;
 } WeightSet;
 
-/* Appends a slot (name from the printf format). d1 is ignored when ndim is 1. */
-int weightsAdd(WeightSet *ws, float **dst, unsigned flags, int ndim, int64_t d0, int64_t d1,
-               Error *err, const char *fmt, ...) __attribute__((format(printf, 8, 9)));
+/* Appends a slot; gguf may be NULL. d1 is ignored when ndim is 1. */
+int weightsAdd(WeightSet *ws, float **dst, unsigned flags, int ndim, int64_t d0, int64_t d1, const char *name,
+               const char *gguf, Error *err);
+
+/* After a reader wrote a slot's stored values into *dst (already [out, in]):
+ * the transforms its flags ask for that do not depend on the format
+ * (SLOT_PLUS_ONE, SLOT_HEAD_QKV). */
+int weightsFinish(const WeightSlot *s, Error *err);
 
 /* Allocates the block and points every kept slot's *dst into it (64-byte aligned). */
 int weightsAlloc(WeightSet *ws, Error *err);

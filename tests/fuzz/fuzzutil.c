@@ -84,10 +84,9 @@ int fuzzWriteSibling(const char *name, const uint8_t *data, size_t size)
 
 static volatile float sink;
 
-static int readRows(void *ctx, int layer, Site site, const float *acts, size_t rows, int width,
-                    Error *err)
+static int readRows(void *ctx, CaptureKey key, const float *acts, size_t rows, int width, Error *err)
 {
-    (void)ctx; (void)layer; (void)site; (void)err;
+    (void)ctx; (void)key; (void)err;
     /* Read every value, so a buffer shorter than rows x width shows under ASan. */
     float sum = 0;
     for (size_t i = 0; i < rows * (size_t)width; i++) sum += acts[i];

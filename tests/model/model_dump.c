@@ -26,10 +26,11 @@ typedef struct Dump {
     Covacc *acc[64][SITE_COUNT];
 } Dump;
 
-static int onCapture(void *ctx, int layer, Site site, const float *acts, size_t rows, int width,
-                     Error *err)
+static int onCapture(void *ctx, CaptureKey key, const float *acts, size_t rows, int width, Error *err)
 {
     Dump *d = ctx;
+    int layer = key.layer;
+    Site site = key.site;
     if (width != d->width || d->filled[layer][site] + rows > d->total_rows)
         return errorSet(err, EXIT_RUNTIME, "capture: unexpected batch shape");
     memcpy(d->acts[layer][site] + d->filled[layer][site] * width, acts, rows * width * sizeof(float));

@@ -1,0 +1,46 @@
+#include "model/families.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Order is the order of `--help` and error messages. */
+static const Family *const kFamilies[] = {
+    &familyGpt2, &familyLlama, &familyMistral, &familyQwen2, &familyNgpt,
+};
+#define N_FAMILIES (sizeof kFamilies / sizeof kFamilies[0])
+
+const Family *familyByName(const char *name)
+{
+    for (size_t i = 0; i < N_FAMILIES; i++)
+        if (!strcmp(kFamilies[i]->name, name)) return kFamilies[i];
+    return NULL;
+}
+
+const Family *familyByHfArch(const char *arch)
+{
+    for (size_t i = 0; i < N_FAMILIES; i++)
+        for (const char *const *a = kFamilies[i]->hf_archs; a && *a; a++)
+            if (!strcmp(*a, arch)) return kFamilies[i];
+    return NULL;
+}
+
+const Family *familyByGguf(const char *arch, size_t len)
+{
+    for (size_t i = 0; i < N_FAMILIES; i++) {
+        const char *g = kFamilies[i]->gguf_arch;
+        if (g && strlen(g) == len && !memcmp(g, arch, len)) return kFamilies[i];
+    }
+    return NULL;
+}
+
+const char *familyList(char *buf, size_t len, int gguf_only)
+{
+    size_t o = 0;
+    buf[0] = 0;
+    for (size_t i = 0; i < N_FAMILIES && o < len; i++) {
+        const char *n = gguf_only ? kFamilies[i]->gguf_arch : kFamilies[i]->name;
+        if (!n) continue;
+        o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "", n);
+    }
+    return buf;
+}

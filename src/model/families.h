@@ -1,0 +1,23 @@
+#ifndef FFNSCOPE_MODEL_FAMILIES_H
+#define FFNSCOPE_MODEL_FAMILIES_H
+
+/* The registry of architectures: one explicit const table (families.c), one
+ * row per family, each family's tables and block in its own file under
+ * model/arch/. Readers look a family up here instead of naming any. */
+
+#include <stddef.h>
+
+#include "model/arch.h"
+
+extern const Family familyGpt2, familyLlama, familyMistral, familyQwen2, familyNgpt;
+
+/* By registry name (an HF model_type), NULL when unknown. */
+const Family *familyByName(const char *name);
+/* By one entry of a config.json "architectures" list (exact), NULL when unknown. */
+const Family *familyByHfArch(const char *arch);
+/* By GGUF general.architecture, NULL when unknown. */
+const Family *familyByGguf(const char *arch, size_t len);
+/* "gpt2, llama, ..." into buf (for messages). */
+const char *familyList(char *buf, size_t len, int gguf_only);
+
+#endif
