@@ -532,7 +532,9 @@ def llama_config(cfg, variant="llama"):
     types = c.get("layer_types")
     if variant == "mistral" or variant == "phi3":
         sliding = [W is not None] * L
-    elif variant in ("qwen2", "qwen3", "gemma2", "gemma3_text") and W is not None:
+    elif variant in ("qwen2", "qwen3", "gemma2", "gemma3_text"):
+        # Layer types do not depend on the window: a Gemma 3 "sliding" layer keeps its local RoPE
+        # even when sliding_window is null.
         if types is not None:
             if not isinstance(types, list) or len(types) != L or \
                     any(t not in ("sliding_attention", "full_attention") for t in types):
@@ -550,7 +552,7 @@ def llama_config(cfg, variant="llama"):
             if not isinstance(P, int) or P <= 0:
                 raise InputError("config.json: sliding_window_pattern must be a positive integer")
             sliding = [(i + 1) % P != 0 for i in range(L)]
-    c["windows"] = [W if s else None for s in sliding]
+    c["windows"] = [W if s and W is not None else None for s in sliding]
 
     # RoPE per layer: Gemma 3's sliding layers have their own base and are never scaled.
     theta = _rope_theta(c, "rope_theta", 1000000.0 if variant == "gemma3_text" else 10000.0)
@@ -714,9 +716,10 @@ class Llama(_Family):
         if self.config["embed_scale"] is not None:
             x = x * torch.tensor(self.config["embed_scale"], dtype=x.dtype)
         for blk in self.model.layers:
-            if blk.rope not in tables:
-                tables[blk.rope] = self.rope_for(T, blk.rope, ids.device)
-            x = blk(x, *tables[blk.rope])
+            key = (blk.rope[0], json.dumps(blk.rope[1], sort_keys=True))
+            if key not in tables:
+                tables[key] = self.rope_for(T, blk.rope, ids.device)
+            x = blk(x, *tables[key])
         return self.model.norm(x)
 
     def logits(self, hidden):
