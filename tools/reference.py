@@ -469,7 +469,10 @@ def llama_config(cfg, variant="llama"):
         c["num_key_value_heads"] = c["num_attention_heads"]
     _positive_int(c, "num_key_value_heads")
     gemma = variant in _GEMMAS
-    c.setdefault("rms_norm_eps", 1e-6)
+    # Defaults as the transformers configuration classes set them when a key is absent.
+    c.setdefault("rms_norm_eps", 1e-5 if variant in ("olmo2", "phi3") else 1e-6)
+    if variant in ("mistral", "qwen2", "qwen3", "gemma2", "gemma3_text"):
+        c.setdefault("sliding_window", 4096)
     c.setdefault("max_position_embeddings", 2048)
     if c.get("tie_word_embeddings") is None:
         c["tie_word_embeddings"] = gemma  # Gemma configs often omit it: their head is the embedding
@@ -506,7 +509,7 @@ def llama_config(cfg, variant="llama"):
     c["scale"] = hd ** -0.5
     c["softcap"] = None
     if variant in ("gemma2", "gemma3_text"):
-        qs = c.get("query_pre_attn_scalar", 256 if variant == "gemma2" else hd)
+        qs = c.get("query_pre_attn_scalar", 256)
         if not isinstance(qs, (int, float)) or isinstance(qs, bool) or qs <= 0:
             raise InputError("config.json: query_pre_attn_scalar must be a positive number")
         c["scale"] = float(qs) ** -0.5
@@ -543,7 +546,10 @@ def llama_config(cfg, variant="llama"):
             sliding = [t == "sliding_attention" for t in types]
         elif variant in ("qwen2", "qwen3"):
             if c.get("use_sliding_window"):
-                first = c.get("max_window_layers", L)
+                first = c.get("max_window_layers")
+                first = 28 if first is None else first
+                if not isinstance(first, int):
+                    raise InputError("config.json: max_window_layers must be an integer")
                 sliding = [i >= first for i in range(L)]
         elif variant == "gemma2":
             sliding = [i % 2 == 0 for i in range(L)]
