@@ -1106,8 +1106,8 @@ def detect_family(cfg, path="config.json"):
 
 def build_model(cfg, family=None):
     family = family or detect_family(cfg)
-    if FAMILIES[family] is Llama:
-        return Llama(cfg, family)
+    if FAMILIES[family] is Llama:  # "llama" leaves the variant to model_type (mistral, qwen2)
+        return Llama(cfg, None if family == "llama" else family)
     return FAMILIES[family](cfg)
 
 
