@@ -18,7 +18,8 @@ seq_len sequences from token 0 (seq_len capped at the model's context), the firs
 tokens in whole sequences. Ranks take contiguous blocks of those sequences, accumulate in
 float64 with matrix products (per batch: mean, centred X^T X, Chan's update), and combine with
 collective sums around the global mean (exact in float64). Rank 0 writes the file atomically.
-Models come from tools/reference.py (GPT-2, LLaMA, nGPT in the Hugging Face layout).
+Models come from tools/reference.py: every family it reads in the Hugging Face layout (GPT-2,
+LLaMA, Mistral, Qwen2, Qwen3, Gemma 1-3, GPT-NeoX, Phi-3, OLMo 2, nGPT; docs/architectures.md).
 """
 import argparse
 import json
@@ -287,7 +288,7 @@ def write_stats(path, meta, entries):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="capture_torch.py", description=__doc__.split("\n")[0])
-    p.add_argument("--model", required=True, help="Hugging Face model directory (GPT-2, LLaMA, nGPT)")
+    p.add_argument("--model", required=True, help="Hugging Face model directory (any family of tools/reference.py)")
     p.add_argument("--corpus", help="UTF-8 text file (the config's corpus.path)")
     p.add_argument("--ids", help="token ids instead of --corpus: a JSON array or 1-D .npy "
                                  "(for tokenizers other than byte-level BPE)")

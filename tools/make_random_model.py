@@ -254,6 +254,86 @@ def llama_tensors(rng, c):
     return t
 
 
+def decoder_tensors(rng, c, kind):
+    """LLaMA-layout decoders of the other model_types (docs/architectures.md): norm weights of
+    Gemma's x(1+w) norms are stored near 0, fused projections where Phi-3 fuses them."""
+    d, D, L = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
+    H, K = c["num_attention_heads"], c.get("num_key_value_heads") or c["num_attention_heads"]
+    hd = c.get("head_dim") or d // H
+    qd, kvd = H * hd, K * hd
+    gemma = kind in ("gemma", "gemma2", "gemma3_text")
+
+    def norm(n):
+        return normal(rng, n, 0.1) if gemma else gain(rng, n)
+
+    # Gemma multiplies the embeddings by sqrt(d): store them 1/sqrt(d) so the stream starts at unit scale.
+    t = [("model.embed_tokens.weight", normal(rng, (c["vocab_size"], d), d ** -0.5 if gemma else 1.0))]
+    for i in range(L):
+        h = "model.layers.%d." % i
+        if kind != "olmo2":
+            t.append((h + "input_layernorm.weight", norm(d)))
+        if kind == "phi3":
+            t.append((h + "self_attn.qkv_proj.weight", normal(rng, (qd + 2 * kvd, d), d ** -0.5)))
+        else:
+            t += [(h + "self_attn.q_proj.weight", normal(rng, (qd, d), d ** -0.5)),
+                  (h + "self_attn.k_proj.weight", normal(rng, (kvd, d), d ** -0.5)),
+                  (h + "self_attn.v_proj.weight", normal(rng, (kvd, d), d ** -0.5))]
+        if kind == "qwen2":  # Qwen2: q, k, v biases always, o never
+            t += [(h + "self_attn.q_proj.bias", normal(rng, qd, 0.1)),
+                  (h + "self_attn.k_proj.bias", normal(rng, kvd, 0.1)),
+                  (h + "self_attn.v_proj.bias", normal(rng, kvd, 0.1))]
+        t.append((h + "self_attn.o_proj.weight", normal(rng, (d, qd), 0.5 * qd ** -0.5)))
+        if kind in ("qwen3", "gemma3_text"):
+            t += [(h + "self_attn.q_norm.weight", norm(hd)), (h + "self_attn.k_norm.weight", norm(hd))]
+        elif kind == "olmo2":
+            t += [(h + "self_attn.q_norm.weight", norm(qd)), (h + "self_attn.k_norm.weight", norm(kvd))]
+        t.append((h + "post_attention_layernorm.weight", norm(d)))
+        if kind in ("gemma2", "gemma3_text"):
+            t.append((h + "pre_feedforward_layernorm.weight", norm(d)))
+        if kind in ("gemma2", "gemma3_text", "olmo2"):
+            t.append((h + "post_feedforward_layernorm.weight", norm(d)))
+        if kind == "phi3":
+            t.append((h + "mlp.gate_up_proj.weight", normal(rng, (2 * D, d), d ** -0.5)))
+        else:
+            t += [(h + "mlp.gate_proj.weight", normal(rng, (D, d), d ** -0.5)),
+                  (h + "mlp.up_proj.weight", normal(rng, (D, d), d ** -0.5))]
+        t.append((h + "mlp.down_proj.weight", normal(rng, (d, D), 0.5 * D ** -0.5)))
+    t.append(("model.norm.weight", norm(d)))
+    if not c.get("tie_word_embeddings", gemma):
+        t.append(("lm_head.weight", normal(rng, (c["vocab_size"], d), d ** -0.5)))
+    return t
+
+
+def gpt_neox_tensors(rng, c):
+    """Pythia's names; the fused query_key_value rows are [head, (q, k, v), head_dim], and the
+    legacy mask and rotary buffers are written as the published checkpoints carry them."""
+    d, D, L, H = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"], c["num_attention_heads"]
+    hd, ctx = d // H, c["max_position_embeddings"]
+    r = int(hd * c["rotary_pct"])
+    inv_freq = (1.0 / c["rotary_emb_base"] ** (np.arange(0, r, 2) / r)).astype(np.float32)
+    t = [("gpt_neox.embed_in.weight", normal(rng, (c["vocab_size"], d), 1.0))]
+    for i in range(L):
+        h = "gpt_neox.layers.%d." % i
+        t += [(h + "input_layernorm.weight", gain(rng, d)), (h + "input_layernorm.bias", normal(rng, d, 0.05)),
+              (h + "post_attention_layernorm.weight", gain(rng, d)),
+              (h + "post_attention_layernorm.bias", normal(rng, d, 0.05)),
+              (h + "attention.bias", np.tril(np.ones((1, 1, ctx, ctx), dtype=np.bool_))),
+              (h + "attention.masked_bias", np.array(-1e4, dtype=np.float32)),  # fits F16
+              (h + "attention.rotary_emb.inv_freq", inv_freq),
+              (h + "attention.query_key_value.weight", normal(rng, (3 * d, d), d ** -0.5)),
+              (h + "attention.query_key_value.bias", normal(rng, 3 * d, 0.1)),
+              (h + "attention.dense.weight", normal(rng, (d, d), 0.5 * d ** -0.5)),
+              (h + "attention.dense.bias", normal(rng, d, 0.05)),
+              (h + "mlp.dense_h_to_4h.weight", normal(rng, (D, d), d ** -0.5)),
+              (h + "mlp.dense_h_to_4h.bias", normal(rng, D, 0.05)),
+              (h + "mlp.dense_4h_to_h.weight", normal(rng, (d, D), 0.5 * D ** -0.5)),
+              (h + "mlp.dense_4h_to_h.bias", normal(rng, d, 0.05))]
+    t += [("gpt_neox.final_layer_norm.weight", gain(rng, d)),
+          ("gpt_neox.final_layer_norm.bias", normal(rng, d, 0.05)),
+          ("embed_out.weight", normal(rng, (c["vocab_size"], d), d ** -0.5))]
+    return t
+
+
 def unit_rows(a):
     return (a / np.linalg.norm(a, axis=1, keepdims=True)).astype(np.float32)
 
@@ -319,16 +399,123 @@ LAYOUTS = {
     "ngpt-bf16": dict(family="ngpt", dtype="BF16",
                       config=dict(n_embd=64, n_layer=3, n_head=2, ffn_width=96, block_size=64,
                                   base_scale=0.05)),
+    # Llama 3.1-style rope_scaling ("rope_type": "llama3") with original_max_position_embeddings
+    # 128, so that at 64 positions each frequency band (kept, blended, divided) turns measurably;
+    # head_dim 24 apart from 64 / 4, grouped-query, tied head, BF16.
+    "llama3-rope": dict(family="llama", dtype="BF16", tokenizer="byte",
+                        config=dict(hidden_size=64, intermediate_size=160, num_hidden_layers=3,
+                                    num_attention_heads=4, num_key_value_heads=2, head_dim=24,
+                                    max_position_embeddings=1024, rms_norm_eps=1e-5, rope_theta=10000.0,
+                                    rope_scaling=dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0,
+                                                      high_freq_factor=4.0,
+                                                      original_max_position_embeddings=128),
+                                    tie_word_embeddings=True)),
+    # Linear position interpolation in the older spelling ("type"), F16.
+    "llama-linear-rope": dict(family="llama", dtype="F16",
+                              config=dict(hidden_size=64, intermediate_size=144, num_hidden_layers=3,
+                                          num_attention_heads=4, num_key_value_heads=4,
+                                          max_position_embeddings=256, rms_norm_eps=1e-6, rope_theta=10000.0,
+                                          rope_scaling={"type": "linear", "factor": 4.0},
+                                          tie_word_embeddings=False)),
+    # Dynamic NTK with max_position_embeddings 64: sequences of up to 64 tokens (all that ffnscope
+    # runs on this model, whose context it is) use plain RoPE.
+    "llama-dynamic-rope": dict(family="llama", dtype="F32",
+                               config=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                           num_attention_heads=2, num_key_value_heads=1,
+                                           max_position_embeddings=64, rms_norm_eps=1e-6, rope_theta=10000.0,
+                                           rope_scaling={"rope_type": "dynamic", "factor": 2.0},
+                                           tie_word_embeddings=False)),
+    # Qwen2: q/k/v biases without an o bias, rope_scaling null, a sliding_window that is off
+    # (use_sliding_window false), F32.
+    "qwen2-nullscaling": dict(family="qwen2", dtype="F32", tokenizer="byte",
+                              config=dict(hidden_size=64, intermediate_size=176, num_hidden_layers=3,
+                                          num_attention_heads=4, num_key_value_heads=2,
+                                          max_position_embeddings=128, rms_norm_eps=1e-6,
+                                          rope_theta=1000000.0, rope_scaling=None, sliding_window=16,
+                                          use_sliding_window=False, max_window_layers=1,
+                                          tie_word_embeddings=False)),
+    # Qwen3: per-head q/k RMSNorm before RoPE, head_dim 32 (4 heads of 32 on d = 64), grouped-query,
+    # no biases, BF16.
+    "qwen3": dict(family="qwen3", dtype="BF16", tokenizer="byte",
+                  config=dict(hidden_size=64, intermediate_size=160, num_hidden_layers=3,
+                              num_attention_heads=4, num_key_value_heads=2, head_dim=32,
+                              max_position_embeddings=128, rms_norm_eps=1e-6, rope_theta=1000000.0,
+                              rope_scaling=None, attention_bias=False, sliding_window=None,
+                              use_sliding_window=False, max_window_layers=3, tie_word_embeddings=True)),
+    # Gemma 1 like the 2B: one kv head, head_dim 32 = 2 * 64 / 4, GeGLU although hidden_act says
+    # "gelu" (Gemma runs gelu_pytorch_tanh when hidden_activation is absent), x(1+w) norms,
+    # embeddings times sqrt(64), tied head, F32.
+    "gemma": dict(family="gemma", dtype="F32",
+                  config=dict(hidden_size=64, intermediate_size=192, num_hidden_layers=3,
+                              num_attention_heads=4, num_key_value_heads=1, head_dim=32,
+                              max_position_embeddings=128, rms_norm_eps=1e-6, rope_theta=10000.0,
+                              hidden_act="gelu", attention_bias=False)),
+    # Gemma 2: four norms per layer, a 24-token window on even layers (shorter than the tests'
+    # 64-token sequences), logit soft-capping at 3 (it bites), query_pre_attn_scalar 8 != head_dim
+    # 16, grouped-query, BF16.
+    "gemma2": dict(family="gemma2", dtype="BF16",
+                   config=dict(hidden_size=64, intermediate_size=160, num_hidden_layers=4,
+                               num_attention_heads=4, num_key_value_heads=2, head_dim=16,
+                               max_position_embeddings=128, rms_norm_eps=1e-6, rope_theta=10000.0,
+                               hidden_activation="gelu_pytorch_tanh", hidden_act="gelu_pytorch_tanh",
+                               query_pre_attn_scalar=8, attn_logit_softcapping=3.0,
+                               final_logit_softcapping=30.0, sliding_window=24, attention_bias=False)),
+    # Gemma 3 text: per-head (1+w) q/k norms, sliding_window_pattern 3 over 4 layers (sliding,
+    # sliding, full, sliding), a 20-token window, local RoPE base 10000 and global 1e6 with linear
+    # scaling 8 (as the 4B and larger), query_pre_attn_scalar 24, F32.
+    "gemma3-text": dict(family="gemma3_text", dtype="F32",
+                        config=dict(hidden_size=64, intermediate_size=176, num_hidden_layers=4,
+                                    num_attention_heads=4, num_key_value_heads=1, head_dim=16,
+                                    max_position_embeddings=256, rms_norm_eps=1e-6, rope_theta=1000000.0,
+                                    rope_local_base_freq=10000.0,
+                                    rope_scaling={"rope_type": "linear", "factor": 8.0},
+                                    hidden_activation="gelu_pytorch_tanh", query_pre_attn_scalar=24,
+                                    attn_logit_softcapping=None, final_logit_softcapping=None,
+                                    sliding_window=20, sliding_window_pattern=3, attention_bias=False)),
+    # Pythia: fused per-head-interleaved qkv, rotary on 4 of 16 dims per head (rotary_pct 0.25),
+    # parallel residual, LayerNorms with biases, exact GELU, untied embed_out, the attention.bias /
+    # masked_bias / rotary_emb.inv_freq buffers present, F16.
+    "pythia": dict(family="gpt_neox", dtype="F16", tokenizer="byte",
+                   config=dict(hidden_size=64, intermediate_size=200, num_hidden_layers=3,
+                               num_attention_heads=4, max_position_embeddings=64, rotary_pct=0.25,
+                               rotary_emb_base=10000, layer_norm_eps=1e-5, use_parallel_residual=True,
+                               hidden_act="gelu", tie_word_embeddings=False)),
+    # GPT-NeoX with the serial residual, rotary on 8 of 32 dims, F32.
+    "pythia-serial": dict(family="gpt_neox", dtype="F32", tokenizer="byte",
+                          config=dict(hidden_size=64, intermediate_size=128, num_hidden_layers=3,
+                                      num_attention_heads=2, max_position_embeddings=64, rotary_pct=0.25,
+                                      rotary_emb_base=10000, layer_norm_eps=1e-5,
+                                      use_parallel_residual=False, hidden_act="gelu",
+                                      tie_word_embeddings=False)),
+    # Phi-3: fused qkv_proj and gate_up_proj, grouped-query, partial_rotary_factor 0.75 (12 of 16
+    # dims, as Phi-4-mini), a 40-token window on every layer, BF16.
+    "phi3": dict(family="phi3", dtype="BF16",
+                 config=dict(hidden_size=64, intermediate_size=160, num_hidden_layers=3,
+                             num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+                             original_max_position_embeddings=128, rms_norm_eps=1e-5, rope_theta=10000.0,
+                             rope_scaling=None, partial_rotary_factor=0.75, sliding_window=40,
+                             hidden_act="silu", tie_word_embeddings=False)),
+    # OLMo 2: post-norm blocks, q/k RMSNorm over the whole projections, grouped-query, BF16.
+    "olmo2": dict(family="olmo2", dtype="BF16", tokenizer="byte",
+                  config=dict(hidden_size=64, intermediate_size=176, num_hidden_layers=3,
+                              num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+                              rms_norm_eps=1e-6, rope_theta=500000.0, rope_scaling=None,
+                              attention_bias=False, hidden_act="silu", tie_word_embeddings=False)),
 }
 
 MODEL_TYPES = {"gpt2": ("gpt2", "GPT2LMHeadModel"), "llama": ("llama", "LlamaForCausalLM"),
-               "ngpt": ("ngpt", "nGPT")}
+               "ngpt": ("ngpt", "nGPT"), "qwen2": ("qwen2", "Qwen2ForCausalLM"),
+               "qwen3": ("qwen3", "Qwen3ForCausalLM"), "gemma": ("gemma", "GemmaForCausalLM"),
+               "gemma2": ("gemma2", "Gemma2ForCausalLM"), "gemma3_text": ("gemma3_text", "Gemma3ForCausalLM"),
+               "gpt_neox": ("gpt_neox", "GPTNeoXForCausalLM"), "phi3": ("phi3", "Phi3ForCausalLM"),
+               "olmo2": ("olmo2", "Olmo2ForCausalLM")}
 
 
 def make(out, name, spec, seed, tokenizer=True):
     fam = spec["family"]
     rng = np.random.default_rng(seed)
-    tj, vocab = sp_bpe_tokenizer() if fam == "llama" else byte_bpe_tokenizer()
+    sp = spec.get("tokenizer", "sp" if fam not in ("gpt2", "ngpt") else "byte") == "sp"
+    tj, vocab = sp_bpe_tokenizer() if sp else byte_bpe_tokenizer()
     if not tokenizer:
         vocab = spec["config"].get("vocab_size", vocab)
     cfg = {"model_type": MODEL_TYPES[fam][0], "architectures": [MODEL_TYPES[fam][1]]}
@@ -340,6 +527,10 @@ def make(out, name, spec, seed, tokenizer=True):
     elif fam == "llama":
         cfg["hidden_act"] = "silu"
         tensors = llama_tensors(rng, cfg)
+    elif fam == "gpt_neox":
+        tensors = gpt_neox_tensors(rng, cfg)
+    elif fam != "ngpt":
+        tensors = decoder_tensors(rng, cfg, fam)
     else:
         tensors = ngpt_tensors(rng, cfg)
     d = os.path.join(out, name)

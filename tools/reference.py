@@ -1,9 +1,11 @@
 #!/usr/bin/python3
-"""PyTorch reference for ffnscope: GPT-2, LLaMA and nGPT forward passes with FFN capture hooks.
+"""PyTorch reference for ffnscope: the forward passes of every family it reads, with FFN capture hooks.
 
-Written from the Hugging Face modeling code (GPT2Model, LlamaModel) and NVIDIA/ngpt's model.py,
-loading the same Hugging Face directories ffnscope reads (DESIGN §2). It is the independent side
-of the activation and metric comparisons and the model code of tools/train_tiny.py.
+Written from the Hugging Face modeling code (GPT-2, LLaMA, Mistral, Qwen2, Qwen3, Gemma 1-3,
+GPT-NeoX, Phi-3, OLMo 2) and NVIDIA/ngpt's model.py, loading the same Hugging Face directories
+ffnscope reads (README "Models"; docs/architectures.md spells out each decoder). It is the
+independent side of the activation and metric comparisons and the model code of
+tools/train_tiny.py. Everything is computed in float32.
 
 Library use:
     load_safetensors(path) / save_safetensors(path, tensors, dtype, metadata)
@@ -192,7 +194,7 @@ def load_checkpoint_tensors(model_dir):
 
 
 class Site(nn.Identity):
-    """Named no-op module whose forward hooks see an FFN activation (DESIGN §1 sites)."""
+    """Named no-op module whose forward hooks see an FFN activation (a capture site: README "What it measures")."""
 
 
 def gelu_tanh(x):
@@ -206,12 +208,18 @@ _ACTS = {
 }
 
 
-def causal_attention(q, k, v, scale):
-    """q, k, v: [B, H, T, hd]; softmax(q k^T * scale) v with a causal mask, in float32."""
+def causal_attention(q, k, v, scale, window=None, softcap=None):
+    """q, k, v: [B, H, T, hd]; softmax(q k^T * scale) v, causal, in float32. window W: a query
+    sees itself and the W - 1 keys before it; softcap c: logits become c tanh(logits / c)."""
     T = q.shape[-2]
     w = torch.matmul(q, k.transpose(-1, -2)) * scale
-    mask = torch.ones(T, T, dtype=torch.bool, device=q.device).tril()
-    w = w.masked_fill(~mask, torch.finfo(w.dtype).min)
+    if softcap is not None:
+        w = softcap * torch.tanh(w / softcap)
+    i = torch.arange(T, device=q.device)
+    allowed = i[None, :] <= i[:, None]
+    if window is not None:
+        allowed &= i[None, :] > i[:, None] - window
+    w = w.masked_fill(~allowed, torch.finfo(w.dtype).min)
     return torch.matmul(torch.softmax(w, dim=-1), v)
 
 
@@ -354,32 +362,76 @@ class GPT2(_Family):
 
 
 # ---------------------------------------------------------------------------------------------
-# LLaMA (Hugging Face LlamaModel + LlamaForCausalLM head)
+# Decoders in the LLaMA layout (Hugging Face LlamaModel and its relatives: Mistral, Qwen2,
+# Qwen3, Gemma 1-3, Phi-3, OLMo 2; docs/architectures.md gives each one's differences)
+
+# model_type -> the class's variant; "llama" covers llama, mistral and qwen2, as before.
+LLAMA_TYPES = ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3", "olmo2")
+_GEMMAS = ("gemma", "gemma2", "gemma3_text")
+ROPE_TYPES = ("default", "linear", "dynamic", "llama3")
 
 
-def llama_config(cfg):
-    c = dict(cfg)
-    for key in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "vocab_size"):
-        if not isinstance(c.get(key), int) or c[key] <= 0:
-            raise InputError("config.json: %s missing or not a positive integer" % key)
-    c.setdefault("num_key_value_heads", c["num_attention_heads"])
-    if c["num_key_value_heads"] is None:
-        c["num_key_value_heads"] = c["num_attention_heads"]
-    c.setdefault("rms_norm_eps", 1e-6)
-    c.setdefault("rope_theta", 10000.0)
-    c.setdefault("max_position_embeddings", 2048)
-    c.setdefault("tie_word_embeddings", False)
-    c.setdefault("hidden_act", "silu")
-    c.setdefault("attention_bias", False)
-    if c.get("head_dim") is None:
-        c["head_dim"] = c["hidden_size"] // c["num_attention_heads"]
-    if c["num_attention_heads"] % c["num_key_value_heads"]:
-        raise InputError("config.json: num_attention_heads is not a multiple of num_key_value_heads")
-    if c["hidden_act"] not in ("silu", "swish"):
-        raise InputError("config.json: unsupported hidden_act %r" % c["hidden_act"])
-    if c.get("rope_scaling"):
-        raise InputError("config.json: rope_scaling is not supported")
-    return c
+def _positive_int(c, key):
+    if not isinstance(c.get(key), int) or isinstance(c.get(key), bool) or c[key] <= 0:
+        raise InputError("config.json: %s missing or not a positive integer" % key)
+
+
+def rope_scaling_spec(scaling):
+    """Normalised rope_scaling: None for plain RoPE, else a dict with "rope_type" and its numbers.
+    "type" is the older spelling of "rope_type"."""
+    if scaling is None:
+        return None
+    if not isinstance(scaling, dict):
+        raise InputError("config.json: rope_scaling is not an object")
+    kind = scaling.get("rope_type", scaling.get("type", "default"))
+    if kind == "default":
+        return None
+    if kind not in ROPE_TYPES:
+        raise InputError("config.json: rope_scaling type %r is not supported" % kind)
+    need = ("factor",) if kind != "llama3" else \
+        ("factor", "low_freq_factor", "high_freq_factor", "original_max_position_embeddings")
+    out = {"rope_type": kind}
+    for k in need:
+        v = scaling.get(k)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 0:
+            raise InputError("config.json: rope_scaling.%s missing or not a positive number" % k)
+        out[k] = float(v)
+    if kind == "llama3" and out["high_freq_factor"] <= out["low_freq_factor"]:
+        raise InputError("config.json: rope_scaling.high_freq_factor must exceed low_freq_factor")
+    return out
+
+
+def rope_inv_freq(r, theta, scaling=None, T=None, max_pos=None):
+    """Inverse frequencies of a rotary width r, float32 as modeling_rope_utils computes them.
+    T (positions in the forward pass) and max_pos matter only to "dynamic"."""
+    exponent = torch.arange(0, r, 2, dtype=torch.int64).float() / r
+    kind = scaling["rope_type"] if scaling else "default"
+    if kind == "dynamic" and T is not None and T > max_pos:
+        f = scaling["factor"]
+        theta = theta * ((f * T / max_pos) - (f - 1)) ** (r / (r - 2))
+    inv = 1.0 / (theta ** exponent)
+    if kind == "linear":
+        inv = inv / scaling["factor"]
+    elif kind == "llama3":
+        f, lo, hi = scaling["factor"], scaling["low_freq_factor"], scaling["high_freq_factor"]
+        L = scaling["original_max_position_embeddings"]
+        wavelen = 2 * math.pi / inv
+        scaled = torch.where(wavelen > L / lo, inv / f, inv)
+        smooth = (L / wavelen - lo) / (hi - lo)
+        smoothed = (1 - smooth) * scaled / f + smooth * scaled
+        medium = (wavelen >= L / hi) & (wavelen <= L / lo)
+        inv = torch.where(medium, smoothed, scaled)
+    return inv
+
+
+def rope_tables(T, inv_freq, device=None):
+    freqs = torch.outer(torch.arange(T, dtype=torch.float32), inv_freq)
+    emb = torch.cat((freqs, freqs), dim=-1)
+    return emb.cos().to(device), emb.sin().to(device)
+
+
+def llama_rope(T, hd, theta, device=None):
+    return rope_tables(T, rope_inv_freq(hd, theta), device)
 
 
 def rotate_half(x):
@@ -387,75 +439,260 @@ def rotate_half(x):
     return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
 
 
-def llama_rope(T, hd, theta, device=None):
-    inv_freq = 1.0 / (theta ** (torch.arange(0, hd, 2, dtype=torch.int64).float() / hd))
-    freqs = torch.outer(torch.arange(T, dtype=torch.float32), inv_freq)
-    emb = torch.cat((freqs, freqs), dim=-1)
-    return emb.cos().to(device), emb.sin().to(device)
+def apply_rope(x, cos, sin):
+    """Rotate-half RoPE on the first cos.shape[-1] dims of each head; the rest pass through."""
+    r = cos.shape[-1]
+    if r == x.shape[-1]:
+        return x * cos + rotate_half(x) * sin
+    rot, keep = x[..., :r], x[..., r:]
+    return torch.cat((rot * cos + rotate_half(rot) * sin, keep), dim=-1)
+
+
+def _rope_theta(c, key, default):
+    v = c.get(key, default)
+    if v is None:
+        v = default
+    if not isinstance(v, (int, float)) or isinstance(v, bool) or v <= 1:
+        raise InputError("config.json: %s must be a number above 1" % key)
+    return float(v)
+
+
+def llama_config(cfg, variant="llama"):
+    """Checked config of the LLaMA-layout decoders, with the variant's derived settings:
+    norm ("rms" or "gemma": x(1+w)), act, qkv_bias / o_bias, qk_norm (None, "head", "whole"),
+    block ("pre", "sandwich", "post"), fused (phi3), embed_scale, scale, softcap, and per layer
+    windows [N] (None or W) and ropes [N] ((theta, scaling))."""
+    c = dict(cfg)
+    for key in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "vocab_size"):
+        _positive_int(c, key)
+    if c.get("num_key_value_heads") is None:
+        c["num_key_value_heads"] = c["num_attention_heads"]
+    _positive_int(c, "num_key_value_heads")
+    gemma = variant in _GEMMAS
+    # Defaults as the transformers configuration classes set them when a key is absent.
+    c.setdefault("rms_norm_eps", 1e-5 if variant in ("olmo2", "phi3") else 1e-6)
+    if variant in ("mistral", "qwen2", "qwen3", "gemma2", "gemma3_text"):
+        c.setdefault("sliding_window", 4096)
+    c.setdefault("max_position_embeddings", 2048)
+    if c.get("tie_word_embeddings") is None:
+        c["tie_word_embeddings"] = gemma  # Gemma configs often omit it: their head is the embedding
+    c.setdefault("hidden_act", "silu")
+    if c.get("attention_bias") is None:
+        c["attention_bias"] = False
+    if c.get("head_dim") is None:
+        if c["hidden_size"] % c["num_attention_heads"]:
+            raise InputError("config.json: hidden_size is not a multiple of num_attention_heads")
+        c["head_dim"] = c["hidden_size"] // c["num_attention_heads"]
+    _positive_int(c, "head_dim")
+    if c["num_attention_heads"] % c["num_key_value_heads"]:
+        raise InputError("config.json: num_attention_heads is not a multiple of num_key_value_heads")
+    if c.get("mlp_bias"):
+        raise InputError("config.json: mlp_bias is not supported")
+    hd, L = c["head_dim"], c["num_hidden_layers"]
+
+    if gemma:
+        act = c.get("hidden_activation") or "gelu_pytorch_tanh"
+        if act not in ("gelu_pytorch_tanh", "gelu_new", "gelu_fast"):
+            raise InputError("config.json: unsupported hidden_activation %r" % act)
+        c["act"] = "gelu_tanh"
+    else:
+        if c["hidden_act"] not in ("silu", "swish"):
+            raise InputError("config.json: unsupported hidden_act %r" % c["hidden_act"])
+        c["act"] = "silu"
+    c["norm"] = "gemma" if gemma else "rms"
+    c["qkv_bias"] = bool(c["attention_bias"]) or variant == "qwen2"
+    c["o_bias"] = bool(c["attention_bias"]) and variant != "qwen2"
+    c["qk_norm"] = {"qwen3": "head", "gemma3_text": "head", "olmo2": "whole"}.get(variant)
+    c["block"] = {"gemma2": "sandwich", "gemma3_text": "sandwich", "olmo2": "post"}.get(variant, "pre")
+    c["fused"] = variant == "phi3"
+    c["embed_scale"] = math.sqrt(c["hidden_size"]) if gemma else None
+    c["scale"] = hd ** -0.5
+    c["softcap"] = None
+    if variant in ("gemma2", "gemma3_text"):
+        qs = c.get("query_pre_attn_scalar", 256)
+        if not isinstance(qs, (int, float)) or isinstance(qs, bool) or qs <= 0:
+            raise InputError("config.json: query_pre_attn_scalar must be a positive number")
+        c["scale"] = float(qs) ** -0.5
+        cap = c.get("attn_logit_softcapping", 50.0 if variant == "gemma2" else None)
+        if cap is not None:
+            if not isinstance(cap, (int, float)) or isinstance(cap, bool) or cap <= 0:
+                raise InputError("config.json: attn_logit_softcapping must be a positive number or null")
+            c["softcap"] = float(cap)
+
+    prf = c.get("partial_rotary_factor", 1.0) if variant == "phi3" else 1.0
+    if not isinstance(prf, (int, float)) or not 0 < prf <= 1:
+        raise InputError("config.json: partial_rotary_factor must be in (0, 1]")
+    c["rotary_dim"] = int(hd * prf)
+    if c["rotary_dim"] < 2 or c["rotary_dim"] % 2:
+        raise InputError("config.json: the rotary width %d is not an even number of at least 2"
+                         % c["rotary_dim"])
+
+    # Sliding windows per layer.
+    W = c.get("sliding_window")
+    if W is not None and (not isinstance(W, int) or isinstance(W, bool) or W <= 0):
+        raise InputError("config.json: sliding_window must be a positive integer or null")
+    sliding = [False] * L
+    types = c.get("layer_types")
+    if variant == "mistral" or variant == "phi3":
+        sliding = [W is not None] * L
+    elif variant in ("qwen2", "qwen3", "gemma2", "gemma3_text"):
+        # Layer types do not depend on the window: a Gemma 3 "sliding" layer keeps its local RoPE
+        # even when sliding_window is null.
+        if types is not None:
+            if not isinstance(types, list) or len(types) != L or \
+                    any(t not in ("sliding_attention", "full_attention") for t in types):
+                raise InputError("config.json: layer_types must list sliding_attention or "
+                                 "full_attention for each of the %d layers" % L)
+            sliding = [t == "sliding_attention" for t in types]
+        elif variant in ("qwen2", "qwen3"):
+            if c.get("use_sliding_window"):
+                first = c.get("max_window_layers")
+                first = 28 if first is None else first
+                if not isinstance(first, int):
+                    raise InputError("config.json: max_window_layers must be an integer")
+                sliding = [i >= first for i in range(L)]
+        elif variant == "gemma2":
+            sliding = [i % 2 == 0 for i in range(L)]
+        else:
+            P = c.get("sliding_window_pattern", c.get("_sliding_window_pattern", 6))
+            if not isinstance(P, int) or P <= 0:
+                raise InputError("config.json: sliding_window_pattern must be a positive integer")
+            sliding = [(i + 1) % P != 0 for i in range(L)]
+    c["windows"] = [W if s and W is not None else None for s in sliding]
+
+    # RoPE per layer: Gemma 3's sliding layers have their own base and are never scaled.
+    theta = _rope_theta(c, "rope_theta", 1000000.0 if variant == "gemma3_text" else 10000.0)
+    scaling = rope_scaling_spec(c.get("rope_scaling"))
+    if variant == "gemma3_text":
+        local = _rope_theta(c, "rope_local_base_freq", 10000.0)
+        c["ropes"] = [(local, None) if s else (theta, scaling) for s in sliding]
+    else:
+        c["ropes"] = [(theta, scaling)] * L
+    c["rope_theta"] = theta
+    return c
 
 
 class RMSNorm(nn.Module):
-    def __init__(self, d, eps):
+    """RMSNorm over the last dimension; gemma=True scales by (1 + w) as Gemma's norms do."""
+
+    def __init__(self, d, eps, gemma=False):
         super().__init__()
-        self.weight = nn.Parameter(torch.ones(d))
+        self.weight = nn.Parameter(torch.zeros(d) if gemma else torch.ones(d))
         self.eps = eps
+        self.gemma = gemma
 
     def forward(self, x):
         var = x.pow(2).mean(-1, keepdim=True)
-        return self.weight * (x * torch.rsqrt(var + self.eps))
+        w = 1.0 + self.weight if self.gemma else self.weight
+        return w * (x * torch.rsqrt(var + self.eps))
 
 
 class LlamaBlock(nn.Module):
-    def __init__(self, c):
+    def __init__(self, c, index=0):
         super().__init__()
         d, D, hd = c["hidden_size"], c["intermediate_size"], c["head_dim"]
         self.nh, self.nkv, self.hd = c["num_attention_heads"], c["num_key_value_heads"], hd
-        bias = bool(c["attention_bias"])
-        self.input_layernorm = RMSNorm(d, c["rms_norm_eps"])
-        self.post_attention_layernorm = RMSNorm(d, c["rms_norm_eps"])
+        self.c = c
+        self.window = c["windows"][index]
+        self.rope = c["ropes"][index]
+        eps, gem = c["rms_norm_eps"], c["norm"] == "gemma"
+        qd, kvd = self.nh * hd, self.nkv * hd
+        if c["block"] != "post":
+            self.input_layernorm = RMSNorm(d, eps, gem)
+        self.post_attention_layernorm = RMSNorm(d, eps, gem)
+        if c["block"] == "sandwich":
+            self.pre_feedforward_layernorm = RMSNorm(d, eps, gem)
+        if c["block"] != "pre":
+            self.post_feedforward_layernorm = RMSNorm(d, eps, gem)
         self.self_attn = nn.Module()
-        self.self_attn.q_proj = nn.Linear(d, self.nh * hd, bias=bias)
-        self.self_attn.k_proj = nn.Linear(d, self.nkv * hd, bias=bias)
-        self.self_attn.v_proj = nn.Linear(d, self.nkv * hd, bias=bias)
-        self.self_attn.o_proj = nn.Linear(self.nh * hd, d, bias=bias)  # HF: bias=config.attention_bias
+        a = self.self_attn
+        if c["fused"]:
+            a.qkv_proj = nn.Linear(d, qd + 2 * kvd, bias=False)
+        else:
+            a.q_proj = nn.Linear(d, qd, bias=c["qkv_bias"])
+            a.k_proj = nn.Linear(d, kvd, bias=c["qkv_bias"])
+            a.v_proj = nn.Linear(d, kvd, bias=c["qkv_bias"])
+        a.o_proj = nn.Linear(qd, d, bias=c["o_bias"])
+        if c["qk_norm"] == "head":
+            a.q_norm = RMSNorm(hd, eps, gem)
+            a.k_norm = RMSNorm(hd, eps, gem)
+        elif c["qk_norm"] == "whole":
+            a.q_norm = RMSNorm(qd, eps)
+            a.k_norm = RMSNorm(kvd, eps)
         self.mlp = nn.Module()
-        self.mlp.gate_proj = nn.Linear(d, D, bias=False)
-        self.mlp.up_proj = nn.Linear(d, D, bias=False)
+        if c["fused"]:
+            self.mlp.gate_up_proj = nn.Linear(d, 2 * D, bias=False)
+        else:
+            self.mlp.gate_proj = nn.Linear(d, D, bias=False)
+            self.mlp.up_proj = nn.Linear(d, D, bias=False)
         self.mlp.down_proj = nn.Linear(D, d, bias=False)
         self.mlp.hook_pre = Site()
         self.mlp.hook_post = Site()
+        self.act = gelu_tanh if c["act"] == "gelu_tanh" else F.silu
 
-    def forward(self, x, cos, sin):
-        B, T, d = x.shape
-        a = self.self_attn
-        h = self.input_layernorm(x)
-        q = a.q_proj(h).view(B, T, self.nh, self.hd).transpose(1, 2)
-        k = a.k_proj(h).view(B, T, self.nkv, self.hd).transpose(1, 2)
-        v = a.v_proj(h).view(B, T, self.nkv, self.hd).transpose(1, 2)
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
+    def attention(self, h, cos, sin):
+        B, T, _ = h.shape
+        a, c = self.self_attn, self.c
+        qd, kvd = self.nh * self.hd, self.nkv * self.hd
+        if c["fused"]:
+            q, k, v = a.qkv_proj(h).split([qd, kvd, kvd], dim=-1)
+        else:
+            q, k, v = a.q_proj(h), a.k_proj(h), a.v_proj(h)
+        if c["qk_norm"] == "whole":  # OLMo 2: one norm across all heads, before the split
+            q, k = a.q_norm(q), a.k_norm(k)
+        q = q.view(B, T, self.nh, self.hd)
+        k = k.view(B, T, self.nkv, self.hd)
+        if c["qk_norm"] == "head":
+            q, k = a.q_norm(q), a.k_norm(k)
+        q, k = q.transpose(1, 2), k.transpose(1, 2)
+        v = v.view(B, T, self.nkv, self.hd).transpose(1, 2)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         rep = self.nh // self.nkv
         if rep > 1:  # grouped-query: query head i reads kv head i // rep
             k = k.repeat_interleave(rep, dim=1)
             v = v.repeat_interleave(rep, dim=1)
-        y = causal_attention(q, k, v, 1.0 / math.sqrt(self.hd))
-        x = x + a.o_proj(y.transpose(1, 2).reshape(B, T, self.nh * self.hd))
-        h = self.post_attention_layernorm(x)
-        gate = self.mlp.hook_pre(self.mlp.gate_proj(h))
-        post = self.mlp.hook_post(F.silu(gate) * self.mlp.up_proj(h))
-        return x + self.mlp.down_proj(post)
+        y = causal_attention(q, k, v, c["scale"], self.window, c["softcap"])
+        return a.o_proj(y.transpose(1, 2).reshape(B, T, qd))
+
+    def ffn(self, n):
+        m = self.mlp
+        if self.c["fused"]:
+            gate, up = m.gate_up_proj(n).chunk(2, dim=-1)
+        else:
+            gate, up = m.gate_proj(n), m.up_proj(n)
+        gate = m.hook_pre(gate)
+        return m.down_proj(m.hook_post(self.act(gate) * up))
+
+    def forward(self, x, cos, sin):
+        block = self.c["block"]
+        if block == "pre":
+            h = x + self.attention(self.input_layernorm(x), cos, sin)
+            return h + self.ffn(self.post_attention_layernorm(h))
+        if block == "sandwich":
+            h = x + self.post_attention_layernorm(self.attention(self.input_layernorm(x), cos, sin))
+            return h + self.post_feedforward_layernorm(self.ffn(self.pre_feedforward_layernorm(h)))
+        h = x + self.post_attention_layernorm(self.attention(x, cos, sin))
+        return h + self.post_feedforward_layernorm(self.ffn(h))
 
 
 class Llama(_Family):
+    """LlamaModel and the decoders that differ from it in details (LLAMA_TYPES). family is
+    "llama" for llama, mistral and qwen2, else the model_type."""
     family = "llama"
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, variant=None):
         super().__init__()
-        c = self.config = llama_config(cfg)
+        variant = variant or cfg.get("model_type")
+        if variant not in LLAMA_TYPES:
+            variant = "llama"
+        self.variant = variant
+        self.family = variant if variant not in ("llama", "mistral", "qwen2") else "llama"
+        self.raw_config = dict(cfg)
+        c = self.config = llama_config(cfg, variant)
         self.model = nn.Module()
         self.model.embed_tokens = nn.Embedding(c["vocab_size"], c["hidden_size"])
-        self.model.layers = nn.ModuleList(LlamaBlock(c) for _ in range(c["num_hidden_layers"]))
-        self.model.norm = RMSNorm(c["hidden_size"], c["rms_norm_eps"])
+        self.model.layers = nn.ModuleList(LlamaBlock(c, i) for i in range(c["num_hidden_layers"]))
+        self.model.norm = RMSNorm(c["hidden_size"], c["rms_norm_eps"], c["norm"] == "gemma")
         self.lm_head = nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
         if c["tie_word_embeddings"]:
             self.lm_head.weight = self.model.embed_tokens.weight
@@ -473,12 +710,22 @@ class Llama(_Family):
         m = self.model.layers[i].mlp
         return {"pre": m.hook_pre, "post": m.hook_post}
 
+    def rope_for(self, T, rope, device=None):
+        theta, scaling = rope
+        inv = rope_inv_freq(self.config["rotary_dim"], theta, scaling, T, self.config["max_position_embeddings"])
+        return rope_tables(T, inv, device)
+
     def forward(self, ids):
         T = ids.shape[1]
-        cos, sin = llama_rope(T, self.config["head_dim"], float(self.config["rope_theta"]), ids.device)
+        tables = {}
         x = self.model.embed_tokens(ids)
+        if self.config["embed_scale"] is not None:
+            x = x * torch.tensor(self.config["embed_scale"], dtype=x.dtype)
         for blk in self.model.layers:
-            x = blk(x, cos, sin)
+            key = (blk.rope[0], json.dumps(blk.rope[1], sort_keys=True))
+            if key not in tables:
+                tables[key] = self.rope_for(T, blk.rope, ids.device)
+            x = blk(x, *tables[key])
         return self.model.norm(x)
 
     def logits(self, hidden):
@@ -500,6 +747,8 @@ class Llama(_Family):
         return s
 
     def hf_config(self):
+        if self.variant != "llama":
+            return dict(self.raw_config)
         c = self.config
         out = {"model_type": "llama", "architectures": ["LlamaForCausalLM"]}
         for k in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
@@ -507,9 +756,144 @@ class Llama(_Family):
                   "max_position_embeddings", "rms_norm_eps", "rope_theta", "tie_word_embeddings",
                   "attention_bias"):
             out[k] = c[k]
-        out["rope_scaling"] = None
+        out["rope_scaling"] = self.raw_config.get("rope_scaling")
         out["mlp_bias"] = False
         return out
+
+
+# ---------------------------------------------------------------------------------------------
+# GPT-NeoX (Hugging Face GPTNeoXModel + GPTNeoXForCausalLM's embed_out; Pythia)
+
+
+def gpt_neox_config(cfg):
+    c = dict(cfg)
+    for key in ("hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "vocab_size"):
+        _positive_int(c, key)
+    if c["hidden_size"] % c["num_attention_heads"]:
+        raise InputError("config.json: hidden_size is not a multiple of num_attention_heads")
+    hd = c["head_dim"] = c["hidden_size"] // c["num_attention_heads"]
+    for key, default in (("rotary_pct", c.get("partial_rotary_factor", 0.25)), ("layer_norm_eps", 1e-5),
+                         ("use_parallel_residual", True), ("hidden_act", "gelu"),
+                         ("attention_bias", True), ("tie_word_embeddings", False),
+                         ("max_position_embeddings", 2048)):
+        if c.get(key) is None:
+            c[key] = default
+    theta = c.get("rotary_emb_base", c.get("rope_theta"))
+    c["rotary_emb_base"] = _rope_theta({"b": theta}, "b", 10000.0)
+    if rope_scaling_spec(c.get("rope_scaling")) is not None:
+        raise InputError("config.json: rope_scaling is not supported for gpt_neox")
+    if not isinstance(c["rotary_pct"], (int, float)) or not 0 < c["rotary_pct"] <= 1:
+        raise InputError("config.json: rotary_pct must be in (0, 1]")
+    c["rotary_dim"] = int(hd * c["rotary_pct"])
+    if c["rotary_dim"] < 2 or c["rotary_dim"] % 2:
+        raise InputError("config.json: the rotary width %d is not an even number of at least 2"
+                         % c["rotary_dim"])
+    if c["hidden_act"] not in ("gelu", "gelu_new", "gelu_fast", "gelu_pytorch_tanh", "relu", "silu"):
+        raise InputError("config.json: unsupported hidden_act %r" % c["hidden_act"])
+    return c
+
+
+def neox_split_qkv(qkv, n_head):
+    """[B, T, 3d] fused projection -> q, k, v [B, H, T, hd]; the outputs are laid out [H, 3, hd]."""
+    B, T, three_d = qkv.shape
+    hd = three_d // (3 * n_head)
+    per_head = qkv.view(B, T, n_head, 3, hd)
+    return tuple(per_head[:, :, :, j].transpose(1, 2) for j in range(3))
+
+
+class GPTNeoXBlock(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        d, D = c["hidden_size"], c["intermediate_size"]
+        self.c = c
+        self.input_layernorm = nn.LayerNorm(d, eps=c["layer_norm_eps"])
+        self.post_attention_layernorm = nn.LayerNorm(d, eps=c["layer_norm_eps"])
+        self.attention = nn.Module()
+        self.attention.query_key_value = nn.Linear(d, 3 * d, bias=bool(c["attention_bias"]))
+        self.attention.dense = nn.Linear(d, d, bias=bool(c["attention_bias"]))
+        self.mlp = nn.Module()
+        self.mlp.dense_h_to_4h = nn.Linear(d, D)
+        self.mlp.dense_4h_to_h = nn.Linear(D, d)
+        self.mlp.hook_pre = Site()
+        self.mlp.hook_post = Site()
+        self.act = _ACTS[c["hidden_act"]]
+
+    def attend(self, h, cos, sin):
+        B, T, d = h.shape
+        H = self.c["num_attention_heads"]
+        q, k, v = neox_split_qkv(self.attention.query_key_value(h), H)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        y = causal_attention(q, k, v, self.c["head_dim"] ** -0.5)
+        return self.attention.dense(y.transpose(1, 2).reshape(B, T, d))
+
+    def ffn(self, n):
+        m = self.mlp
+        pre = m.hook_pre(m.dense_h_to_4h(n))
+        return m.dense_4h_to_h(m.hook_post(self.act(pre)))
+
+    def forward(self, x, cos, sin):
+        a = self.attend(self.input_layernorm(x), cos, sin)
+        if self.c["use_parallel_residual"]:
+            return x + a + self.ffn(self.post_attention_layernorm(x))
+        h = x + a
+        return h + self.ffn(self.post_attention_layernorm(h))
+
+
+class GPTNeoX(_Family):
+    family = "gpt_neox"
+    IGNORED = (".attention.bias", ".attention.masked_bias", ".attention.rotary_emb.inv_freq")
+
+    def __init__(self, cfg):
+        super().__init__()
+        self.raw_config = dict(cfg)
+        c = self.config = gpt_neox_config(cfg)
+        self.gpt_neox = nn.Module()
+        self.gpt_neox.embed_in = nn.Embedding(c["vocab_size"], c["hidden_size"])
+        self.gpt_neox.layers = nn.ModuleList(GPTNeoXBlock(c) for _ in range(c["num_hidden_layers"]))
+        self.gpt_neox.final_layer_norm = nn.LayerNorm(c["hidden_size"], eps=c["layer_norm_eps"])
+        self.embed_out = nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
+        if c["tie_word_embeddings"]:
+            self.embed_out.weight = self.gpt_neox.embed_in.weight
+
+    def blocks(self):
+        return self.gpt_neox.layers
+
+    def ffn_width(self):
+        return self.config["intermediate_size"]
+
+    def context(self):
+        return self.config["max_position_embeddings"]
+
+    def sites(self, i):
+        m = self.gpt_neox.layers[i].mlp
+        return {"pre": m.hook_pre, "post": m.hook_post}
+
+    def forward(self, ids):
+        T = ids.shape[1]
+        cos, sin = rope_tables(T, rope_inv_freq(self.config["rotary_dim"], self.config["rotary_emb_base"]),
+                               ids.device)
+        x = self.gpt_neox.embed_in(ids)
+        for blk in self.gpt_neox.layers:
+            x = blk(x, cos, sin)
+        return self.gpt_neox.final_layer_norm(x)
+
+    def logits(self, hidden):
+        return self.embed_out(hidden)
+
+    def load_tensors(self, t, where):
+        names = {k: k for k in t if not k.endswith(self.IGNORED)}
+        if self.config["tie_word_embeddings"]:
+            names.pop("embed_out.weight", None)
+        _assign(self, t, names, where)
+
+    def hf_tensors(self):
+        s = _state(self)
+        if self.config["tie_word_embeddings"]:
+            s.pop("embed_out.weight", None)
+        return s
+
+    def hf_config(self):
+        return dict(self.raw_config)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -663,7 +1047,15 @@ class NGPT(_Family):
         return out
 
 
-FAMILIES = {"gpt2": GPT2, "llama": Llama, "ngpt": NGPT}
+FAMILIES = {"gpt2": GPT2, "llama": Llama, "ngpt": NGPT, "gpt_neox": GPTNeoX}
+FAMILIES.update({t: Llama for t in LLAMA_TYPES})
+
+# Exact architectures names of the newer families, for configs without model_type.
+ARCHITECTURES = {
+    "MistralForCausalLM": "mistral", "Qwen2ForCausalLM": "qwen2", "Qwen3ForCausalLM": "qwen3",
+    "GemmaForCausalLM": "gemma", "Gemma2ForCausalLM": "gemma2", "Gemma3ForCausalLM": "gemma3_text",
+    "GPTNeoXForCausalLM": "gpt_neox", "Phi3ForCausalLM": "phi3", "Olmo2ForCausalLM": "olmo2",
+}
 
 
 def _state(model):
@@ -675,6 +1067,8 @@ def _assign(model, tensors, names, where):
     params = dict(model.named_parameters())
     if isinstance(model, Llama) and model.config["tie_word_embeddings"]:
         params.pop("lm_head.weight", None)
+    if isinstance(model, GPTNeoX) and model.config["tie_word_embeddings"]:
+        params.pop("embed_out.weight", None)
     src = next(iter(where.values())) if where else "checkpoint"
     for pname, p in params.items():
         if pname not in names:
@@ -691,11 +1085,14 @@ def _assign(model, tensors, names, where):
 
 
 def detect_family(cfg, path="config.json"):
+    """The FAMILIES key of a config: its model_type, else an architectures name. mistral and
+    qwen2 come back as themselves (the llama class takes the variant from the key)."""
     mt = cfg.get("model_type")
     if mt in FAMILIES:
         return mt
-    if mt in ("mistral", "qwen2"):
-        return "llama"
+    for arch in cfg.get("architectures") or []:
+        if arch in ARCHITECTURES:
+            return ARCHITECTURES[arch]
     for arch in cfg.get("architectures") or []:
         a = str(arch).lower()
         if a.startswith("gpt2"):
@@ -709,6 +1106,8 @@ def detect_family(cfg, path="config.json"):
 
 def build_model(cfg, family=None):
     family = family or detect_family(cfg)
+    if FAMILIES[family] is Llama:  # "llama" leaves the variant to model_type (mistral, qwen2)
+        return Llama(cfg, None if family == "llama" else family)
     return FAMILIES[family](cfg)
 
 
