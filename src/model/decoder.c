@@ -280,7 +280,7 @@ int decoderBlock(Decoder *m, int l, Fwd *f, Error *err)
     int qd = c->n_heads * hd, kvd = c->n_kv_heads * hd;
     float *x = s->buf[SCR_X], *h = s->buf[SCR_H], *q = s->buf[SCR_Q], *k = s->buf[SCR_K], *v = s->buf[SCR_V];
     float *att = s->buf[SCR_ATT], *out = s->buf[SCR_OUT], *gate = s->buf[SCR_GATE], *up = s->buf[SCR_UP];
-    int sliding = c->window > 0 && c->sliding[l];
+    int sliding = c->sliding[l]; /* picks the window and, where the family has one, the local rope */
 
     /* attention */
     const float *in = x;

@@ -5,7 +5,8 @@
 
 /* Order is the order of `--help` and error messages. */
 static const Family *const kFamilies[] = {
-    &familyGpt2, &familyLlama, &familyMistral, &familyQwen2, &familyNgpt,
+    &familyGpt2,   &familyLlama, &familyMistral, &familyQwen2,     &familyQwen3, &familyGemma,
+    &familyGemma2, &familyGemma3Text, &familyGptNeox, &familyPhi3, &familyOlmo2, &familyNgpt,
 };
 #define N_FAMILIES (sizeof kFamilies / sizeof kFamilies[0])
 

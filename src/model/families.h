@@ -9,7 +9,8 @@
 
 #include "model/arch.h"
 
-extern const Family familyGpt2, familyLlama, familyMistral, familyQwen2, familyNgpt;
+extern const Family familyGpt2, familyLlama, familyMistral, familyQwen2, familyQwen3, familyGemma, familyGemma2,
+    familyGemma3Text, familyGptNeox, familyPhi3, familyOlmo2, familyNgpt;
 
 /* By registry name (an HF model_type), NULL when unknown. */
 const Family *familyByName(const char *name);

@@ -46,7 +46,8 @@ static int jsonFind(const HpSource *s, const char *key, HpKind want, HpValue *v,
     (void)err;
     json_t *j = jsonPath((json_t *)s->impl, key);
     memset(v, 0, sizeof *v);
-    if (!j || json_is_null(j)) v->kind = HPV_ABSENT;
+    if (!j) v->kind = HPV_ABSENT;
+    else if (json_is_null(j)) v->kind = HPV_NULL;
     else if (json_is_integer(j)) {
         v->kind = HPV_INT;
         v->i = json_integer_value(j);

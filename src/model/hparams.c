@@ -27,7 +27,14 @@ int hpHas(const HpSource *s, const char *hf, const char *gguf)
 {
     HpValue v;
     Error e = {0};
-    return lookup(s, hf, gguf, HPV_OTHER, &v, &e) == 0 && v.kind != HPV_ABSENT;
+    return lookup(s, hf, gguf, HPV_OTHER, &v, &e) == 0 && v.kind != HPV_ABSENT && v.kind != HPV_NULL;
+}
+
+int hpIsNull(const HpSource *s, const char *hf, const char *gguf)
+{
+    HpValue v;
+    Error e = {0};
+    return lookup(s, hf, gguf, HPV_OTHER, &v, &e) == 0 && v.kind == HPV_NULL;
 }
 
 int hpInt(const HpSource *s, const char *hf, const char *gguf, int required, int dflt, int *out, Error *err)
@@ -35,7 +42,7 @@ int hpInt(const HpSource *s, const char *hf, const char *gguf, int required, int
     HpValue v;
     char name[128];
     if (lookup(s, hf, gguf, HPV_INT, &v, err)) return -1;
-    if (v.kind == HPV_ABSENT) {
+    if (v.kind == HPV_ABSENT || v.kind == HPV_NULL) {
         if (required)
             return errorSet(err, EXIT_INPUT, "%s: key '%s' is missing", s->path,
                             hpKeyName(s, hf, gguf, name, sizeof name));
@@ -55,7 +62,7 @@ int hpReal(const HpSource *s, const char *hf, const char *gguf, int any_sign, do
     HpValue v;
     char name[128];
     if (lookup(s, hf, gguf, HPV_REAL, &v, err)) return -1;
-    if (v.kind == HPV_ABSENT) {
+    if (v.kind == HPV_ABSENT || v.kind == HPV_NULL) {
         *out = dflt;
         return 1;
     }
@@ -71,7 +78,7 @@ int hpBool(const HpSource *s, const char *hf, const char *gguf, int dflt, int *o
     HpValue v;
     char name[128];
     if (lookup(s, hf, gguf, HPV_BOOL, &v, err)) return -1;
-    if (v.kind == HPV_ABSENT) {
+    if (v.kind == HPV_ABSENT || v.kind == HPV_NULL) {
         *out = dflt;
         return 1;
     }
@@ -87,7 +94,7 @@ int hpStr(const HpSource *s, const char *hf, const char *gguf, const char *dflt,
     HpValue v;
     char name[128];
     if (lookup(s, hf, gguf, HPV_STR, &v, err)) return -1;
-    if (v.kind == HPV_ABSENT) {
+    if (v.kind == HPV_ABSENT || v.kind == HPV_NULL) {
         *out = dflt;
         return 1;
     }

@@ -13,10 +13,10 @@
 
 #include "ffnscope/error.h"
 
-typedef enum HpKind { HPV_ABSENT, HPV_INT, HPV_REAL, HPV_BOOL, HPV_STR, HPV_OTHER } HpKind;
+typedef enum HpKind { HPV_ABSENT, HPV_NULL, HPV_INT, HPV_REAL, HPV_BOOL, HPV_STR, HPV_OTHER } HpKind;
 
 typedef struct HpValue {
-    HpKind kind;        /* HPV_ABSENT also for JSON null */
+    HpKind kind;        /* getters treat HPV_NULL (JSON null) as absent */
     int64_t i;          /* HPV_INT, HPV_BOOL */
     double r;           /* HPV_REAL, and HPV_INT as a number */
     const char *s;      /* HPV_STR, NUL-terminated */
@@ -55,6 +55,9 @@ int hpBool(const HpSource *s, const char *hf, const char *gguf, int dflt, int *o
 int hpStr(const HpSource *s, const char *hf, const char *gguf, const char *dflt, const char **out, Error *err);
 /* 1 when the key is present (and not null). */
 int hpHas(const HpSource *s, const char *hf, const char *gguf);
+/* 1 when the key is present with the value null (Hugging Face: "turned off",
+ * where absence means the config class's default). */
+int hpIsNull(const HpSource *s, const char *hf, const char *gguf);
 
 /* One row of a family's hyperparameter table: where the value lives in the
  * family's config struct, and how each format names it. */

@@ -1,5 +1,6 @@
 #include "model/arch/common.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -98,3 +99,77 @@ int archActivation(const HpSource *s, const char *key, const char *dflt, ActKind
                         key, a);
     return 0;
 }
+
+#define F(x) offsetof(ArchConfig, x)
+const Hparam archLlamaHparams[] = {
+    {"hidden_size", "embedding_length", HP_INT, F(d), HP_REQUIRED, 0},
+    {"intermediate_size", "feed_forward_length", HP_INT, F(ffn), HP_REQUIRED, 0},
+    {"num_hidden_layers", "block_count", HP_INT, F(n_layers), HP_REQUIRED, 0},
+    {"num_attention_heads", "attention.head_count", HP_INT, F(n_heads), HP_REQUIRED, 0},
+    {"num_key_value_heads", "attention.head_count_kv", HP_INT, F(n_kv_heads), 0, 0},
+    {"vocab_size", "vocab_size", HP_INT, F(vocab), HP_REQUIRED, 0},
+    {"max_position_embeddings", "context_length", HP_INT, F(context), HP_REQUIRED, 0},
+    {"rms_norm_eps", "attention.layer_norm_rms_epsilon", HP_REAL, F(eps), 0, 1e-6},
+    {"rope_theta", "rope.freq_base", HP_REAL, F(rope.theta), 0, 10000.0},
+    {"tie_word_embeddings", NULL, HP_BOOL, F(tied), 0, 0},
+    {NULL, NULL, 0, 0, 0, 0},
+};
+
+int archRealDefault(const HpSource *s, const char *key, double dflt, double *out, Error *err)
+{
+    return hpReal(s, key, NULL, 0, dflt, out, err) < 0 ? -1 : 0;
+}
+
+/* The GGUF-only checks llama.cpp's llama files need. */
+static int ggufChecks(ArchConfig *c, const HpSource *s, Error *err)
+{
+    int vlen, rot;
+    char a[96];
+    if (hpInt(s, NULL, "attention.value_length", 0, c->head_dim, &vlen, err) < 0 ||
+        hpInt(s, NULL, "rope.dimension_count", 0, c->head_dim, &rot, err) < 0)
+        return -1;
+    if (vlen != c->head_dim)
+        return errorSet(err, EXIT_INPUT, "%s: %s %d differs from key_length %d (not supported)", s->path,
+                        hpKeyName(s, NULL, "attention.value_length", a, sizeof a), vlen, c->head_dim);
+    if (rot != c->head_dim)
+        return errorSet(err, EXIT_INPUT, "%s: %s %d differs from the head size %d (partial rotary is not supported)",
+                        s->path, hpKeyName(s, NULL, "rope.dimension_count", a, sizeof a), rot, c->head_dim);
+    c->tied = !hpHas(s, NULL, "tensor:output.weight");
+    c->qkv_bias = hpHas(s, NULL, "tensor:blk.0.attn_q.bias");
+    c->o_bias = hpHas(s, NULL, "tensor:blk.0.attn_output.bias");
+    return 0;
+}
+
+int archLlamaLike(ArchConfig *c, const HpSource *s, unsigned flags, Error *err)
+{
+    if (!c->n_kv_heads) c->n_kv_heads = c->n_heads;
+    if (archHeadDim(c, s, "hidden_size", "num_attention_heads", err)) return -1;
+    c->norm = NORM_RMS;
+    c->layout = BLOCK_PRE_NORM;
+    c->gated = 1;
+    if (archActivation(s, "hidden_act", "silu", &c->act, err)) return -1;
+    if (archReadRope(c, s, &c->rope, c->head_dim, err)) return -1;
+    if (s->gguf) return ggufChecks(c, s, err);
+    int attn_bias = 0, mlp_bias = 0;
+    if (hpBool(s, "attention_bias", NULL, 0, &attn_bias, err) < 0 || hpBool(s, "mlp_bias", NULL, 0, &mlp_bias, err) < 0)
+        return -1;
+    if (mlp_bias) return errorSet(err, EXIT_INPUT, "%s: mlp_bias is not supported", s->path);
+    c->qkv_bias = attn_bias || (flags & LLAMA_QKV_BIAS);
+    c->o_bias = attn_bias && !(flags & LLAMA_QKV_BIAS);
+    /* Sliding windows: Mistral on every layer when sliding_window is set;
+     * Qwen2 only with use_sliding_window, from layer max_window_layers on;
+     * an explicit layer_types wins. */
+    if (!(flags & (LLAMA_WINDOW_ALL | LLAMA_WINDOW_QWEN)) || !hpHas(s, "sliding_window", NULL)) return 0;
+    int use = 1, from = 0;
+    if ((flags & LLAMA_WINDOW_QWEN) && (hpBool(s, "use_sliding_window", NULL, 0, &use, err) < 0 ||
+                                        hpInt(s, "max_window_layers", NULL, 0, 28, &from, err) < 0))
+        return -1;
+    if (!use) return 0;
+    if (hpInt(s, "sliding_window", NULL, 1, 0, &c->window, err) < 0) return -1;
+    int rc = archLayerTypes(c, s, err);
+    if (rc < 0) return -1;
+    if (rc == 0)
+        for (int l = from; l < c->n_layers; l++) c->sliding[l] = 1;
+    return 0;
+}
+

@@ -22,4 +22,29 @@ int archLayerTypes(ArchConfig *c, const HpSource *s, Error *err);
  * SiLU and tanh/erf GELU names Hugging Face uses. */
 int archActivation(const HpSource *s, const char *key, const char *dflt, ActKind *act, Error *err);
 
+/* The hyperparameters of LLaMA-shaped configs (hidden_size, ..., rope_theta,
+ * tie_word_embeddings), shared by the families that keep those names. */
+extern const Hparam archLlamaHparams[];
+
+/* LLaMA-shaped configuration: head size, RMSNorm, SwiGLU (hidden_act),
+ * rope_scaling, attention_bias; on GGUF the checks llama.cpp's llama files
+ * need. Flags: */
+enum {
+    LLAMA_QKV_BIAS = 1u << 0,    /* q/k/v always carry biases, o never (Qwen2) */
+    LLAMA_WINDOW_ALL = 1u << 1,  /* sliding_window on every layer (Mistral) */
+    LLAMA_WINDOW_QWEN = 1u << 2, /* with use_sliding_window, from max_window_layers on (Qwen2/3) */
+};
+int archLlamaLike(ArchConfig *c, const HpSource *s, unsigned flags, Error *err);
+
+/* Gemma: LLaMA-shaped with 1 + w RMSNorm, hidden_activation, scaled
+ * embeddings, tied by default (gemma.c). Gemma 2 and 3 add sandwich norms,
+ * query_pre_attn_scalar, soft-capping (dflt_cap when absent, off when null)
+ * and sliding_window (gemma2.c). */
+int archGemmaLike(ArchConfig *c, const HpSource *s, Error *err);
+int archGemma2Like(ArchConfig *c, const HpSource *s, double dflt_cap, Error *err);
+
+/* Reads key again with another default (families whose config class
+ * defaults differ from LLaMA's). */
+int archRealDefault(const HpSource *s, const char *key, double dflt, double *out, Error *err);
+
 #endif

@@ -3,86 +3,21 @@
  * windows above max_window_layers), SmolLM; llama2.c checkpoints load into
  * the llama family. RMSNorm, rotary positions (rotate-half), grouped-query
  * attention, SwiGLU. */
-#include <stddef.h>
 #include <string.h>
 
 #include "model/arch/common.h"
 #include "model/families.h"
 #include "model/weights.h"
 
-#define F(x) offsetof(ArchConfig, x)
-
-static const Hparam kHparams[] = {
-    {"hidden_size", "embedding_length", HP_INT, F(d), HP_REQUIRED, 0},
-    {"intermediate_size", "feed_forward_length", HP_INT, F(ffn), HP_REQUIRED, 0},
-    {"num_hidden_layers", "block_count", HP_INT, F(n_layers), HP_REQUIRED, 0},
-    {"num_attention_heads", "attention.head_count", HP_INT, F(n_heads), HP_REQUIRED, 0},
-    {"num_key_value_heads", "attention.head_count_kv", HP_INT, F(n_kv_heads), 0, 0},
-    {"vocab_size", "vocab_size", HP_INT, F(vocab), HP_REQUIRED, 0},
-    {"max_position_embeddings", "context_length", HP_INT, F(context), HP_REQUIRED, 0},
-    {"rms_norm_eps", "attention.layer_norm_rms_epsilon", HP_REAL, F(eps), 0, 1e-6},
-    {"rope_theta", "rope.freq_base", HP_REAL, F(rope.theta), 0, 10000.0},
-    {"tie_word_embeddings", NULL, HP_BOOL, F(tied), 0, 0},
-    {NULL, NULL, 0, 0, 0, 0},
-};
-
-/* The GGUF-only checks llama.cpp's llama files need. */
-static int ggufChecks(ArchConfig *c, const HpSource *s, Error *err)
+static int configureLlama(ArchConfig *c, const HpSource *s, Error *err) { return archLlamaLike(c, s, 0, err); }
+static int configureMistral(ArchConfig *c, const HpSource *s, Error *err)
 {
-    int vlen, rot;
-    char a[96];
-    if (hpInt(s, NULL, "attention.value_length", 0, c->head_dim, &vlen, err) < 0 ||
-        hpInt(s, NULL, "rope.dimension_count", 0, c->head_dim, &rot, err) < 0)
-        return -1;
-    if (vlen != c->head_dim)
-        return errorSet(err, EXIT_INPUT, "%s: %s %d differs from key_length %d (not supported)", s->path,
-                        hpKeyName(s, NULL, "attention.value_length", a, sizeof a), vlen, c->head_dim);
-    if (rot != c->head_dim)
-        return errorSet(err, EXIT_INPUT, "%s: %s %d differs from the head size %d (partial rotary is not supported)",
-                        s->path, hpKeyName(s, NULL, "rope.dimension_count", a, sizeof a), rot, c->head_dim);
-    c->tied = !hpHas(s, NULL, "tensor:output.weight");
-    c->qkv_bias = hpHas(s, NULL, "tensor:blk.0.attn_q.bias");
-    c->o_bias = hpHas(s, NULL, "tensor:blk.0.attn_output.bias");
-    return 0;
+    return archLlamaLike(c, s, LLAMA_WINDOW_ALL, err);
 }
-
-/* kind: 0 llama, 1 mistral, 2 qwen2 */
-static int configureKind(ArchConfig *c, const HpSource *s, int kind, Error *err)
+static int configureQwen2(ArchConfig *c, const HpSource *s, Error *err)
 {
-    if (!c->n_kv_heads) c->n_kv_heads = c->n_heads;
-    if (archHeadDim(c, s, "hidden_size", "num_attention_heads", err)) return -1;
-    c->norm = NORM_RMS;
-    c->layout = BLOCK_PRE_NORM;
-    c->gated = 1;
-    if (archActivation(s, "hidden_act", "silu", &c->act, err)) return -1;
-    if (archReadRope(c, s, &c->rope, c->head_dim, err)) return -1;
-    if (s->gguf) return ggufChecks(c, s, err);
-    int attn_bias = 0, mlp_bias = 0;
-    if (hpBool(s, "attention_bias", NULL, 0, &attn_bias, err) < 0 || hpBool(s, "mlp_bias", NULL, 0, &mlp_bias, err) < 0)
-        return -1;
-    if (mlp_bias) return errorSet(err, EXIT_INPUT, "%s: mlp_bias is not supported", s->path);
-    c->qkv_bias = attn_bias || kind == 2;
-    c->o_bias = attn_bias && kind != 2;
-    /* Sliding windows: Mistral on every layer when sliding_window is set;
-     * Qwen2 only with use_sliding_window, from layer max_window_layers on;
-     * an explicit layer_types wins. */
-    if (kind == 0 || !hpHas(s, "sliding_window", NULL)) return 0;
-    int use = 1, from = 0;
-    if (kind == 2 && (hpBool(s, "use_sliding_window", NULL, 0, &use, err) < 0 ||
-                      hpInt(s, "max_window_layers", NULL, 0, c->n_layers, &from, err) < 0))
-        return -1;
-    if (!use) return 0;
-    if (hpInt(s, "sliding_window", NULL, 1, 0, &c->window, err) < 0) return -1;
-    int rc = archLayerTypes(c, s, err);
-    if (rc < 0) return -1;
-    if (rc == 0)
-        for (int l = from; l < c->n_layers; l++) c->sliding[l] = 1;
-    return 0;
+    return archLlamaLike(c, s, LLAMA_QKV_BIAS | LLAMA_WINDOW_QWEN, err);
 }
-
-static int configureLlama(ArchConfig *c, const HpSource *s, Error *err) { return configureKind(c, s, 0, err); }
-static int configureMistral(ArchConfig *c, const HpSource *s, Error *err) { return configureKind(c, s, 1, err); }
-static int configureQwen2(ArchConfig *c, const HpSource *s, Error *err) { return configureKind(c, s, 2, err); }
 
 #define LAYER "model.layers.%d."
 static const TensorRole kRoles[] = {
@@ -110,14 +45,14 @@ static const char *const kMistralArchs[] = {"MistralForCausalLM", "MistralModel"
 static const char *const kQwen2Archs[] = {"Qwen2ForCausalLM", "Qwen2Model", NULL};
 
 const Family familyLlama = {
-    .name = "llama", .hf_archs = kLlamaArchs, .gguf_arch = "llama", .hparams = kHparams,
+    .name = "llama", .hf_archs = kLlamaArchs, .gguf_arch = "llama", .hparams = archLlamaHparams,
     .configure = configureLlama, .roles = kRoles,
 };
 const Family familyMistral = {
-    .name = "mistral", .hf_archs = kMistralArchs, .hparams = kHparams,
+    .name = "mistral", .hf_archs = kMistralArchs, .hparams = archLlamaHparams,
     .configure = configureMistral, .roles = kRoles,
 };
 const Family familyQwen2 = {
-    .name = "qwen2", .hf_archs = kQwen2Archs, .hparams = kHparams,
+    .name = "qwen2", .hf_archs = kQwen2Archs, .hparams = archLlamaHparams,
     .configure = configureQwen2, .roles = kRoles,
 };
