@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """`ffnscope run` on checkpoints against the PyTorch reference pipeline.
 
-Random-weight GPT-2, LLaMA and nGPT checkpoints (tools/make_random_model.py) run through the real
+Random-weight checkpoints of every architecture (tools/make_random_model.py) run through the real
 binary on a config that caps seq_len at the models' context (100 -> 64), ends on a partial batch
 (15 sequences in batches of 4) and captures both sites of every layer. The reference side cuts
 the same token stream the same way (consecutive non-overlapping sequences from token 0, whole
@@ -33,8 +33,10 @@ import reference  # noqa: E402
 
 TOL = 1e-4
 KEYS = ("hard_rank", "soft_rank", "hard_util", "soft_util", "concentration", "eee", "sui", "alpha")
-LAYOUTS = ("gpt2-prefixed", "llama-gqa-bf16", "ngpt-w160")
-TOKENS, SEQ_LEN, BATCH, CONTEXT = 1000, 100, 4, 64
+# every architecture: the three first-stage families and one layout of each newer one
+LAYOUTS = ("gpt2-prefixed", "llama-gqa-bf16", "ngpt-w160", "llama3-rope", "qwen2-nullscaling", "qwen3", "gemma",
+           "gemma2", "gemma3-text", "pythia", "pythia-serial", "phi3", "olmo2")
+TOKENS, SEQ_LEN, BATCH = 1000, 100, 4
 
 SENTENCES = [
     "Anne had been a very pretty girl, but her bloom had vanished early;",
@@ -47,6 +49,7 @@ SENTENCES = [
 ]
 
 failures = []
+ROOT_MODELS = []   # the folder the random checkpoints are written to
 
 
 def check(cond, what):
@@ -76,6 +79,15 @@ def ids_for(ffn, model_dir, text_path, text):
     return json.loads(p.stdout)
 
 
+def context_of(model_dir):
+    """The model's context, by whichever key its family names it with."""
+    cfg = json.load(open(os.path.join(model_dir, "config.json")))
+    for k in ("max_position_embeddings", "n_positions", "n_ctx", "block_size"):
+        if cfg.get(k):
+            return cfg[k]
+    raise KeyError("no context key in " + model_dir)
+
+
 def bos_id(model_dir):
     with open(os.path.join(model_dir, "tokenizer.json")) as f:
         tj = json.load(f)
@@ -98,6 +110,8 @@ def compare(rows, name, model, seqs, what):
         tag = "%s %s layer %d %s" % (what, name, key[0], key[1])
         check(int(r["tokens"]) == ref["tokens"] == seqs.size, "%s tokens %s vs %d" % (tag, r["tokens"], seqs.size))
         check(int(r["width"]) == ref["width"], tag + " width")
+        want_family = json.load(open(os.path.join(ROOT_MODELS[0], name, "config.json")))["model_type"]
+        check(r["family"] == want_family, "%s family %r, expected the model_type %r" % (tag, r["family"], want_family))
         check(r["warnings"] == ref["warnings"], "%s warnings %r vs %r" % (tag, r["warnings"], ref["warnings"]))
         for k in KEYS:
             a, b = (float(r[k]) if r[k] != "" else float("nan")), ref[k]
@@ -117,6 +131,7 @@ def main():
     ffn = os.path.abspath(sys.argv[1])
     tmp = tempfile.mkdtemp(prefix="ffnscope-runmodels-")
     models_dir = os.path.join(tmp, "models")
+    ROOT_MODELS.append(models_dir)
     with open(os.devnull, "w") as null:
         old, sys.stdout = sys.stdout, null
         try:
@@ -127,7 +142,6 @@ def main():
     text_path = os.path.join(tmp, "corpus.txt")
     with open(text_path, "w") as f:
         f.write(text)
-    seq_len = min(SEQ_LEN, CONTEXT)
 
     cfg = os.path.join(tmp, "models.yaml")
     with open(cfg, "w") as f:
@@ -138,6 +152,7 @@ def main():
     rows = run(ffn, cfg, os.path.join(tmp, "out"), tmp)
     for name in LAYOUTS:
         d = os.path.join(models_dir, name)
+        seq_len = min(SEQ_LEN, context_of(d))
         ids = np.array(ids_for(ffn, d, text_path, text), dtype=np.int64)
         n_seq = min(TOKENS // seq_len, len(ids) // seq_len)
         check(n_seq == TOKENS // seq_len, "%s: corpus too short for the test (%d tokens)" % (name, len(ids)))
@@ -155,6 +170,7 @@ def main():
     rows = run(ffn, cfg2, os.path.join(tmp, "out-bos"), tmp)
     d = os.path.join(models_dir, name)
     ids = np.array(ids_for(ffn, d, text_path, text), dtype=np.int64)
+    seq_len = min(SEQ_LEN, context_of(d))
     n_seq = TOKENS // seq_len
     per = seq_len - 1
     seqs = np.concatenate([np.full((n_seq, 1), bos_id(d), dtype=np.int64),
