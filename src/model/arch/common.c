@@ -173,3 +173,12 @@ int archLlamaLike(ArchConfig *c, const HpSource *s, unsigned flags, Error *err)
     return 0;
 }
 
+
+int archRotaryDims(ArchConfig *c, const HpSource *s, const char *key, double fraction, Error *err)
+{
+    c->rope.dims = (int)(c->head_dim * fraction);
+    if (c->rope.dims <= 0 || c->rope.dims % 2)
+        return errorSet(err, EXIT_INPUT, "%s: key '%s' = %g gives %d rotary dimensions of a head of %d (rotary needs pairs)",
+                        s->path, key, fraction, c->rope.dims, c->head_dim);
+    return 0;
+}

@@ -11,6 +11,10 @@
  * and the supported ones) and dims (the rotated part of each head). */
 int archReadRope(ArchConfig *c, const HpSource *s, RopeSpec *r, int dims, Error *err);
 
+/* c->rope.dims = int(head_dim * fraction) (Python's truncation, as Hugging
+ * Face computes it), refused naming key when that is odd or zero. */
+int archRotaryDims(ArchConfig *c, const HpSource *s, const char *key, double fraction, Error *err);
+
 /* head_dim when the config gives it, else hidden / heads (which must divide). */
 int archHeadDim(ArchConfig *c, const HpSource *s, const char *d_key, const char *heads_key, Error *err);
 

@@ -46,7 +46,7 @@ static int configure(ArchConfig *c, const HpSource *s, Error *err)
     if (archRealDefault(s, pct_key, 0.25, &pct, err) || archRealDefault(s, base_key, 10000.0, &c->rope.theta, err))
         return -1;
     if (pct > 1) return errorSet(err, EXIT_INPUT, "%s: key '%s' must be at most 1", s->path, pct_key);
-    return archReadRope(c, s, &c->rope, (int)(c->head_dim * pct), err);
+    return archRotaryDims(c, s, pct_key, pct, err) || archReadRope(c, s, &c->rope, c->rope.dims, err);
 }
 
 #define LAYER "gpt_neox.layers.%d."

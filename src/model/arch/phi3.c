@@ -13,8 +13,7 @@ static int configure(ArchConfig *c, const HpSource *s, Error *err)
     double f;
     if (archRealDefault(s, "partial_rotary_factor", 1.0, &f, err)) return -1;
     if (f > 1) return errorSet(err, EXIT_INPUT, "%s: key 'partial_rotary_factor' must be at most 1", s->path);
-    c->rope.dims = (int)(c->head_dim * f);
-    return 0;
+    return archRotaryDims(c, s, "partial_rotary_factor", f, err);
 }
 
 #define LAYER "model.layers.%d."
