@@ -39,11 +39,13 @@ static void printTable(const char *path, const ModelInfo *in, const Tokenizer *t
     printf("%-11s %d\n", "layers", in->n_layers);
     printf("%-11s %d\n", "heads", in->n_heads);
     printf("%-11s %d\n", "kv_heads", in->n_kv_heads);
+    printf("%-11s %d\n", "head_dim", in->head_dim);
     printf("%-11s %d\n", "ffn_width", in->ffn_width);
     printf("%-11s %d\n", "vocab", in->vocab_size);
     printf("%-11s %d\n", "context", in->context);
     printf("%-11s %s\n", "dtype", in->dtype);
     printf("%-11s %s (%.2fM)\n", "params", params, (double)in->n_params / 1e6);
+    if (in->details[0]) printf("%-11s %s\n", "arch", in->details);
     if (tok)
         printf("%-11s %s, %d tokens\n", "tokenizer", tokenizerKind(tok), tokenizerVocabSize(tok));
     else
@@ -60,6 +62,27 @@ static void printTable(const char *path, const ModelInfo *in, const Tokenizer *t
     }
 }
 
+/* "key=value ..." as an object; values that read as numbers become numbers. */
+static json_t *detailsJson(const char *details)
+{
+    json_t *o = json_object();
+    char buf[sizeof ((ModelInfo *)0)->details];
+    snprintf(buf, sizeof buf, "%s", details);
+    char *save = NULL;
+    for (char *tok = strtok_r(buf, " ", &save); tok && o; tok = strtok_r(NULL, " ", &save)) {
+        char *eq = strchr(tok, '=');
+        if (!eq) continue;
+        *eq = 0;
+        char *end;
+        double v = strtod(eq + 1, &end);
+        json_t *val = *end || end == eq + 1   ? json_string(eq + 1)
+                      : v == (double)(json_int_t)v ? json_integer((json_int_t)v)
+                                                   : json_real(v);
+        json_object_set_new(o, tok, val);
+    }
+    return o;
+}
+
 static int printJson(const char *path, const ModelInfo *in, const Tokenizer *tok, json_t *meta, Error *err)
 {
     json_t *t = tok ? json_pack("{s:s, s:i}", "kind", tokenizerKind(tok), "vocab_size", tokenizerVocabSize(tok))
@@ -69,6 +92,8 @@ static int printJson(const char *path, const ModelInfo *in, const Tokenizer *tok
                           in->n_layers, "heads", in->n_heads, "kv_heads", in->n_kv_heads, "ffn_width",
                           in->ffn_width, "vocab_size", in->vocab_size, "context", in->context, "dtype",
                           in->dtype, "params", (json_int_t)in->n_params, "tokenizer", t);
+    if (o) json_object_set_new(o, "head_dim", json_integer(in->head_dim));
+    if (o) json_object_set_new(o, "architecture", detailsJson(in->details));
     if (o && meta) json_object_set(o, "metadata", meta);
     char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(o);

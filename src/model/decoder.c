@@ -132,7 +132,7 @@ void decoderFinishLoad(Decoder *m)
     }
 }
 
-/* The structural choices `inspect` shows, "key=value ..." */
+/* The structural choices `inspect` shows, "key=value ..." (no spaces inside a value) */
 static void describeArch(const ArchConfig *c, char *buf, size_t len)
 {
     static const char *const norms[] = {"layernorm", "rmsnorm", "rmsnorm(1+w)"};
@@ -156,7 +156,7 @@ static void describeArch(const ArchConfig *c, char *buf, size_t len)
     if (c->window > 0) {
         int n = 0;
         for (int l = 0; l < c->n_layers; l++) n += c->sliding[l];
-        PUT(" window=%d (%d of %d layers)", c->window, n, c->n_layers);
+        PUT(" window=%d sliding_layers=%d/%d", c->window, n, c->n_layers);
         if (c->rope_local.type != ROPE_NONE) PUT(" rope_local_theta=%g", c->rope_local.theta);
     }
     PUT(" tied=%s", c->tied ? "yes" : "no");
