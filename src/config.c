@@ -227,7 +227,7 @@ static const char *const kRootKeys[] = {"version", "corpus", "capture", "metrics
 static const char *const kCorpusKeys[] = {"path", "tokens", "seq_len", "batch", "add_bos", NULL};
 static const char *const kCaptureKeys[] = {"sites", "layers", "refresh_tokens", NULL};
 static const char *const kMetricsKeys[] = {"concentration_k", NULL};
-static const char *const kModelKeys[] = {"name", "path", "glob", "format", "family", "tokenizer", NULL};
+static const char *const kModelKeys[] = {"name", "path", "glob", "format", "family", "tokenizer", "fit_group", NULL};
 static const char *const kUiKeys[] = {"theme", NULL};
 static const char *const kOutputKeys[] = {"dir", "export_dir", NULL};
 
@@ -445,6 +445,7 @@ static void entryFree(ModelEntry *e)
     free(e->path);
     free(e->format);
     free(e->family);
+    free(e->fit_group);
     free(e->tokenizer);
     memset(e, 0, sizeof *e);
 }
@@ -476,7 +477,7 @@ static int parseModel(Ctx *c, yaml_node_t *n, int index, Config *cfg, int *cap)
     yaml_node_t *pn = lookup(c, n, "path"), *gn = lookup(c, n, "glob"), *v;
     if (!pn && !gn) return failAt(c, n, "%s: needs 'path' or 'glob'", field);
     if (pn && gn) return failAt(c, gn, "%s: give either 'path' or 'glob', not both", field);
-    const char *name = NULL, *format = NULL, *family = NULL, *tok = NULL, *s;
+    const char *name = NULL, *format = NULL, *family = NULL, *tok = NULL, *group = NULL, *s;
     char sub[96];
     if ((v = lookup(c, n, "name"))) {
         snprintf(sub, sizeof sub, "%s.name", field);
@@ -495,6 +496,11 @@ static int parseModel(Ctx *c, yaml_node_t *n, int index, Config *cfg, int *cap)
         snprintf(sub, sizeof sub, "%s.family", field);
         if (getString(c, famn, sub, &family)) return -1;
         if (!validName(family)) return failAt(c, famn, "%s: bad family '%.60s'", sub, family);
+    }
+    if ((v = lookup(c, n, "fit_group"))) {
+        snprintf(sub, sizeof sub, "%s.fit_group", field);
+        if (getString(c, v, sub, &group)) return -1;
+        if (!validName(group)) return failAt(c, v, "%s: bad fit group '%.60s'", sub, group);
     }
     char *tokpath = NULL;
     if ((v = lookup(c, n, "tokenizer"))) {
@@ -586,7 +592,8 @@ static int parseModel(Ctx *c, yaml_node_t *n, int index, Config *cfg, int *cap)
         e.format = xstrdup(format);
         e.family = xstrdup(family);
         e.tokenizer = xstrdup(tokpath);
-        if ((format && !e.format) || (family && !e.family) || (tokpath && !e.tokenizer)) {
+        e.fit_group = xstrdup(group);
+        if ((format && !e.format) || (family && !e.family) || (tokpath && !e.tokenizer) || (group && !e.fit_group)) {
             entryFree(&e);
             errorNoMem(c->err, c->path);
             goto done;

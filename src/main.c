@@ -9,7 +9,7 @@
 /* Keep in the order --help shows them. */
 static const Command commands[] = {
     /* entries are added as commands land: {"name", "usage", cmdName}, */
-    {"run", "run CONFIG [--out DIR]", cmdRun},
+    {"run", "run CONFIG [--out DIR] | run MODEL... [--corpus FILE] [--tokens N] [--print-config] ...", cmdRun},
     {"analyze", "analyze FILE [--tensor NAME] [--format table|json|csv] [--concentration-k K]", cmdAnalyze},
     {"inspect", "inspect MODEL [--format table|json]", cmdInspect},
     {"merge", "merge SHARD... --out FILE     combine covariance statistics shards", cmdMerge},
@@ -22,6 +22,7 @@ static const Command commands[] = {
 static void printUsage(FILE *out)
 {
     fprintf(out, "usage: ffnscope [CONFIG | RESULTS_DIR]   open the dashboard\n");
+    fprintf(out, "       ffnscope MODEL... [--corpus FILE] ...   the dashboard on models (options as run)\n");
     for (const Command *c = commands; c->name; c++) fprintf(out, "       ffnscope %s\n", c->usage);
     fprintf(out, "       ffnscope --help | --version\n");
 }

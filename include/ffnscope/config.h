@@ -14,6 +14,7 @@ typedef struct ModelEntry {
     char *format;     /* forced format or NULL */
     char *family;     /* forced family or NULL */
     char *tokenizer;  /* resolved tokenizer path or NULL */
+    char *fit_group;  /* the scaling fit this model joins, or NULL: its family's */
     int line, col;    /* where the entry starts in the config, for error messages */
     int is_acts;      /* an activation file (.npy / .safetensors of activations): no model, no corpus */
 } ModelEntry;

@@ -19,7 +19,7 @@ typedef struct ModelInfo {
     char dtype[8];       /* storage dtype of the weights: F32, F16, BF16, Q8_0 */
     int d_model, n_layers, n_heads, n_kv_heads, head_dim, ffn_width, vocab_size, context;
     int64_t n_params;
-    char details[256];   /* the family's own hyperparameters, "key=value ..." (may be empty) */
+    char details[256];   /* the architecture's choices, "key=value key=value ..." (values without spaces) */
 } ModelInfo;
 
 typedef struct ModelOptions {

@@ -40,6 +40,7 @@ typedef struct LayerSnapshot {
 
 typedef struct ModelSnapshot {
     char *name, *family, *format, *path;
+    char *fit_group;           /* the scaling fit this model joins; NULL: its family's */
     int width;                 /* FFN width D (0 until known) */
     int n_layers;              /* layers in the model */
     ModelStatus status;
@@ -98,6 +99,9 @@ void snapshotModelClear(ModelSnapshot *m);
 int snapshotFindModel(const Snapshot *s, const char *name);
 /* The row for (layer, site) of a model, or NULL. */
 const LayerSnapshot *snapshotFindRow(const ModelSnapshot *m, int layer, Site site);
+
+/* The fit group of a model: its fit_group, else its family (never NULL). */
+const char *snapshotFitGroup(const ModelSnapshot *m);
 
 /* The fit for (family, site, rank), or NULL when there is none. */
 const FitSnapshot *snapshotFindFit(const Snapshot *s, const char *family, Site site, RankKind rank);

@@ -1,4 +1,4 @@
-/* ffnscope [CONFIG | RESULTS_DIR]: the dashboard. With no argument it opens
+/* ffnscope [CONFIG | RESULTS_DIR | MODEL... [run's options]]: the dashboard. With no argument it opens
  * ./ffnscope.yaml, else the bundled configs/demo.yaml. Without a terminal a
  * config runs headless (as `ffnscope run`) and a results directory prints
  * its table as Markdown. */
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/implicit.h"
 #include "export/export.h"
 #include "ffnscope/config.h"
 #include "ffnscope/results.h"
@@ -40,14 +41,26 @@ static int browse(const char *dir, Error *err)
     return status;
 }
 
-static int live(const char *path, Error *err)
+/* argv: what followed `ffnscope` (a config, or models and run's options). */
+static int live(int argc, char **argv, Error *err)
 {
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-        char *run_argv[] = {"run", (char *)path, NULL};
-        return cmdRun(2, run_argv, err);
+        argv[0] = "run";
+        return cmdRun(argc, argv, err);
     }
     Config *cfg;
-    if (configLoad(path, &cfg, err)) return err->code ? err->code : EXIT_INPUT;
+    char *pos[64];
+    int n_pos = 0;
+    ImplicitArgs ia = {0};
+    for (int i = 1; i < argc; i++) {
+        int taken = implicitOption(argc, argv, &i, &ia, err);
+        if (taken < 0) return EXIT_INPUT;
+        if (taken) continue;
+        if (argv[i][0] == '-' || n_pos == (int)(sizeof pos / sizeof pos[0]))
+            return errorSet(err, EXIT_INPUT, "unknown option '%s' (see ffnscope --help)", argv[i]), EXIT_INPUT;
+        pos[n_pos++] = argv[i];
+    }
+    if (runLoadConfig(n_pos, pos, &ia, 0, &cfg, err)) return err->code ? err->code : EXIT_INPUT;
     Worker *w;
     if (workerStart(cfg, &w, err)) {
         configFree(cfg);
@@ -64,8 +77,7 @@ static int live(const char *path, Error *err)
 
 int cmdDashboard(int argc, char **argv, Error *err)
 {
-    if (argc > 2) return errorSet(err, EXIT_INPUT, "usage: ffnscope [CONFIG | RESULTS_DIR] (see ffnscope --help)"),
-                  EXIT_INPUT;
+    if (argc > 2 || (argc == 2 && implicitIsModelSource(argv[1]))) return live(argc, argv, err);
     char found[4096];
     const char *path = argc == 2 ? argv[1] : NULL;
     struct stat st;
@@ -78,5 +90,7 @@ int cmdDashboard(int argc, char **argv, Error *err)
                    EXIT_INPUT;
     }
     if (stat(path, &st) != 0) return errorSet(err, EXIT_INPUT, "%s: no such file or directory", path), EXIT_INPUT;
-    return S_ISDIR(st.st_mode) ? browse(path, err) : live(path, err);
+    if (S_ISDIR(st.st_mode)) return browse(path, err);
+    char *live_argv[] = {"", (char *)path, NULL};
+    return live(2, live_argv, err);
 }

@@ -1,4 +1,5 @@
-/* ffnscope run CONFIG [--out DIR]: the headless run. The same worker as the
+/* ffnscope run CONFIG [--out DIR], or run MODEL... [options]: the headless
+ * run. The same worker as the
  * dashboard captures; progress goes to stderr (a bar per model on a
  * terminal, one line per finished model otherwise), the metrics table to
  * stdout and the results to DIR (default: the config's output.dir).
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "cli/implicit.h"
 #include "ffnscope/config.h"
 #include "ffnscope/results.h"
 #include "ffnscope/worker.h"
@@ -164,24 +166,65 @@ static void printTable(const Snapshot *s)
     }
 }
 
-static int usage(Error *err)
+#define RUN_USAGE                                                                                            \
+    "usage: ffnscope run CONFIG [--out DIR] [--save-stats FILE|DIR]\n"                                         \
+    "       ffnscope run MODEL... [--corpus FILE] [--tokens N] [--seq-len T] [--batch B]\n"                     \
+    "                             [--sites pre,post] [--layers SPEC] [--out DIR] [--print-config]"
+
+static int usage(Error *err) { return errorSet(err, EXIT_INPUT, "%s", RUN_USAGE); }
+
+int runLoadConfig(int n_pos, char **pos, ImplicitArgs *ia, int print_config, Config **cfg, Error *err)
 {
-    return errorSet(err, EXIT_INPUT, "usage: ffnscope run CONFIG [--out DIR] [--save-stats FILE|DIR]");
+    int implicit = n_pos > 1 || (n_pos == 1 && implicitIsModelSource(pos[0]));
+    if (!implicit) {
+        if (ia->corpus || ia->tokens || ia->seq_len || ia->batch || ia->sites || ia->layers || print_config)
+            return errorSet(err, EXIT_INPUT, "--corpus, --tokens, --seq-len, --batch, --sites, --layers and "
+                                             "--print-config go with models named on the command line, not a config");
+        return configLoad(pos[0], cfg, err);
+    }
+    for (int i = 0; i < n_pos; i++) {
+        if (!implicitIsModelSource(pos[i]))
+            return errorSet(err, EXIT_INPUT, "%s: not a model (a folder with config.json, .gguf, .bin, .npy or "
+                                             ".safetensors)", pos[i]);
+        if (ia->n_models == (int)(sizeof ia->models / sizeof ia->models[0]))
+            return errorSet(err, EXIT_INPUT, "too many models on the command line; write a config");
+        ia->models[ia->n_models++] = pos[i];
+    }
+    if (print_config) {
+        char *yaml;
+        if (implicitYaml(ia, &yaml, err)) return -1;
+        fputs(yaml, stdout);
+        free(yaml);
+        *cfg = NULL;
+        return 0;
+    }
+    return implicitConfig(ia, cfg, err);
 }
 
 int cmdRun(int argc, char **argv, Error *err)
 {
-    const char *config = NULL, *out = NULL, *save_stats = NULL;
+    const char *out = NULL, *save_stats = NULL;
+    char *pos[64];
+    int n_pos = 0, print_config = 0;
+    ImplicitArgs ia = {0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: ffnscope run CONFIG [--out DIR] [--save-stats FILE|DIR]\n"
+            printf(RUN_USAGE "\n"
                    "Captures every model of CONFIG, writes the results directory (default: the config's\n"
                    "output.dir) and prints the metrics table. --save-stats also writes each model's\n"
                    "covariance statistics (ffnscope analyze/merge read them): to FILE for a single\n"
-                   "model, or to DIR/NAME.stats.safetensors.\n");
+                   "model, or to DIR/NAME.stats.safetensors.\n"
+                   "Models named instead of a config (checkpoint folders, .gguf, .bin, activation or\n"
+                   "statistics files) run on the bundled Persuasion unless --corpus says otherwise, with\n"
+                   "results in results/<first model's name>; --print-config writes that config as YAML.\n");
             return EXIT_OK;
         }
-        if (!strcmp(argv[i], "--out")) {
+        int taken = implicitOption(argc, argv, &i, &ia, err);
+        if (taken < 0) return EXIT_INPUT;
+        if (taken) continue;
+        if (!strcmp(argv[i], "--print-config")) {
+            print_config = 1;
+        } else if (!strcmp(argv[i], "--out")) {
             if (++i >= argc) return errorSet(err, EXIT_INPUT, "run: --out needs a folder"), EXIT_INPUT;
             out = argv[i];
         } else if (!strncmp(argv[i], "--out=", 6)) {
@@ -193,23 +236,23 @@ int cmdRun(int argc, char **argv, Error *err)
         } else if (!strncmp(argv[i], "--save-stats=", 13) && argv[i][13]) {
             save_stats = argv[i] + 13;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            errorSet(err, EXIT_INPUT,
-                     "run: unknown option '%s' (usage: ffnscope run CONFIG [--out DIR] [--save-stats FILE|DIR])",
-                     argv[i]);
+            errorSet(err, EXIT_INPUT, "run: unknown option '%s' (see ffnscope run --help)", argv[i]);
             return EXIT_INPUT;
-        } else if (!config) {
-            config = argv[i];
+        } else if (n_pos < (int)(sizeof pos / sizeof pos[0])) {
+            pos[n_pos++] = argv[i];
         } else {
             usage(err);
             return EXIT_INPUT;
         }
     }
-    if (!config || (out && !*out)) {
+    if (!n_pos || (out && !*out)) {
         usage(err);
         return EXIT_INPUT;
     }
+    ia.out = out;
     Config *cfg;
-    if (configLoad(config, &cfg, err)) return err->code ? err->code : EXIT_INPUT;
+    if (runLoadConfig(n_pos, pos, &ia, print_config, &cfg, err)) return err->code ? err->code : EXIT_INPUT;
+    if (!cfg) return EXIT_OK; /* --print-config */
     if (!out) out = cfg->output_dir;
     if (save_stats) {
         /* one file holds one model: several need a folder (checked now, not after the capture) */

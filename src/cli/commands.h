@@ -16,6 +16,12 @@ typedef struct Command {
 
 int cmdAnalyze(int argc, char **argv, Error *err);
 int cmdRun(int argc, char **argv, Error *err);
+/* run's config: pos[0] a config file, or every pos a model (implicit config,
+ * cli/implicit.h). print_config: prints the implicit YAML, *cfg = NULL. */
+struct ImplicitArgs;
+struct Config;
+int runLoadConfig(int n_pos, char **pos, struct ImplicitArgs *ia, int print_config, struct Config **cfg,
+                  Error *err);
 int cmdInspect(int argc, char **argv, Error *err);
 int cmdTokenize(int argc, char **argv, Error *err);
 int cmdRender(int argc, char **argv, Error *err);

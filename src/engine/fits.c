@@ -63,17 +63,16 @@ int snapshotComputeFits(Snapshot *s)
     if (!tmp || !widths || !x || !y || !fits) goto out;
 
     for (int i = 0; i < s->n_models; i++) {
-        const char *fam = s->models[i].family ? s->models[i].family : "";
+        const char *fam = snapshotFitGroup(&s->models[i]);
         int seen = 0;
-        for (int j = 0; j < i && !seen; j++)
-            seen = !strcmp(fam, s->models[j].family ? s->models[j].family : "");
+        for (int j = 0; j < i && !seen; j++) seen = !strcmp(fam, snapshotFitGroup(&s->models[j]));
         if (seen) continue;
         for (int site = 0; site < SITE_COUNT; site++)
             for (int rank = RANK_SOFT; rank <= RANK_HARD; rank++) {
                 int n = 0;
                 for (int j = i; j < s->n_models; j++) {
                     const ModelSnapshot *m = &s->models[j];
-                    if (strcmp(fam, m->family ? m->family : "")) continue;
+                    if (strcmp(fam, snapshotFitGroup(m))) continue;
                     n += modelPoint(m, (Site)site, (RankKind)rank, tmp, widths, &x[n], &y[n]);
                 }
                 if (!n) continue;

@@ -128,6 +128,7 @@ static json_t *modelJson(const ModelSnapshot *m, int *bad)
     if (!o) return *bad = 1, NULL;
     put(o, "name", jstr(m->name), bad);
     put(o, "family", jstr(m->family), bad);
+    if (m->fit_group) put(o, "fit_group", jstr(m->fit_group), bad);
     put(o, "format", jstr(m->format), bad);
     put(o, "path", jstr(m->path), bad);
     put(o, "width", json_integer(m->width), bad);
@@ -385,6 +386,7 @@ static int resolvedConfig(Yb *y, const Config *cfg, const char *dir)
         if (e->format) ySet(y, m, "format", yQuoted(y, e->format));
         if (e->family) ySet(y, m, "family", yQuoted(y, e->family));
         if (e->tokenizer) ySet(y, m, "tokenizer", yQuoted(y, e->tokenizer));
+        if (e->fit_group) ySet(y, m, "fit_group", yQuoted(y, e->fit_group));
         yPush(y, models, m);
     }
     ySet(y, root, "models", models);
@@ -594,7 +596,8 @@ static int loadModels(Loader *l, json_t *arr, Snapshot *s)
         int64_t v;
         if (getStr(l, o, "name", 1, &m->name, (int)i) || getStr(l, o, "family", 0, &m->family, (int)i) ||
             getStr(l, o, "format", 0, &m->format, (int)i) || getStr(l, o, "path", 0, &m->path, (int)i) ||
-            getStr(l, o, "error", 0, &m->error, (int)i) || getStr(l, o, "status", 1, &status, (int)i))
+            getStr(l, o, "error", 0, &m->error, (int)i) || getStr(l, o, "status", 1, &status, (int)i) ||
+            getStr(l, o, "fit_group", 0, &m->fit_group, (int)i))
             return -1;
         int st = statusFromName(status, &m->status);
         free(status);

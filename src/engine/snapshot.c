@@ -31,6 +31,7 @@ void snapshotModelClear(ModelSnapshot *m)
 {
     free(m->name);
     free(m->family);
+    free(m->fit_group);
     free(m->format);
     free(m->path);
     free(m->error);
@@ -68,11 +69,11 @@ static int dupStr(char **dst, const char *src)
 static int copyModel(ModelSnapshot *d, const ModelSnapshot *m)
 {
     *d = *m;
-    d->name = d->family = d->format = d->path = d->error = NULL;
+    d->name = d->family = d->format = d->path = d->error = d->fit_group = NULL;
     d->rows = NULL;
     d->n_rows = 0;
     if (dupStr(&d->name, m->name) || dupStr(&d->family, m->family) || dupStr(&d->format, m->format) ||
-        dupStr(&d->path, m->path) || dupStr(&d->error, m->error))
+        dupStr(&d->path, m->path) || dupStr(&d->error, m->error) || dupStr(&d->fit_group, m->fit_group))
         return -1;
     if (m->n_rows) {
         d->rows = calloc((size_t)m->n_rows, sizeof *d->rows);
@@ -136,6 +137,11 @@ const LayerSnapshot *snapshotFindRow(const ModelSnapshot *m, int layer, Site sit
     for (int i = 0; i < m->n_rows; i++)
         if (m->rows[i].layer == layer && m->rows[i].site == site) return &m->rows[i];
     return NULL;
+}
+
+const char *snapshotFitGroup(const ModelSnapshot *m)
+{
+    return m->fit_group ? m->fit_group : m->family ? m->family : "";
 }
 
 const FitSnapshot *snapshotFindFit(const Snapshot *s, const char *family, Site site, RankKind rank)

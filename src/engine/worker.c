@@ -211,7 +211,8 @@ static int buildPlan(Worker *w, Error *err)
         m->path = strdup(e->path);
         m->family = strdup(slots[i].family);
         m->format = strdup(slots[i].format);
-        if (!m->name || !m->path || !m->family || !m->format) {
+        m->fit_group = e->fit_group ? strdup(e->fit_group) : NULL;
+        if (!m->name || !m->path || !m->family || !m->format || (e->fit_group && !m->fit_group)) {
             free(slots);
             return errorNoMem(err, "worker");
         }

@@ -24,7 +24,12 @@ static const uint32_t markers[][2] = {
 };
 #define N_MARKERS ((int)(sizeof markers / sizeof *markers))
 
-static const char *famName(const ModelSnapshot *m) { return m->family && *m->family ? m->family : "other"; }
+/* Points and lines are grouped as the fits are: by fit group (the family unless a model entry names one). */
+static const char *famName(const ModelSnapshot *m)
+{
+    const char *g = snapshotFitGroup(m);
+    return *g ? g : "other";
+}
 
 static int collectFamilies(const Snapshot *s, Site site, Family *fam)
 {
