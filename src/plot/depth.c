@@ -94,7 +94,7 @@ int figDepth(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
     for (int i = 0; i < nm; i++) {
         if (!sel[i]) continue;
         const ModelSnapshot *m = &s->models[i];
-        Color col = figGradient(&f->style, axisMap(&unit, m->width > 0 ? m->width : scale.lo));
+        Color col = figLineColor(&f->style, axisMap(&unit, m->width > 0 ? m->width : scale.lo));
         int first = 1;
         for (int j = 0; j < m->n_rows; j++) {
             const LayerSnapshot *r = &m->rows[j];
@@ -132,7 +132,7 @@ int figDepth(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
         figText(f, x + 22, ky, fams[k], FONT_TICK, 0, 0.5, 0, f->style.text);
         x += w;
     }
-    figColorBar(f, fr.right + 8, fr.top, BAR_W, fr.bottom, &scale, "FFN width D");
+    figColorBar(f, fr.right + 8, fr.top, BAR_W, fr.bottom, &scale, "FFN width D", 1);
     rc = 0;
 out:
     free(sel);

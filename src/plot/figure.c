@@ -171,8 +171,8 @@ static int majorTicks(Fig *f, const Axis *a, int horizontal, double *t)
             for (int k = first; k <= k1 && n < MAX_TICKS; k += step) t[n++] = pow(base, k);
             if (n <= 9 && labelsFit(f, a, t, n, horizontal)) break;
         }
-        if (n < 2 && !a->base2) {
-            /* less than two decades: 1, 2, 5 times powers of ten */
+        if (n < 3 && !a->base2) {
+            /* less than three decades: 1, 2, 5 times powers of ten */
             static const double mant[] = {1, 2, 5};
             n = 0;
             for (int k = k0 - 1; k <= k1 && n < MAX_TICKS - 3; k++)
@@ -202,7 +202,7 @@ static int majorTicks(Fig *f, const Axis *a, int horizontal, double *t)
     for (int e = (int)floor(log10(span)) - 3; e <= (int)floor(log10(span)) + 1; e++) {
         for (int m = 0; m < 4; m++) {
             double step = nice[m] * pow(10, e);
-            if (span / step > 9) continue;
+            if (span / step > 7 || (a->integer && step < 1)) continue;
             n = 0;
             double lo = fmin(a->lo, a->hi), hi = fmax(a->lo, a->hi);
             for (double v = ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9 && n < MAX_TICKS; v += step)
@@ -299,9 +299,10 @@ void figMarker(Fig *f, double x, double y, int shape, double r, Color c, int fil
     switch (shape) {
     case 1: cairo_rectangle(cr, x - 0.85 * r, y - 0.85 * r, 1.7 * r, 1.7 * r); break;
     case 2:
-        cairo_move_to(cr, x, y - 1.15 * r);
-        cairo_line_to(cr, x + r, y + 0.58 * r);
-        cairo_line_to(cr, x - r, y + 0.58 * r);
+        /* centred on its bounding box, as the other shapes */
+        cairo_move_to(cr, x, y - 1.1 * r);
+        cairo_line_to(cr, x + 1.15 * r, y + 1.1 * r);
+        cairo_line_to(cr, x - 1.15 * r, y + 1.1 * r);
         cairo_close_path(cr);
         break;
     case 3:
@@ -332,15 +333,24 @@ Color figGradient(const FigStyle *st, double t)
     return colorLerp(st->gradient[i], st->gradient[i + 1], pos - i);
 }
 
-void figColorBar(Fig *f, double x, double top, double w, double bottom, const Axis *scale, const char *label)
+Color figLineColor(const FigStyle *st, double t)
+{
+    return figGradient(st, st->line_lo + (st->line_hi - st->line_lo) * t);
+}
+
+void figColorBar(Fig *f, double x, double top, double w, double bottom, const Axis *scale, const char *label,
+                 int lines)
 {
     cairo_t *cr = f->cr;
-    /* cairo interpolates between the stops in sRGB, as figGradient does */
+    /* cairo interpolates between stops in sRGB as figGradient does; the
+     * lines' part of the map is sampled finely enough to look the same */
     cairo_pattern_t *p = cairo_pattern_create_linear(0, bottom, 0, top);
-    for (int i = 0; i < f->style.n_gradient; i++) {
-        Color c = f->style.gradient[i];
-        cairo_pattern_add_color_stop_rgb(p, (double)i / (f->style.n_gradient - 1), ((c >> 16) & 0xff) / 255.0,
-                                         ((c >> 8) & 0xff) / 255.0, (c & 0xff) / 255.0);
+    int stops = lines ? 33 : f->style.n_gradient;
+    for (int i = 0; i < stops; i++) {
+        double t = (double)i / (stops - 1);
+        Color c = lines ? figLineColor(&f->style, t) : f->style.gradient[i];
+        cairo_pattern_add_color_stop_rgb(p, t, ((c >> 16) & 0xff) / 255.0, ((c >> 8) & 0xff) / 255.0,
+                                         (c & 0xff) / 255.0);
     }
     cairo_rectangle(cr, x, top, w, bottom - top);
     cairo_set_source(cr, p);

@@ -27,6 +27,7 @@ typedef struct FigStyle {
     int n_family;
     const Color *gradient;  /* perceptually uniform colour map, low to high */
     int n_gradient;
+    double line_lo, line_hi;  /* the part of the map lines use: the end that vanishes on the background left out */
 } FigStyle;
 
 typedef struct Fig {
@@ -43,6 +44,7 @@ typedef struct Axis {
     double lo, hi;            /* data range */
     int log;                  /* log scale (lo > 0) */
     int base2;                /* log ticks at powers of two */
+    int integer;              /* linear ticks at whole numbers only (layers) */
     double p0, p1;            /* where lo and hi land, in points */
 } Axis;
 
@@ -72,8 +74,12 @@ void figMarker(Fig *f, double x, double y, int shape, double r, Color c, int fil
 /* Line dash of the i-th family: solid, dashed, dotted, long dashes. */
 void figDash(Fig *f, int family);
 Color figGradient(const FigStyle *st, double t);
-/* A vertical colour bar with its ticks and label, at x..x+w, top..bottom. */
-void figColorBar(Fig *f, double x, double top, double w, double bottom, const Axis *scale, const char *label);
+/* The colour of a line at t in [0, 1]: the map between line_lo and line_hi. */
+Color figLineColor(const FigStyle *st, double t);
+/* A vertical colour bar with its ticks and label, at x..x+w, top..bottom:
+ * the whole map, or the lines' part of it. */
+void figColorBar(Fig *f, double x, double top, double w, double bottom, const Axis *scale, const char *label,
+                 int lines);
 
 /* "64", "0.25", "10⁻³": the shortest readable tick label. */
 void figTickLabel(double v, int log, char *buf, size_t n);

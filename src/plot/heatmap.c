@@ -82,6 +82,8 @@ int figHeatmap(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
     cairo_t *cr = f->cr;
     Axis unit = scale;
     unit.p0 = 0, unit.p1 = 1;
+    /* no seams between cells in PNG (vector formats ignore this) */
+    cairo_set_antialias(cr, CAIRO_ANTIALIAS_NONE);
     for (int c = 0; c < nc; c++) {
         const ModelSnapshot *m = &s->models[cols[c]];
         for (int i = 0; i < n_layers; i++) {
@@ -94,6 +96,7 @@ int figHeatmap(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
             cairo_fill(cr);
         }
     }
+    cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
     figColor(f, f->style.axis, 1);
     cairo_set_line_width(cr, 0.6);
     cairo_rectangle(cr, fr.left, fr.top, fr.right - fr.left, fr.bottom - fr.top);
@@ -121,7 +124,7 @@ int figHeatmap(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
     snprintf(xl, sizeof xl, "model (site %s)", siteName(o->site));
     figText(f, 0.5 * (fr.left + fr.right), fr.bottom + TICK_LEN + 2 + name_w + 4, xl, FONT_LABEL, 0.5, 0, 0,
             f->style.text);
-    figColorBar(f, fr.right + 8, fr.top, BAR_W, fr.bottom, &scale, figMetricLabel(o->metric));
+    figColorBar(f, fr.right + 8, fr.top, BAR_W, fr.bottom, &scale, figMetricLabel(o->metric), 0);
     rc = 0;
 out:
     free(sel);

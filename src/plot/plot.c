@@ -69,10 +69,10 @@ static void styleFor(FigStyle *st, int dark)
 {
     if (dark) {
         *st = (FigStyle){0x16191f, 0xe6e6e6, 0x8c8c8c, 0x30343c, 0x1e222a, dark_family,
-                      (int)(sizeof dark_family / sizeof *dark_family), cividis, 5};
+                      (int)(sizeof dark_family / sizeof *dark_family), cividis, 5, 0.2, 1};
     } else {
         *st = (FigStyle){0xffffff, 0x1a1a1a, 0x333333, 0xe6e6e6, 0xffffff, paper_family,
-                      (int)(sizeof paper_family / sizeof *paper_family), cividis, 5};
+                      (int)(sizeof paper_family / sizeof *paper_family), cividis, 5, 0, 0.8};
     }
 }
 

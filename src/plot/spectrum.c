@@ -113,6 +113,7 @@ int figSpectrum(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
     if (fr.x.hi <= 1) fr.x.hi = 2;
     axisPad(&fr.x, 0.02);
     axisPad(&fr.y, 0.04);
+    scale.integer = one_model;
     if (!one_model && scale.lo > 0) {
         scale.log = 1;
         scale.base2 = 1;
@@ -155,7 +156,7 @@ int figSpectrum(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
     sc.p0 = 0, sc.p1 = 1;
     for (int i = 0; i < nc; i++) {
         const Curve *c = &cv[i];
-        Color col = figGradient(&f->style, axisMap(&sc, one_model ? c->r->layer : c->m->width));
+        Color col = figLineColor(&f->style, axisMap(&sc, one_model ? c->r->layer : c->m->width));
         for (int k = 0; k < c->n; k++) {
             double px = axisMap(&fr.x, k + 1), py = axisMap(&fr.y, c->r->eigen[k]);
             if (k == 0) cairo_move_to(cr, px, py);
@@ -170,7 +171,7 @@ int figSpectrum(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
     cairo_restore(cr);
     for (int i = 0; i < nc; i++) {
         const Curve *c = &cv[i];
-        Color col = figGradient(&f->style, axisMap(&sc, one_model ? c->r->layer : c->m->width));
+        Color col = figLineColor(&f->style, axisMap(&sc, one_model ? c->r->layer : c->m->width));
         double hr = c->r->metrics.hard_rank, sr = c->r->metrics.soft_rank;
         if (hr >= 1 && hr <= c->n)
             figMarker(f, axisMap(&fr.x, hr), axisMap(&fr.y, eigenAt(c->r, c->n, hr)), 1, 2.4, col, 0);
@@ -196,7 +197,7 @@ int figSpectrum(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
         }
         x += item_w[i];
     }
-    figColorBar(f, fr.right + 8, fr.top, BAR_W, fr.bottom, &scale, one_model ? "layer" : "FFN width D");
+    figColorBar(f, fr.right + 8, fr.top, BAR_W, fr.bottom, &scale, one_model ? "layer" : "FFN width D", 1);
     rc = 0;
 out:
     free(sel);
