@@ -222,7 +222,7 @@ static int minorTicks(const Axis *a, double *t)
     if (!a->log || a->base2) return 0;
     int n = 0;
     int k0 = (int)floor(log10(fmin(a->lo, a->hi))), k1 = (int)ceil(log10(fmax(a->lo, a->hi)));
-    if (k1 - k0 > 12) return 0;
+    if (k1 - k0 > 6) return 0;   /* dense minor ticks over many decades are noise */
     for (int k = k0; k <= k1; k++)
         for (int m = 2; m <= 9 && n < MAX_TICKS; m++)
             if (inRange(a, m * pow(10, k))) t[n++] = m * pow(10, k);
