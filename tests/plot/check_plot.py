@@ -341,6 +341,14 @@ def main():
     run(res, "--figure", "depth", "--site", "pre", "-o", out)
     check(len(markers(Svg(out))) == len([r for r in rows if r["site"] == "pre"]), "depth --site pre")
 
+    # ---- the dark theme: its background and light text ----
+    out = os.path.join(tmp, "dark.svg")
+    run(res, "--figure", "depth", "--theme", "dark", "-o", out)
+    root = ET.parse(out).getroot()
+    bg = [style(r).get("fill") for r in root.iter("{%s}rect" % NS["s"])]
+    check(bg and colour(bg[0]) == (0x16, 0x19, 0x1f), "dark theme background: %s" % bg[:1])
+    check({t.get("fill") for t in root.iter("{%s}text" % NS["s"])} == {"#e6e6e6"}, "dark theme text colour")
+
     # ---- PNG sizes follow --size and --dpi ----
     for size, dpi, want in (("3.4x2.6", None, (1020, 780)), ("2x1.5", "100", (200, 150)), ("7x3", "150", (1050, 450))):
         out = os.path.join(tmp, "f.png")
@@ -370,7 +378,8 @@ def main():
                        (["--figure", "spectrum", "--layers", "3-1", "-o", os.path.join(tmp, "x.pdf")], "--layers"),
                        (["--figure", "scaling", "--dpi", "300", "-o", os.path.join(tmp, "x.pdf")], "PNG files only"),
                        (["--figure", "scaling", "--metric", "sui", "-o", os.path.join(tmp, "x.pdf")], "heatmap and depth"),
-                       (["--figure", "heatmap", "--size", "0.5x9", "-o", os.path.join(tmp, "x.pdf")], "--size")):
+                       (["--figure", "heatmap", "--size", "0.5x9", "-o", os.path.join(tmp, "x.pdf")], "--size"),
+                       (["--figure", "heatmap", "--theme", "neon", "-o", os.path.join(tmp, "x.pdf")], "--theme")):
         p = run(res, *args, expect=2)
         lines = p.stderr.strip().splitlines()
         check(len(lines) == 1 and lines[0].startswith("ffnscope: error: ") and what in lines[0], "error for %s: %r" % (args, p.stderr))
