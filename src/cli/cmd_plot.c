@@ -1,6 +1,5 @@
 /* ffnscope plot RESULTS_DIR --figure NAME: a publication figure of a saved
  * run as PDF, SVG or PNG (src/plot). */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -71,8 +71,8 @@ static const struct {
 } figures[] = {
     {FIGURE_SCALING, 4.0, "FFN width against soft (circles) and hard rank (squares), the median over each model's "
                           "layers; the fitted power laws with their 95% confidence bands."},
-    {FIGURE_SPECTRUM, 3.4, "Eigenvalue spectra of each model's middle layer; open markers at the hard (square) and "
-                           "soft rank (circle)."},
+    {FIGURE_SPECTRUM, 3.4, "Eigenvalue spectra of each model's middle layer (every layer when the run has one model); "
+                           "open markers at the hard (square) and soft rank (circle)."},
     {FIGURE_HEATMAP, 3.4, "SUI of every layer and model."},
     {FIGURE_DEPTH, 3.2, "SUI against relative depth, one line per model."},
 };

@@ -75,8 +75,7 @@ static double bandHalf(const Series *se, double lx)
     return t * sqrt(se->s2 * (1.0 / se->n + (lx - se->xbar) * (lx - se->xbar) / se->sxx));
 }
 
-static void legendText(const Snapshot *s, const PlotOptions *o, const Series *se, const Series *all, int n_series,
-                       char *buf, size_t n)
+static void legendText(const Series *se, const Series *all, int n_series, char *buf, size_t n)
 {
     const char *kind = se->rank == RANK_SOFT ? "soft" : "hard";
     if (!se->fit.valid) {
@@ -89,8 +88,6 @@ static void legendText(const Snapshot *s, const PlotOptions *o, const Series *se
     figNum(se->fit.beta_ci_high, 2, hi, sizeof hi);
     figNum(se->fit.r2, 3, r2, sizeof r2);
     int w = snprintf(buf, n, "%s %s: \xce\xb2 = %s [%s, %s], R\xc2\xb2 = %s", se->family, kind, b, lo, hi, r2);
-    (void)s;
-    (void)o;
     if (se->rank != RANK_HARD || w < 0 || (size_t)w >= n) return;
     for (int i = 0; i < n_series; i++)
         if (all[i].rank == RANK_SOFT && !strcmp(all[i].family, se->family) && all[i].fit.valid) {
@@ -169,7 +166,7 @@ int figScaling(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
     char text[256];
     double colw = 0;
     for (int i = 0; i < ns; i++) {
-        legendText(s, o, &se[i], se, ns, text, sizeof text);
+        legendText(&se[i], se, ns, text, sizeof text);
         colw = fmax(colw, SAMPLE_W + 4 + figTextWidth(f, text, FONT_TICK));
     }
     int ncols = (int)((f->w - 2 * PAD + 12) / (colw + 12));
@@ -253,7 +250,7 @@ int figScaling(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
         Color c = f->style.family[fam_index % f->style.n_family];
         double x = PAD + (i % ncols) * cw, y = ly0 + (i / ncols) * LEGEND_ROW;
         sample(f, x, y, &se[i], c);
-        legendText(s, o, &se[i], se, ns, text, sizeof text);
+        legendText(&se[i], se, ns, text, sizeof text);
         figText(f, x + SAMPLE_W + 4, y, text, FONT_TICK, 0, 0.5, 0, f->style.text);
     }
     rc = 0;
