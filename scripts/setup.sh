@@ -8,8 +8,10 @@ packages=(
   build-essential pkg-config meson ninja-build
   libncurses-dev libopenblas-dev liblapacke-dev libyaml-dev libjansson-dev libpcre2-dev
   libcriterion-dev
+  libcairo2-dev fonts-dejavu-core
   python3 python3-numpy python3-torch python3-regex
   tmux
+  poppler-utils chromium
   time
   clang libclang-rt-14-dev
 )

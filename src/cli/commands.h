@@ -26,6 +26,8 @@ int cmdInspect(int argc, char **argv, Error *err);
 int cmdTokenize(int argc, char **argv, Error *err);
 int cmdRender(int argc, char **argv, Error *err);
 int cmdMerge(int argc, char **argv, Error *err);
+int cmdPlot(int argc, char **argv, Error *err);
+int cmdReport(int argc, char **argv, Error *err);
 /* The dashboard: argv[1] is a config, a results directory or absent. */
 int cmdDashboard(int argc, char **argv, Error *err);
 

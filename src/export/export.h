@@ -49,6 +49,11 @@ int exportJson(const Snapshot *s, const TableRow *rows, int n, FILE *fp);
 /* Writes one file atomically through fn. */
 int exportShotFile(const Canvas *c, ShotFormat f, ExportColors col, const char *title, const char *path, Error *err);
 
+/* dir/NAME-YYYYmmdd-HHMMSS (with -2, -3 ... while a file of that base with
+ * one of the n_ext extensions exists) into base; dir must exist. */
+int exportPickBase(const char *dir, const char *name, time_t when, const char *const *ext, int n_ext, char *base,
+                   size_t len, Error *err);
+
 /* The `s` key: NAME-YYYYmmdd-HHMMSS.{txt,ans,html,svg} in dir (created when
  * missing; a -2, -3 suffix when that name is taken). base gets the path
  * without extension. */

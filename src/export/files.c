@@ -48,8 +48,8 @@ int exportShotFile(const Canvas *c, ShotFormat f, ExportColors col, const char *
 }
 
 /* dir/NAME-STAMP, with -2, -3 ... until no file with any of the extensions exists. */
-static int pickBase(const char *dir, const char *name, time_t when, const char *const *ext, int n_ext, char *base,
-                    size_t len, Error *err)
+int exportPickBase(const char *dir, const char *name, time_t when, const char *const *ext, int n_ext, char *base,
+                   size_t len, Error *err)
 {
     struct tm tm;
     char stamp[32];
@@ -75,7 +75,7 @@ int exportScreenshots(const Canvas *c, ExportColors col, const char *dir, const 
                       size_t base_len, Error *err)
 {
     if (makeDirs(dir, err)) return -1;
-    if (pickBase(dir, name, when, shot_ext, SHOT_COUNT, base, base_len, err)) return -1;
+    if (exportPickBase(dir, name, when, shot_ext, SHOT_COUNT, base, base_len, err)) return -1;
     char title[128];
     snprintf(title, sizeof title, "ffnscope \xc2\xb7 %s", name);
     for (int f = 0; f < SHOT_COUNT; f++) {
@@ -92,7 +92,7 @@ int exportTables(const Snapshot *s, const UiState *st, const char *dir, time_t w
     TableRow *rows;
     int n = tableRows(s, st, &rows);
     if (n < 0) return errorNoMem(err, "table rows");
-    if (makeDirs(dir, err) || pickBase(dir, "table", when, table_ext, TABLE_COUNT, base, base_len, err)) {
+    if (makeDirs(dir, err) || exportPickBase(dir, "table", when, table_ext, TABLE_COUNT, base, base_len, err)) {
         free(rows);
         return -1;
     }

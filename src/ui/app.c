@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "export/export.h"
+#include "plot/plot.h"
 #include "ffnscope/results.h"
 #include "ui/ui.h"
 
@@ -167,6 +168,11 @@ static void applyEffect(App *app, Effect e)
                               app->st.help ? "help" : viewName(app->st.view), time(NULL), base, sizeof base, &err))
             uiMessage(&app->st, 1, "screenshot failed: %s", err.msg);
         else uiMessage(&app->st, 0, "saved %s.{txt,ans,html,svg}", base);
+        break;
+    case EFFECT_FIGURE:
+        if (plotExportView(app->snap, &app->st, app->export_dir, time(NULL), base, sizeof base, &err))
+            uiMessage(&app->st, 1, "figure failed: %s", err.msg);
+        else uiMessage(&app->st, 0, "saved %s.{pdf,svg,png}", base);
         break;
     case EFFECT_EXPORT_TABLE:
         if (exportTables(app->snap, &app->st, app->export_dir, time(NULL), base, sizeof base, &err))

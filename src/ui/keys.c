@@ -16,7 +16,7 @@ typedef enum Action {
     ACT_VIEW1, ACT_VIEW2, ACT_VIEW3, ACT_VIEW4, ACT_NEXT_VIEW, ACT_PREV_VIEW,
     ACT_LOG, ACT_METRIC, ACT_METRIC_BACK, ACT_SITE,
     ACT_SORT_PREV, ACT_SORT_NEXT, ACT_SORT_INVERT, ACT_FILTER,
-    ACT_PAUSE, ACT_RESTART, ACT_THEME, ACT_SHOT, ACT_EXPORT,
+    ACT_PAUSE, ACT_RESTART, ACT_THEME, ACT_SHOT, ACT_FIGURE, ACT_EXPORT,
     ACT_HELP, ACT_ESC, ACT_QUIT,
 } Action;
 
@@ -65,6 +65,7 @@ static const Binding bindings[] = {
     {'r', ACT_RESTART, EVERYWHERE},
     {'t', ACT_THEME, EVERYWHERE},
     {'s', ACT_SHOT, EVERYWHERE},
+    {'f', ACT_FIGURE, EVERYWHERE},
     {'e', ACT_EXPORT, EVERYWHERE},
     {'?', ACT_HELP, EVERYWHERE},
     {KEY_UI_ESC, ACT_ESC, EVERYWHERE},
@@ -100,6 +101,7 @@ static const ActionInfo actions[] = {
     {ACT_RESTART, ACT_RESTART, "restart the selected model", "", NULL, NULL, 0, 0},
     {ACT_THEME, ACT_THEME, "next theme", "", "t", "theme", EVERYWHERE, 0},
     {ACT_SHOT, ACT_SHOT, "screenshot of the screen (.txt .ans .html .svg)", "", "s", "shot", EVERYWHERE, 0},
+    {ACT_FIGURE, ACT_FIGURE, "the view as a figure for a paper (.pdf .svg .png)", "", NULL, NULL, 0, 0},
     {ACT_EXPORT, ACT_EXPORT, "export the table (.csv .md .json)", "", "e", "export", EVERYWHERE, 0},
     {ACT_HELP, ACT_HELP, "this help (? or Esc closes it)", "", "?", "help", EVERYWHERE, 0},
     {ACT_ESC, ACT_ESC, "close the help; clear the filter", "", NULL, NULL, 0, 0},
@@ -424,6 +426,7 @@ Effect uiKey(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx 
     case ACT_RESTART: return EFFECT_RESTART;
     case ACT_THEME: return EFFECT_THEME;
     case ACT_SHOT: return EFFECT_SCREENSHOT;
+    case ACT_FIGURE: return EFFECT_FIGURE;
     case ACT_EXPORT: return EFFECT_EXPORT_TABLE;
     case ACT_QUIT: return EFFECT_QUIT;
     case ACT_NONE: break;

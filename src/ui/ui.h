@@ -102,6 +102,7 @@ typedef enum Effect {
     EFFECT_THEME,             /* next theme */
     EFFECT_SCREENSHOT,
     EFFECT_EXPORT_TABLE,
+    EFFECT_FIGURE,            /* the view as a figure (src/plot) */
 } Effect;
 
 typedef enum MouseEvent { MOUSE_CLICK, MOUSE_WHEEL_UP, MOUSE_WHEEL_DOWN } MouseEvent;

@@ -80,6 +80,7 @@ Test(keys, effects)
     cr_assert_eq(key('q'), EFFECT_QUIT);
     cr_assert_eq(key('s'), EFFECT_SCREENSHOT);
     cr_assert_eq(key('e'), EFFECT_EXPORT_TABLE);
+    cr_assert_eq(key('f'), EFFECT_FIGURE);
     cr_assert_eq(key('p'), EFFECT_PAUSE);
     cr_assert_eq(key('r'), EFFECT_RESTART);
     cr_assert_eq(key('t'), EFFECT_THEME);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Drives the real dashboard in a detached tmux session, as a person would:
 # open a config, watch it finish, switch every view, open the help, move the
-# cursor, take a screenshot and export the table (files checked, SVG parsed
+# cursor, take a screenshot, a figure and export the table (files checked, SVG parsed
 # as XML), resize to 80x24, to too small and to 200x60, quit with q (status
 # 0) and check the terminal was restored; then Ctrl-C, a saved run,
 # NO_COLOR and a non-UTF-8 locale.
@@ -114,6 +114,13 @@ nonempty "$tbase.csv" "$tbase.md" "$tbase.json"
   || fail "csv header"
 [ "$(wc -l < "$tbase.csv")" = 19 ] || fail "csv rows"
 "$py" -c 'import json, sys; rows = json.load(open(sys.argv[1])); assert len(rows) == 18, len(rows)' "$tbase.json" || fail "json rows"
+send f; wait_for "saved exports/figure-heatmap-"
+fig=$(ls "$tmp"/exports/figure-heatmap-*.svg | head -n 1)
+fbase=${fig%.svg}
+nonempty "$fbase.pdf" "$fbase.svg" "$fbase.png"
+svg_ok "$fbase.svg"
+grep -qF "soft utilization" "$fbase.svg" || fail "the figure does not show the heatmap's metric"
+[ "$(head -c 5 "$fbase.pdf")" = "%PDF-" ] || fail "the figure's PDF"
 
 echo "== resize: 80x24, too small, 200x60"
 "${T[@]}" resize-window -t ui -x 80 -y 24

@@ -1,0 +1,161 @@
+/* ffnscope plot RESULTS_DIR --figure NAME: a publication figure of a saved
+ * run as PDF, SVG or PNG (src/plot). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "ffnscope/results.h"
+#include "plot/plot.h"
+
+#define PLOT_USAGE                                                                                          \
+    "usage: ffnscope plot RESULTS_DIR --figure scaling|spectrum|heatmap|depth [-o FILE.pdf|.svg|.png]\n"    \
+    "                     [--site post|pre] [--metric NAME] [--models REGEX] [--layers all|A-B|A,B,...]\n" \
+    "                     [--size WxH (inches)] [--dpi N (PNG)] [--theme paper|dark] [--help]\n"            \
+    "  The file type follows the extension of -o (default FIGURE.pdf in the current folder).\n"            \
+    "  --size 3.4x2.6 fits one column of a two-column paper, 7x3 both.\n"
+
+#define MAX_LAYER 100000
+
+static int usage(Error *err, const char *what)
+{
+    return errorSet(err, EXIT_INPUT, "plot: %s (see ffnscope plot --help)", what);
+}
+
+/* all, 5, 0-3 or 0,2,5-7: a malloc'd list (NULL for all). */
+static int parseLayers(const char *spec, int **out, int *n, Error *err)
+{
+    *out = NULL;
+    *n = 0;
+    if (!strcmp(spec, "all")) return 0;
+    int cap = 16, *l = malloc(sizeof *l * (size_t)cap);
+    if (!l) return errorNoMem(err, "plot");
+    const char *p = spec;
+    while (*p) {
+        char *end;
+        long a = strtol(p, &end, 10), b = a;
+        if (end == p || a < 0) goto bad;
+        p = end;
+        if (*p == '-') {
+            b = strtol(p + 1, &end, 10);
+            if (end == p + 1 || b < a) goto bad;
+            p = end;
+        }
+        if (b >= MAX_LAYER) goto bad;
+        for (long v = a; v <= b; v++) {
+            if (*n == cap) {
+                int *g = realloc(l, sizeof *l * (size_t)(cap *= 2));
+                if (!g) {
+                    free(l);
+                    return errorNoMem(err, "plot");
+                }
+                l = g;
+            }
+            l[(*n)++] = (int)v;
+        }
+        if (*p == ',') p++;
+        else if (*p) goto bad;
+    }
+    if (!*n) goto bad;
+    *out = l;
+    return 0;
+bad:
+    free(l);
+    *n = 0;
+    return usage(err, "--layers is all, a layer, a range A-B or a comma list such as 0,2,5-7");
+}
+
+static int parseColumn(const char *name)
+{
+    for (int c = 0; c < COL_COUNT; c++)
+        if (!strcmp(name, columnName((Column)c))) return c;
+    return -1;
+}
+
+int cmdPlot(int argc, char **argv, Error *err)
+{
+    const char *dir = NULL, *out = NULL, *figure = NULL, *site = "post", *metric = NULL, *models = NULL;
+    const char *layers = NULL, *size = NULL, *dpi = NULL, *theme = "paper";
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char **opt = !strcmp(a, "--figure") ? &figure : !strcmp(a, "-o") || !strcmp(a, "--output") ? &out
+                         : !strcmp(a, "--site") ? &site : !strcmp(a, "--metric") ? &metric
+                         : !strcmp(a, "--models") ? &models : !strcmp(a, "--layers") ? &layers
+                         : !strcmp(a, "--size") ? &size : !strcmp(a, "--dpi") ? &dpi
+                         : !strcmp(a, "--theme") ? &theme : NULL;
+        if (opt) {
+            if (++i >= argc) return usage(err, "an option needs a value"), EXIT_INPUT;
+            *opt = argv[i];
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(PLOT_USAGE, stdout);
+            return EXIT_OK;
+        } else if (a[0] == '-') {
+            char what[128];
+            snprintf(what, sizeof what, "unknown option '%.80s'", a);
+            return usage(err, what), EXIT_INPUT;
+        } else if (!dir) {
+            dir = a;
+        } else {
+            return usage(err, "one results directory only"), EXIT_INPUT;
+        }
+    }
+    if (!dir) return usage(err, "which results directory?"), EXIT_INPUT;
+    if (!figure) return usage(err, "which --figure? scaling, spectrum, heatmap or depth"), EXIT_INPUT;
+    int fig = plotFigureParse(figure);
+    if (fig < 0) return usage(err, "--figure is scaling, spectrum, heatmap or depth"), EXIT_INPUT;
+    PlotOptions o;
+    plotOptionsInit(&o, (PlotFigure)fig);
+    if (strcmp(site, "post") && strcmp(site, "pre")) return usage(err, "--site is post or pre"), EXIT_INPUT;
+    o.site = !strcmp(site, "pre") ? SITE_PRE : SITE_POST;
+    if (metric) {
+        int m = parseColumn(metric);
+        if (m < 0 || !plotMetricAllowed((Column)m))
+            return usage(err, "--metric is sui, soft_util, hard_util, soft_rank, hard_rank, concentration, eee or alpha"),
+                   EXIT_INPUT;
+        if (fig != FIGURE_HEATMAP && fig != FIGURE_DEPTH)
+            return usage(err, "--metric applies to the heatmap and depth figures"), EXIT_INPUT;
+        o.metric = (Column)m;
+    }
+    if (strcmp(theme, "paper") && strcmp(theme, "dark")) return usage(err, "--theme is paper or dark"), EXIT_INPUT;
+    o.dark = !strcmp(theme, "dark");
+    if (size) {
+        char tail;
+        if (sscanf(size, "%lfx%lf%c", &o.width_in, &o.height_in, &tail) != 2 || !(o.width_in >= 1) ||
+            !(o.height_in >= 1) || o.width_in > 40 || o.height_in > 40)
+            return usage(err, "--size is WxH in inches, each 1 to 40, such as 3.4x2.6"), EXIT_INPUT;
+    }
+    if (dpi) {
+        char *end;
+        long d = strtol(dpi, &end, 10);
+        if (!*dpi || *end || d < 36 || d > 1200) return usage(err, "--dpi is a whole number from 36 to 1200"), EXIT_INPUT;
+        o.dpi = (int)d;
+    }
+    char def[64];
+    if (!out) {
+        snprintf(def, sizeof def, "%s.pdf", plotFigureName((PlotFigure)fig));
+        out = def;
+    }
+    int fmt = plotFormatFromPath(out);
+    if (fmt < 0) return usage(err, "-o must end in .pdf, .svg or .png"), EXIT_INPUT;
+    if (dpi && fmt != PLOT_PNG) return usage(err, "--dpi applies to PNG files only"), EXIT_INPUT;
+    double w = o.width_in, h = o.height_in;
+    if (!(w > 0)) plotDefaultSize((PlotFigure)fig, &w, &h);
+    if (fmt == PLOT_PNG && (double)o.dpi * w * o.dpi * h > 100e6)
+        return usage(err, "--size and --dpi give a PNG of more than 100 megapixels"), EXIT_INPUT;
+    int *list = NULL;
+    if (layers && parseLayers(layers, &list, &o.n_layers, err)) return EXIT_INPUT;
+    o.layers = list;
+    o.models = models;
+
+    Snapshot *s;
+    if (resultsLoad(dir, &s, err)) {
+        free(list);
+        return err->code ? err->code : EXIT_INPUT;
+    }
+    int status = EXIT_OK;
+    if (plotWriteFile(s, &o, (PlotFormat)fmt, out, err)) status = err->code ? err->code : EXIT_RUNTIME;
+    else printf("%s\n", out);
+    snapshotRelease(s);
+    free(list);
+    return status;
+}

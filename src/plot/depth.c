@@ -1,0 +1,142 @@
+/* The depth figure: a metric against relative depth (layer / n_layers), one
+ * line per model with a marker at each layer, coloured by FFN width, the
+ * line dash and marker by family. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plot/figure.h"
+
+#define PAD 6.0
+#define BAR_W 6.0
+#define KEY_ROW 10.0
+
+static double relDepth(const ModelSnapshot *m, const LayerSnapshot *r)
+{
+    return m->n_layers > 0 ? (double)r->layer / m->n_layers : 0;
+}
+
+static int rowDrawn(const PlotOptions *o, const ModelSnapshot *m, const LayerSnapshot *r)
+{
+    return r->site == o->site && r->n_eigen > 0 && figLayerChosen(o, r->layer) && isfinite(columnValue(m, r, o->metric));
+}
+
+int figDepth(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
+{
+    int nm = s->n_models, rc = -1;
+    int *sel = calloc((size_t)(nm ? nm : 1), sizeof *sel), *fam = calloc((size_t)(nm ? nm : 1), sizeof *fam);
+    const char **fams = calloc((size_t)(nm ? nm : 1), sizeof *fams);
+    if (!sel || !fam || !fams) {
+        errorNoMem(err, "plot");
+        goto out;
+    }
+    if (figSelectModels(s, o, sel, err) < 0) goto out;
+    Frame fr = {0};
+    fr.x.lo = 0, fr.x.hi = 1;
+    fr.y.lo = INFINITY, fr.y.hi = -INFINITY;
+    Axis scale = {.lo = INFINITY, .hi = -INFINITY, .log = 1, .base2 = 1};
+    int n_fams = 0, n_lines = 0;
+    for (int i = 0; i < nm; i++) {
+        const ModelSnapshot *m = &s->models[i];
+        int pts = 0;
+        for (int j = 0; sel[i] && j < m->n_rows; j++) {
+            if (!rowDrawn(o, m, &m->rows[j])) continue;
+            double v = columnValue(m, &m->rows[j], o->metric);
+            fr.y.lo = fmin(fr.y.lo, v), fr.y.hi = fmax(fr.y.hi, v);
+            pts++;
+        }
+        if (!pts) {
+            sel[i] = 0;
+            continue;
+        }
+        n_lines++;
+        fam[i] = -1;
+        for (int k = 0; k < n_fams && fam[i] < 0; k++)
+            if (!strcmp(fams[k], m->family)) fam[i] = k;
+        if (fam[i] < 0) fams[fam[i] = n_fams++] = m->family;
+        if (m->width > 0) scale.lo = fmin(scale.lo, m->width), scale.hi = fmax(scale.hi, m->width);
+    }
+    if (!n_lines) {
+        errorSet(err, EXIT_INPUT, "%s: no value of %s at site %s for the chosen models and layers",
+                 s->source ? s->source : "results", columnName(o->metric), siteName(o->site));
+        goto out;
+    }
+    if (!(scale.lo > 0)) scale.lo = 1, scale.hi = 2;
+    if (scale.hi == scale.lo) scale.hi = scale.lo * 2;
+    axisPad(&fr.x, 0.03);
+    axisPad(&fr.y, 0.06);
+
+    /* the families' key above the plot */
+    double kx = PAD, x = kx;
+    int key_rows = 1;
+    for (int k = 0; k < n_fams; k++) {
+        double w = 22 + figTextWidth(f, fams[k], FONT_TICK) + 10;
+        if (x + w > f->w - PAD && x > kx) key_rows++, x = kx;
+        x += w;
+    }
+    double bar_room = BAR_W + TICK_LEN + 2 + 22 + 4 + FONT_LABEL + 4;
+    fr.top = PAD + key_rows * KEY_ROW + 4;
+    fr.bottom = f->h - PAD - (TICK_LEN + 2.5 + FONT_TICK + 4 + FONT_LABEL + 2);
+    fr.right = f->w - PAD - bar_room;
+    fr.y.p0 = fr.bottom, fr.y.p1 = fr.top;
+    fr.left = PAD + FONT_LABEL + 3.5 + figYLabelWidth(f, &fr.y) + 2 + TICK_LEN;
+    fr.x.p0 = fr.left, fr.x.p1 = fr.right;
+    if (fr.bottom - fr.top < 30 || fr.right - fr.left < 40) {
+        errorSet(err, EXIT_INPUT, "plot: --size is too small for the depth figure");
+        goto out;
+    }
+    figDrawAxes(f, &fr, "relative depth (layer / n_layers)", figMetricLabel(o->metric), 1);
+
+    cairo_t *cr = f->cr;
+    Axis unit = scale;
+    unit.p0 = 0, unit.p1 = 1;
+    for (int i = 0; i < nm; i++) {
+        if (!sel[i]) continue;
+        const ModelSnapshot *m = &s->models[i];
+        Color col = figLineColor(&f->style, axisMap(&unit, m->width > 0 ? m->width : scale.lo));
+        int first = 1;
+        for (int j = 0; j < m->n_rows; j++) {
+            const LayerSnapshot *r = &m->rows[j];
+            if (!rowDrawn(o, m, r)) continue;
+            double px = axisMap(&fr.x, relDepth(m, r)), py = axisMap(&fr.y, columnValue(m, r, o->metric));
+            if (first) cairo_move_to(cr, px, py);
+            else cairo_line_to(cr, px, py);
+            first = 0;
+        }
+        figColor(f, col, 1);
+        cairo_set_line_width(cr, 0.9);
+        figDash(f, fam[i]);
+        cairo_stroke(cr);
+        cairo_set_dash(cr, NULL, 0, 0);
+        for (int j = 0; j < m->n_rows; j++) {
+            const LayerSnapshot *r = &m->rows[j];
+            if (!rowDrawn(o, m, r)) continue;
+            figMarker(f, axisMap(&fr.x, relDepth(m, r)), axisMap(&fr.y, columnValue(m, r, o->metric)), fam[i] % 4, 1.6,
+                      col, 1);
+        }
+    }
+    x = kx;
+    double ky = PAD + KEY_ROW / 2;
+    for (int k = 0; k < n_fams; k++) {
+        double w = 22 + figTextWidth(f, fams[k], FONT_TICK) + 10;
+        if (x + w > f->w - PAD && x > kx) ky += KEY_ROW, x = kx;
+        figColor(f, f->style.text, 1);
+        cairo_set_line_width(cr, 0.9);
+        figDash(f, k);
+        cairo_move_to(cr, x, ky);
+        cairo_line_to(cr, x + 18, ky);
+        cairo_stroke(cr);
+        cairo_set_dash(cr, NULL, 0, 0);
+        figMarker(f, x + 9, ky, k % 4, 1.6, f->style.text, 1);
+        figText(f, x + 22, ky, fams[k], FONT_TICK, 0, 0.5, 0, f->style.text);
+        x += w;
+    }
+    figColorBar(f, fr.right + 8, fr.top, BAR_W, fr.bottom, &scale, "FFN width D", 1);
+    rc = 0;
+out:
+    free(sel);
+    free(fam);
+    free(fams);
+    return rc;
+}
