@@ -12,10 +12,15 @@ dequantization of the same bytes, for every quantized type ffnscope reads:
 3. the type mix of a file with several types (ggufTypeMix) against a mix computed here;
 4. broken files through `ffnscope inspect`: a NaN or Inf in each scale field (d, m, dmin) of each
    type, a truncated tensor, rows that are not whole blocks, a type ffnscope does not read: exit
-   2, one line naming the file and the tensor.
+   2, one line naming the file and the tensor;
+5. a LLaMA GGUF whose matrices are stored in a mix of every quantized type loads (`inspect`) and
+   its forward pass (tests/model/model_dump) gives the same activations as an F32 GGUF holding
+   numpy's dequantization of the same blocks.
 
 usage: check_quant.py --dump build/tests/quant/quant_dump --ffnscope build/ffnscope
+                      --model-dump build/tests/model/model_dump
 """
+import json
 import argparse
 import os
 import subprocess
@@ -196,16 +201,62 @@ def check_broken(args, tmp):
     inspect_fails(args, path, ["tensor 'w'", "ggml type 16 (IQ2_XXS)", "does not read"], "an IQ2_XXS tensor")
 
 
+def check_model(args, tmp):
+    spec = {"family": "llama", "config": dict(hidden_size=256, intermediate_size=512, num_hidden_layers=2,
+                                              num_attention_heads=4, num_key_value_heads=2,
+                                              max_position_embeddings=64, rms_norm_eps=1e-5,
+                                              rope_theta=10000.0, tie_word_embeddings=False)}
+    cfg, w, tj = ef.make_original(tmp, "llama256", spec, 23)
+    kvs, tensors = ef.gguf_model("llama256", "llama", cfg, w, tj, "F32")
+    kinds = [t for t in gq.TYPES]
+    quant, widened, used = [], [], set()
+    for name, arr, _ in tensors:
+        if arr.ndim == 1:
+            quant.append((name, arr, "F32"))
+            widened.append((name, arr, "F32"))
+            continue
+        t = kinds[len(used) % len(kinds)] if len(used) < len(kinds) else kinds[len(quant) % len(kinds)]
+        used.add(t)
+        raw = gq.quantize(t, arr)
+        quant.append((name, ef.RawTensor(arr.shape, raw), t))
+        widened.append((name, gq.dequantize(t, raw, arr.size).reshape(arr.shape), "F32"))
+    check(used == set(kinds), "the model's matrices use every quantized type (%d of %d)" % (len(used), len(kinds)))
+    qpath, fpath = os.path.join(tmp, "llama256-mixed.gguf"), os.path.join(tmp, "llama256-widened.gguf")
+    ef.write_gguf(qpath, kvs, quant)
+    ef.write_gguf(fpath, kvs, widened)
+    r = subprocess.run([args.ffnscope, "inspect", qpath], capture_output=True, text=True)
+    check(r.returncode == 0, "inspect reads the mixed-type GGUF: exit %d %s" % (r.returncode, r.stderr.strip()))
+    ids = os.path.join(tmp, "ids.json")
+    with open(ids, "w") as f:
+        json.dump([int(i) for i in np.random.default_rng(2).integers(0, cfg["vocab_size"], 64)], f)
+    outs = []
+    for path in (qpath, fpath):
+        out = os.path.join(tmp, os.path.basename(path) + ".out")
+        os.makedirs(out, exist_ok=True)
+        r = subprocess.run([args.model_dump, path, ids, "16", "2", out], capture_output=True, text=True)
+        check(r.returncode == 0, "model_dump %s: exit %d %s" % (os.path.basename(path), r.returncode, r.stderr.strip()))
+        outs.append(out)
+    for layer in range(cfg["num_hidden_layers"]):
+        for site in ("post", "pre"):
+            f = "layer%d_%s.npy" % (layer, site)
+            a, b = (np.load(os.path.join(o, f)) if os.path.exists(os.path.join(o, f)) else None for o in outs)
+            ok = a is not None and b is not None and a.shape == b.shape and np.array_equal(a, b)
+            check(ok, "layer %d %s: the quantized GGUF's activations equal the numpy-widened F32 GGUF's %s" %
+                  (layer, site, "" if a is None else a.shape))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--dump", required=True)
     ap.add_argument("--ffnscope", required=True)
+    ap.add_argument("--model-dump", required=True)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         check_random(args, tmp)
         check_quantized(args, tmp)
         check_mix(args, tmp)
         check_broken(args, tmp)
+        check_model(args, tmp)
     print("%d passed, %d failed" % (PASSED[0], len(FAILS)))
     return 1 if FAILS else 0
 
