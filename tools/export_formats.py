@@ -313,7 +313,9 @@ EXTRA_KVS = [
 
 
 def ftype_code(ggml):
-    return {"F32": 0, "F16": 1, "Q8_0": 7, "BF16": 32}[ggml]
+    """llama.cpp's general.file_type for a file mostly of this type (the _S variant of the K-quants)."""
+    return {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "Q5_0": 8, "Q5_1": 9, "Q2_K": 10, "Q3_K": 11,
+            "Q4_K": 14, "Q5_K": 16, "Q6_K": 18, "IQ4_NL": 25, "IQ4_XS": 30, "BF16": 32}[ggml]
 
 
 def gguf_model(name, fam, cfg, w, tj, ggml, small_f32=False, with_merges=False, extra=False):
@@ -325,7 +327,7 @@ def gguf_model(name, fam, cfg, w, tj, ggml, small_f32=False, with_merges=False, 
         return ggml
     kvs = [("general.architecture", "str", fam), ("general.name", "str", name),
            ("general.file_type", "u32", ftype_code(ggml))]
-    if ggml == "Q8_0":
+    if ggml not in ("F32", "F16", "BF16"):
         kvs.append(("general.quantization_version", "u32", 2))
     t = []
     if fam == "gpt2":
