@@ -40,6 +40,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ggml_quant  # noqa: E402
 import make_random_model as mrm  # noqa: E402
 
 # ---------------------------------------------------------------------------------------------
@@ -49,7 +50,15 @@ GGUF_TYPES = {"u8": 0, "i8": 1, "u16": 2, "i16": 3, "u32": 4, "i32": 5, "f32": 6
               "arr": 9, "u64": 10, "i64": 11, "f64": 12}
 _SCALAR_FMT = {"u8": "<B", "i8": "<b", "u16": "<H", "i16": "<h", "u32": "<I", "i32": "<i", "f32": "<f",
                "bool": "<B", "u64": "<Q", "i64": "<q", "f64": "<d"}
-GGML_TYPES = {"F32": 0, "F16": 1, "Q8_0": 8, "BF16": 30}
+GGML_TYPES = {"F32": 0, "F16": 1, "BF16": 30}
+GGML_TYPES.update({name: spec[0] for name, spec in ggml_quant.TYPES.items()})
+
+
+class RawTensor:
+    """A tensor given as its stored bytes (e.g. hand-made quantized blocks): shape outer..inner."""
+
+    def __init__(self, shape, data):
+        self.shape, self.data = tuple(shape), bytes(data)
 
 
 def gguf_string(s):
@@ -101,6 +110,8 @@ def q8_0_dequant(x):
 
 
 def tensor_bytes(arr, ggml):
+    if isinstance(arr, RawTensor):
+        return arr.data
     arr = np.ascontiguousarray(arr, dtype=np.float32)
     if ggml == "F32":
         return arr.astype("<f4").tobytes()
@@ -110,11 +121,13 @@ def tensor_bytes(arr, ggml):
         return f32_to_bf16_bits(arr).tobytes()
     if ggml == "Q8_0":
         return q8_0_bytes(arr)
+    if ggml in ggml_quant.TYPES:
+        return ggml_quant.quantize(ggml, arr)
     raise ValueError(ggml)
 
 
 def gguf_bytes(kvs, tensors, version=3, alignment=32):
-    """kvs: [(key, vtype, value)]; tensors: [(name, array (outer..inner), ggml type name)].
+    """kvs: [(key, vtype, value)]; tensors: [(name, array (outer..inner) or RawTensor, ggml type name)].
     Returns (bytes, layout); layout records where each field lies so tests can corrupt it:
     {"n_tensors_at", "n_kv_at", "kv_at": {key: offset of its key string}, "info_at": {name: offset of
     its name string}, "dims_at", "type_at", "offset_at": {name: field offset}, "data_start",
@@ -133,7 +146,7 @@ def gguf_bytes(kvs, tensors, version=3, alignment=32):
         blob = tensor_bytes(arr, ggml)
         lay["info_at"][name] = len(out)
         out += gguf_string(name)
-        dims = list(reversed(np.shape(arr)))
+        dims = list(reversed(arr.shape if isinstance(arr, RawTensor) else np.shape(arr)))
         out += struct.pack("<I", len(dims))
         lay["dims_at"][name] = len(out)
         out += b"".join(struct.pack("<Q", d) for d in dims)
@@ -300,7 +313,9 @@ EXTRA_KVS = [
 
 
 def ftype_code(ggml):
-    return {"F32": 0, "F16": 1, "Q8_0": 7, "BF16": 32}[ggml]
+    """llama.cpp's general.file_type for a file mostly of this type (the _S variant of the K-quants)."""
+    return {"F32": 0, "F16": 1, "Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "Q5_0": 8, "Q5_1": 9, "Q2_K": 10, "Q3_K": 11,
+            "Q4_K": 14, "Q5_K": 16, "Q6_K": 18, "IQ4_NL": 25, "IQ4_XS": 30, "BF16": 32}[ggml]
 
 
 def gguf_model(name, fam, cfg, w, tj, ggml, small_f32=False, with_merges=False, extra=False):
@@ -312,7 +327,7 @@ def gguf_model(name, fam, cfg, w, tj, ggml, small_f32=False, with_merges=False, 
         return ggml
     kvs = [("general.architecture", "str", fam), ("general.name", "str", name),
            ("general.file_type", "u32", ftype_code(ggml))]
-    if ggml == "Q8_0":
+    if ggml not in ("F32", "F16", "BF16"):
         kvs.append(("general.quantization_version", "u32", 2))
     t = []
     if fam == "gpt2":

@@ -196,8 +196,22 @@ def cases(tmp):
     yield "gguf-huge-count.gguf", gguf(n_kv=1 << 60), I, "{P}: the header claims 1152921504606846976 key-values, more than the file can hold", "key-value count larger than the file"
     yield "gguf-offset-past-end.gguf", gguf(tensors=[("t", [32, 2], 0, 1 << 20, np.ones(64, "<f4").tobytes())]), I, \
         "{P}: tensor 't' (offset 1048576, 256 bytes) runs past the end of the data region (256 bytes)", "tensor data beyond the end"
-    yield "gguf-unknown-type.gguf", gguf(tensors=[("t", [32, 2], 2, None, np.ones(64, "<f4").tobytes())]), I, "{P}: tensor 't' has ggml type 2 (Q4_0), which ffnscope does not read (F32, F16, BF16, Q8_0)", \
-        "Q4_1 tensor"
+    yield "gguf-unknown-type.gguf", gguf(tensors=[("t", [256, 1], 16, None, bytes(66))]), I, \
+        "{P}: tensor 't' has ggml type 16 (IQ2_XXS), which ffnscope does not read (F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS)", \
+        "IQ2_XXS tensor"
+    # quantized blocks (ggml-common.h layouts): a NaN or Inf f16 scale, data cut short, rows not whole blocks
+    q4k = bytearray(2 * 144)
+    q4k[144:146] = struct.pack("<H", 0x7E00)   # block 1's d: NaN
+    yield "gguf-q4k-nan-scale.gguf", gguf(tensors=[("blk.0.ffn_up.weight", [256, 2], 12, None, bytes(q4k))]), I, \
+        "{P}: tensor 'blk.0.ffn_up.weight' (Q4_K): block 1 has a non-finite scale (f16 Inf or NaN)", "Q4_K block with a NaN d"
+    q2k = bytearray(84)
+    q2k[82:84] = struct.pack("<H", 0x7C00)     # dmin: +Inf
+    yield "gguf-q2k-inf-dmin.gguf", gguf(tensors=[("w", [256, 1], 10, None, bytes(q2k))]), I, \
+        "{P}: tensor 'w' (Q2_K): block 0 has a non-finite scale (f16 Inf or NaN)", "Q2_K block with an infinite dmin"
+    yield "gguf-q6k-truncated.gguf", gguf(tensors=[("w", [256, 2], 14, None, bytes(310))]), I, \
+        "{P}: tensor 'w' (offset 0, 420 bytes) runs past the end of the data region (310 bytes)", "Q6_K tensor cut inside its second block"
+    yield "gguf-q3k-rows.gguf", gguf(tensors=[("w", [128, 2], 11, None, bytes(110))]), I, \
+        "{P}: tensor 'w' is Q3_K but its rows of 128 are not a multiple of 256", "Q3_K rows of 128"
     yield "gguf-overlap.gguf", gguf(tensors=[("a", [32, 2], 0, 0, np.ones(64, "<f4").tobytes()),
                                              ("b", [32, 2], 0, 0, b"")]), I, "{P}: the data of tensors 'a' and 'b' overlap", "two tensors at one offset"
     yield "gguf-bad-kv-type.gguf", gguf(kvs=[gstr("general.architecture") + struct.pack("<I", 99)]), I, "{P}: key 'general.architecture' has unknown value type 99", \

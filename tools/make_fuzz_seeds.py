@@ -19,6 +19,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import ggml_quant  # noqa: E402
 import make_random_model  # noqa: E402
 import npsafetensors  # noqa: E402
 
@@ -84,6 +85,9 @@ def gguf_bytes(version=3, alignment=32):
         d = np.abs(row).max() / 127
         q += np.float16(d).tobytes() + np.round(row / d).astype(np.int8).tobytes()
     tensors.append(("t.q8_0", [32, 2], 8, q))
+    k = rng.standard_normal(512).astype("<f4")
+    for t in ("Q4_K", "Q6_K", "IQ4_NL"):
+        tensors.append(("t." + t.lower(), [256, 2], ggml_quant.TYPES[t][0], ggml_quant.quantize(t, k)))
     infos = b""
     data = b""
     for name, dims, typ, blob in tensors:
@@ -135,6 +139,15 @@ def main():
 
     write(out, "gguf", "v3.gguf", gguf_bytes(3))
     write(out, "gguf", "v2-align64.gguf", gguf_bytes(2, 64))
+
+    # block decoders: type index (the harness's list), blocks per row - 1, then two rows of blocks
+    readable = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K",
+                "Q6_K", "IQ4_NL", "IQ4_XS"]
+    for i, t in enumerate(readable):
+        if t not in ggml_quant.TYPES:
+            continue
+        qk = ggml_quant.TYPES[t][1]
+        write(out, "ggml_quant", t.lower(), bytes([i, 1]) + ggml_quant.quantize(t, rng.standard_normal(4 * qk)))
 
     for name in ("demo.yaml", "example-activations.yaml"):
         with open(os.path.join(HERE, "..", "configs", name), "rb") as f:

@@ -10,8 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "util/half.h"
-
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the GGUF reader reads little-endian values with memcpy"
 #endif
@@ -156,21 +154,6 @@ static char *copyName(const char *s, size_t len, int *has_nul)
     return c;
 }
 
-static const char *const kGgmlNames[] = {
-    [0] = "F32",      [1] = "F16",     [2] = "Q4_0",     [3] = "Q4_1",    [6] = "Q5_0",   [7] = "Q5_1",
-    [8] = "Q8_0",     [9] = "Q8_1",    [10] = "Q2_K",    [11] = "Q3_K",   [12] = "Q4_K",  [13] = "Q5_K",
-    [14] = "Q6_K",    [15] = "Q8_K",   [16] = "IQ2_XXS", [17] = "IQ2_XS", [18] = "IQ3_XXS", [19] = "IQ1_S",
-    [20] = "IQ4_NL",  [21] = "IQ3_S",  [22] = "IQ2_S",   [23] = "IQ4_XS", [24] = "I8",    [25] = "I16",
-    [26] = "I32",     [27] = "I64",    [28] = "F64",     [29] = "IQ1_M",  [30] = "BF16",  [34] = "TQ1_0",
-    [35] = "TQ2_0",   [39] = "MXFP4",
-};
-
-const char *ggmlTypeName(uint32_t t)
-{
-    if (t < sizeof kGgmlNames / sizeof kGgmlNames[0] && kGgmlNames[t]) return kGgmlNames[t];
-    return "?";
-}
-
 const char *ggufTypeName(GgufType t)
 {
     static const char *const names[] = {"uint8", "int8",   "uint16", "int16", "uint32", "int32", "float32",
@@ -281,24 +264,20 @@ static int parseTensorInfos(GgufFile *f, size_t *off, uint64_t n_t, Error *err)
         }
         if (readU32(f, off, &type, what, err) || readU64(f, off, &t->offset, what, err)) return -1;
         t->type = type;
-        if (type != GGML_TYPE_F32 && type != GGML_TYPE_F16 && type != GGML_TYPE_BF16 && type != GGML_TYPE_Q8_0)
-            return errorSet(err, EXIT_INPUT,
-                            "%s: tensor '%s' has ggml type %u (%s), which ffnscope does not read (F32, F16, BF16, Q8_0)",
-                            f->path, t->name, type, ggmlTypeName(type));
-        /* Every readable type takes at least one byte per element, so a tensor
-         * with more elements than the file has bytes cannot fit; checking that
-         * first keeps the byte count below from overflowing. */
-        if ((uint64_t)elements > f->size)
+        if (!ggmlTypeReadable(type))
+            return errorSet(err, EXIT_INPUT, "%s: tensor '%s' has ggml type %u (%s), which ffnscope does not read (%s)",
+                            f->path, t->name, type, ggmlTypeName(type), ggmlReadableList());
+        int block = ggmlBlockElements(type), bytes = ggmlBlockBytes(type);
+        if (t->dims[0] % block)
+            return errorSet(err, EXIT_INPUT, "%s: tensor '%s' is %s but its rows of %lld are not a multiple of %d",
+                            f->path, t->name, ggmlTypeName(type), (long long)t->dims[0], block);
+        /* Blocks times bytes per block, compared by division first so that a
+         * lying dimension cannot overflow the byte count. */
+        uint64_t blocks = (uint64_t)(elements / block);
+        if (blocks > f->size / (uint64_t)bytes)
             return errorSet(err, EXIT_INPUT, "%s: tensor '%s' has %lld elements, more than the file can hold",
                             f->path, t->name, (long long)elements);
-        if (type == GGML_TYPE_Q8_0) {
-            if (t->dims[0] % GGUF_QK8_0)
-                return errorSet(err, EXIT_INPUT, "%s: tensor '%s' is Q8_0 but its rows of %lld are not a multiple of %d",
-                                f->path, t->name, (long long)t->dims[0], GGUF_QK8_0);
-            t->nbytes = (size_t)(elements / GGUF_QK8_0) * (2 + GGUF_QK8_0);
-        } else {
-            t->nbytes = (size_t)elements * (type == GGML_TYPE_F32 ? 4 : 2);
-        }
+        t->nbytes = (size_t)blocks * (size_t)bytes;
     }
     return 0;
 }
@@ -333,6 +312,10 @@ static int placeTensors(GgufFile *f, size_t off, Error *err)
                             f->path, t->name, (unsigned long long)t->offset, t->nbytes, region);
         t->offset += f->data_start;
         t->data = f->map + t->offset;
+        int64_t bad = ggmlFindBadScale(t->type, t->data, (int64_t)(t->nbytes / (size_t)ggmlBlockBytes(t->type)));
+        if (bad >= 0)
+            return errorSet(err, EXIT_INPUT, "%s: tensor '%s' (%s): block %lld has a non-finite scale (f16 Inf or NaN)",
+                            f->path, t->name, ggmlTypeName(t->type), (long long)bad);
     }
     GgufTensor **order = malloc((size_t)(f->n_tensors > 0 ? f->n_tensors : 1) * sizeof *order);
     f->t_by_name = malloc((size_t)(f->n_tensors > 0 ? f->n_tensors : 1) * sizeof *f->t_by_name);
@@ -641,22 +624,35 @@ int ggufGetI32Array(const GgufFile *f, const char *key, int32_t **out, uint64_t 
 
 /* ---- tensor data ---- */
 
+int64_t ggufRows(const GgufTensor *t) { return ggufElements(t) / t->dims[0]; }
+
 void ggufToF32(const GgufTensor *t, float *out)
 {
-    size_t n = (size_t)ggufElements(t);
-    const unsigned char *p = t->data;
-    switch (t->type) {
-    case GGML_TYPE_F32: memcpy(out, p, n * sizeof(float)); break;
-    case GGML_TYPE_F16: halfToF32n(p, out, n); break;
-    case GGML_TYPE_BF16: bf16ToF32n(p, out, n); break;
-    case GGML_TYPE_Q8_0:
-        /* Blocks of 32: an f16 scale, then 32 int8 quants; x = q * scale. */
-        for (size_t b = 0; b < n / GGUF_QK8_0; b++, p += 2 + GGUF_QK8_0) {
-            float d = halfToF32((uint16_t)(p[0] | p[1] << 8));
-            for (int j = 0; j < GGUF_QK8_0; j++) out[b * GGUF_QK8_0 + j] = (float)(int8_t)p[2 + j] * d;
-        }
-        break;
+    /* Validated at open: the type is readable and the rows whole blocks. */
+    ggmlDequantRows(t->type, t->data, t->dims[0], 0, ggufRows(t), out, NULL);
+}
+
+int ggufRowsToF32(const GgufTensor *t, int64_t first_row, int64_t n_rows, float *out, Error *err)
+{
+    int64_t rows = ggufRows(t);
+    if (first_row < 0 || n_rows < 0 || first_row > rows || n_rows > rows - first_row)
+        return errorSet(err, EXIT_RUNTIME, "tensor '%s': rows %lld to %lld are outside its %lld rows", t->name,
+                        (long long)first_row, (long long)(first_row + n_rows), (long long)rows);
+    return ggmlDequantRows(t->type, t->data, t->dims[0], first_row, n_rows, out, err);
+}
+
+int ggufTypeMix(const GgufFile *f, char *buf, size_t len)
+{
+    GgmlTypeCount *items = malloc((size_t)(f->n_tensors > 0 ? f->n_tensors : 1) * sizeof *items);
+    if (!items) {
+        if (len) buf[0] = '\0';
+        return 0;
     }
+    for (int i = 0; i < f->n_tensors; i++)
+        items[i] = (GgmlTypeCount){f->tensors[i].type, ggufElements(&f->tensors[i])};
+    int n = ggmlFormatTypeMix(items, f->n_tensors, buf, len);
+    free(items);
+    return n;
 }
 
 /* ---- metadata as JSON ---- */

@@ -11,15 +11,20 @@
  * The reader maps the file and walks every byte of the header before it hands
  * anything out: counts and string lengths bounded by what is left of the file,
  * value types known, bools 0 or 1, arrays nested at most GGUF_MAX_DEPTH deep,
- * keys and tensor names unique, tensor types known to ffnscope (F32, F16, BF16,
- * Q8_0), sizes without overflow, offsets aligned, inside the file and not
- * overlapping. Errors are EXIT_INPUT "PATH: what is wrong" (EXIT_RUNTIME for
- * memory). Version 1 files (32-bit counts) and big-endian files are refused. */
+ * keys and tensor names unique, tensor types known to ffnscope (ggml_quant.h:
+ * plain floats and the block-quantized types), rows a whole number of blocks,
+ * sizes without overflow, offsets aligned, inside the file and not
+ * overlapping, and the f16 scales of every quantized block finite (that last
+ * check reads one or two scales per block, so opening touches every page of
+ * a quantized tensor). Errors are EXIT_INPUT "PATH: what is wrong"
+ * (EXIT_RUNTIME for memory). Version 1 files (32-bit counts) and big-endian
+ * files are refused. */
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ffnscope/error.h"
+#include "io/ggml_quant.h"
 
 typedef enum GgufType {
     GGUF_UINT8 = 0,
@@ -37,10 +42,7 @@ typedef enum GgufType {
     GGUF_FLOAT64 = 12,
 } GgufType;
 
-/* The ggml tensor types ffnscope converts to float32. */
-enum { GGML_TYPE_F32 = 0, GGML_TYPE_F16 = 1, GGML_TYPE_Q8_0 = 8, GGML_TYPE_BF16 = 30 };
-
-enum { GGUF_MAX_DIMS = 4, GGUF_MAX_DEPTH = 8, GGUF_MAX_NAME = 64, GGUF_QK8_0 = 32 };
+enum { GGUF_MAX_DIMS = 4, GGUF_MAX_DEPTH = 8, GGUF_MAX_NAME = 64 };
 
 typedef struct GgufKv {
     char *key;                  /* NUL-terminated copy */
@@ -96,11 +98,21 @@ int ggufGetF32Array(const GgufFile *f, const char *key, float **out, uint64_t *c
 int ggufGetI32Array(const GgufFile *f, const char *key, int32_t **out, uint64_t *count, Error *err);
 
 const char *ggufTypeName(GgufType t);  /* "uint32", "string", "array", ... */
-const char *ggmlTypeName(uint32_t t);  /* "F32", "F16", "BF16", "Q8_0", else "?" */
 int64_t ggufElements(const GgufTensor *t);
+/* Rows of the tensor: ggufElements / dims[0]. */
+int64_t ggufRows(const GgufTensor *t);
 
-/* Converts the tensor to float32 (ggufElements values; Q8_0 blocks dequantised). */
+/* Converts the tensor to float32 (ggufElements values; quantized blocks
+ * widened as ggml does). */
 void ggufToF32(const GgufTensor *t, float *out);
+/* Rows first_row .. first_row + n_rows of the tensor (rows of dims[0]
+ * elements) into out[n_rows * dims[0]]; -1 with err (EXIT_RUNTIME, naming the
+ * tensor) when the range is not inside the tensor. */
+int ggufRowsToF32(const GgufTensor *t, int64_t first_row, int64_t n_rows, float *out, Error *err);
+
+/* The tensors' type mix by elements, "Q4_K 67%, Q6_K 12%, F32 21%"
+ * (ggmlFormatTypeMix); same return as snprintf. */
+int ggufTypeMix(const GgufFile *f, char *buf, size_t len);
 
 /* The metadata as a JSON object (jansson), key -> value in file order: numbers,
  * strings and bools as themselves, arrays of up to `inline_max` elements as

@@ -299,7 +299,9 @@ def broken_gguf(work):
     add("unknown-value-type", patched(good, kv_value_at(lay, "general.name") - 4, "<I", 13), "unknown value type 13")
     add("unknown-array-type", patched(good, tok_at, "<I", 77), "unknown array element type 77")
     add("bool-2", patched(good, kv_value_at(lay, "tokenizer.ggml.add_space_prefix"), "<B", 2), "neither 0 nor 1")
-    add("q4_k-tensor", patched(good, lay["type_at"]["blk.0.ffn_up.weight"], "<I", 12), "ggml type 12 (Q4_K)")
+    add("iq2_xxs-tensor", patched(good, lay["type_at"]["blk.0.ffn_up.weight"], "<I", 16), "ggml type 16 (IQ2_XXS)")
+    add("q4_k-rows", patched(good, lay["type_at"]["blk.0.ffn_up.weight"], "<I", 12),
+        "tensor 'blk.0.ffn_up.weight' is Q4_K but its rows of 64 are not a multiple of 256")
     add("five-dims", patched(good, lay["dims_at"]["blk.0.attn_norm.weight"] - 4, "<I", 5), "dimensions (1 to 4")
     off_field = lay["offset_at"]["blk.1.attn_norm.weight"]
     (off,) = struct.unpack_from("<Q", good, off_field)

@@ -1,7 +1,9 @@
-/* GGUF: header, typed key-values, tensor infos; then the getters and the
- * conversion of every tensor. */
+/* GGUF: header, typed key-values, tensor infos; then the getters, the
+ * conversion of every tensor (whole, and its last row alone, which must
+ * match) and the type mix. */
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fuzzutil.h"
 #include "io/gguf.h"
@@ -40,9 +42,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int64_t n = ggufElements(t);
         if (n < 0 || n > (1 << 22)) continue;
         float *buf = malloc((size_t)n * sizeof *buf + 1);
-        if (buf) ggufToF32(t, buf);
+        float *row = malloc((size_t)t->dims[0] * sizeof *row);
+        if (buf && row) {
+            ggufToF32(t, buf);
+            int64_t last = ggufRows(t) - 1;
+            if (ggufRowsToF32(t, last, 1, row, &err) ||
+                memcmp(row, buf + last * t->dims[0], (size_t)t->dims[0] * sizeof *row))
+                __builtin_trap();
+        }
         free(buf);
+        free(row);
     }
+    char mix[256];
+    ggufTypeMix(f, mix, sizeof mix);
     json_t *meta = NULL;
     if (ggufMetadataJson(f, 8, &meta, &err) == 0) json_decref(meta);
     ggufClose(f);
