@@ -16,7 +16,8 @@ typedef struct Model Model;
 typedef struct ModelInfo {
     char family[24];     /* the architecture: gpt2, llama, qwen3, gemma2, gpt_neox, ... */
     char format[16];     /* hf, gguf, llama2c, llmc */
-    char dtype[8];       /* storage dtype of the weights: F32, F16, BF16, Q8_0 */
+    char dtype[8];       /* storage dtype holding most weights: F32, F16, BF16, Q8_0, Q4_K, ... */
+    char type_mix[128];  /* GGUF: every type's share of the elements ("Q4_K 67%, Q6_K 12%, F32 ..."); else "" */
     int d_model, n_layers, n_heads, n_kv_heads, head_dim, ffn_width, vocab_size, context;
     int64_t n_params;
     char details[256];   /* the architecture's choices, "key=value key=value ..." (values without spaces) */

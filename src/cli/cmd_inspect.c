@@ -44,6 +44,7 @@ static void printTable(const char *path, const ModelInfo *in, const Tokenizer *t
     printf("%-11s %d\n", "vocab", in->vocab_size);
     printf("%-11s %d\n", "context", in->context);
     printf("%-11s %s\n", "dtype", in->dtype);
+    if (in->type_mix[0]) printf("%-11s %s\n", "types", in->type_mix);
     printf("%-11s %s (%.2fM)\n", "params", params, (double)in->n_params / 1e6);
     if (in->details[0]) printf("%-11s %s\n", "arch", in->details);
     if (tok)
@@ -93,6 +94,7 @@ static int printJson(const char *path, const ModelInfo *in, const Tokenizer *tok
                           in->ffn_width, "vocab_size", in->vocab_size, "context", in->context, "dtype",
                           in->dtype, "params", (json_int_t)in->n_params, "tokenizer", t);
     if (o) json_object_set_new(o, "head_dim", json_integer(in->head_dim));
+    if (o && in->type_mix[0]) json_object_set_new(o, "type_mix", json_string(in->type_mix));
     if (o) json_object_set_new(o, "architecture", detailsJson(in->details));
     if (o && meta) json_object_set(o, "metadata", meta);
     char *s = o ? json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;

@@ -115,7 +115,7 @@ static void dimsStr(char *buf, size_t len, int ndim, const int64_t *dims)
  * its llama.cpp name. dtype gets the type holding most elements. */
 static int fillSlots(const GgufFile *f, WeightSet *ws, int info_only, char *dtype, Error *err)
 {
-    int64_t by_type[4] = {0}; /* F32, F16, BF16, Q8_0 */
+    int64_t by_type[64] = {0}; /* elements by ggml type */
     const char *path = ggufPath(f);
     for (int i = 0; i < ws->count; i++) {
         const WeightSlot *s = &ws->slots[i];
@@ -132,8 +132,7 @@ static int fillSlots(const GgufFile *f, WeightSet *ws, int info_only, char *dtyp
             dimsStr(exp, sizeof exp, s->ndim, want);
             return errorSet(err, EXIT_INPUT, "%s: tensor '%s' has dimensions %s, expected %s", path, s->gguf, got, exp);
         }
-        by_type[t->type == GGML_TYPE_F32 ? 0 : t->type == GGML_TYPE_F16 ? 1 : t->type == GGML_TYPE_BF16 ? 2 : 3] +=
-            ggufElements(t);
+        if (t->type < 64) by_type[t->type] += ggufElements(t);
         if (info_only || !s->dst) continue;
         ggufToF32(t, *s->dst);
         ckptRelease(t->data, t->nbytes);
@@ -142,11 +141,10 @@ static int fillSlots(const GgufFile *f, WeightSet *ws, int info_only, char *dtyp
             return -1;
         if (weightsFinish(s, err)) return -1;
     }
-    static const char *const names[] = {"F32", "F16", "BF16", "Q8_0"};
     int best = 0;
-    for (int k = 1; k < 4; k++)
+    for (int k = 1; k < 64; k++)
         if (by_type[k] > by_type[best]) best = k;
-    snprintf(dtype, 8, "%s", names[best]);
+    snprintf(dtype, 8, "%s", ggmlTypeName((uint32_t)best));
     return 0;
 }
 
@@ -391,6 +389,7 @@ int ggufModelLoad(const char *path, const ModelOptions *opt, LoadedModel *out, E
     if (!opt->info_only && (weightsAlloc(ws, err) || fillSlots(f, ws, 0, info->dtype, err))) goto done;
     decoderFinishLoad(out->dec);
     decoderDescribe(out->dec, info);
+    ggufTypeMix(f, info->type_mix, sizeof info->type_mix);
     /* A tokenizer named by the model entry replaces the embedded one (model.c
      * loads it), so a broken embedded one does not matter then. */
     if (!opt->tokenizer && buildTokenizer(f, info->vocab_size, &out->tok, err)) goto done;
