@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Distributed capture against ffnscope's own capture, end to end.
 
-For a GPT-2 and a LLaMA random model (tools/make_random_model.py):
+For a GPT-2, a LLaMA and a Pythia (GPT-NeoX) random model (tools/make_random_model.py):
   - ffnscope run (single process, C forward pass) with --save-stats;
   - tools/capture_torch.py under torch.distributed.run, 2 ranks, gloo on the CPU, and plain
     /usr/bin/python3 (world size 1);
@@ -10,8 +10,6 @@ For a GPT-2 and a LLaMA random model (tools/make_random_model.py):
     reference over tools/reference.py's activations; 2 ranks equal 1 rank to float64 rounding;
   - the file as a config model source, ffnscope merge of PyTorch and ffnscope statistics;
   - malformed statistics and disagreeing shards exit 2 naming the file.
-For a random Pythia (GPT-NeoX) model, the PyTorch side alone: 2 ranks equal 1 rank, and the
-statistics equal numpy float64 over tools/reference.py's activations.
 usage: check_capture.py FFNSCOPE
 """
 import csv
@@ -219,45 +217,6 @@ def one_model(ffn, tmp, model_dir, corpus, family):
     return two, hdr
 
 
-def torch_only_model(tmp, model_dir, corpus, family, n_layers):
-    """A family ffnscope's own forward pass is tested on elsewhere (tests/model): capture_torch.py
-    on 2 ranks and on 1 against numpy float64 statistics of tools/reference.py's activations."""
-    name = os.path.basename(model_dir)
-    print("==", name, "(PyTorch side)")
-    common = ["--model", model_dir, "--corpus", corpus, "--tokens", str(TOKENS), "--seq-len", str(SEQ_LEN),
-              "--batch", str(BATCH), "--sites", "post,pre"]
-    two = os.path.join(tmp, name + ".two.safetensors")
-    one = os.path.join(tmp, name + ".one.safetensors")
-    torchrun(common + ["--out", two])
-    run([PY, os.path.join(TOOLS, "capture_torch.py")] + common + ["--out", one],
-        env=dict(os.environ, OMP_NUM_THREADS="1"))
-    t2, meta, _, _ = read_stats(two)
-    t1, _, _, _ = read_stats(one)
-    check(meta.get("family") == family and meta.get("n_layers") == str(n_layers) and meta.get("model") == name,
-          "%s: metadata %s" % (name, meta))
-    worst = max(np.abs(t2[k] - t1[k]).max() / max(np.abs(t1[k]).max(), 1e-300) for k in t1)
-    check(worst < 1e-12, "%s: 2 ranks differ from 1 rank by %.3g relative" % (name, worst))
-    print("2 ranks vs 1 rank: %.2g" % worst)
-    model = reference.load_model(model_dir)
-    ids = np.array(reference.encode(os.path.join(model_dir, "tokenizer.json"),
-                                    open(corpus, "rb").read().decode("utf-8")))
-    n_seq = TOKENS // SEQ_LEN
-    acts = reference.capture(model, ids[:n_seq * SEQ_LEN], SEQ_LEN, BATCH, None, ("post", "pre"))
-    check(len(acts) == 2 * n_layers and sorted(k for k in t2 if k.endswith(".count")) ==
-          sorted("layers.%d.%s.count" % k for k in acts), "%s: one entry per layer and site" % name)
-    worst = 0.0
-    for (layer, site), X in acts.items():
-        base = "layers.%d.%s." % (layer, site)
-        X = X.astype(np.float64)
-        check(int(t2[base + "count"][0]) == X.shape[0], "%s: %scount" % (name, base))
-        mu = X.mean(axis=0)
-        S = (X - mu).T @ (X - mu)
-        worst = max(worst, np.abs(t2[base + "mean"] - mu).max() / np.abs(mu).max(),
-                    np.abs(t2[base + "scatter"] - S).max() / np.abs(S).max())
-    check(worst < 1e-6, "%s: statistics vs numpy reference %.3g" % (name, worst))
-    print("statistics vs numpy over reference activations: %.2g" % worst)
-
-
 def broken_files(ffn, tmp, two, hdr):
     print("== malformed statistics")
     blob = bytearray(open(two, "rb").read())
@@ -307,7 +266,7 @@ def main():
              "--only", "gpt2-prefixed,llama-gqa-bf16,pythia"])
         two, hdr = one_model(ffn, tmp, os.path.join(models, "gpt2-prefixed"), corpus, "gpt2")
         one_model(ffn, tmp, os.path.join(models, "llama-gqa-bf16"), corpus, "llama")
-        torch_only_model(tmp, os.path.join(models, "pythia"), corpus, "gpt_neox", 3)
+        one_model(ffn, tmp, os.path.join(models, "pythia"), corpus, "gpt_neox")
         broken_files(ffn, tmp, two, hdr)
 
         print("== shards that disagree")
