@@ -3,7 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Order is the order of `--help` and error messages. */
+/* Each defined in its own file under model/arch/. */
+extern const Family familyGpt2, familyLlama, familyMistral, familyQwen2, familyQwen3, familyGemma, familyGemma2,
+    familyGemma3Text, familyGptNeox, familyPhi3, familyOlmo2, familyNgpt;
+
+/* Order is the order of error messages and lists. */
 static const Family *const kFamilies[] = {
     &familyGpt2,   &familyLlama, &familyMistral, &familyQwen2,     &familyQwen3, &familyGemma,
     &familyGemma2, &familyGemma3Text, &familyGptNeox, &familyPhi3, &familyOlmo2, &familyNgpt,

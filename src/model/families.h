@@ -9,9 +9,6 @@
 
 #include "model/arch.h"
 
-extern const Family familyGpt2, familyLlama, familyMistral, familyQwen2, familyQwen3, familyGemma, familyGemma2,
-    familyGemma3Text, familyGptNeox, familyPhi3, familyOlmo2, familyNgpt;
-
 /* By registry name (an HF model_type), NULL when unknown. */
 const Family *familyByName(const char *name);
 /* By one entry of a config.json "architectures" list (exact), NULL when unknown. */

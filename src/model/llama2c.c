@@ -196,7 +196,7 @@ int llama2cLoad(const char *path, const ModelOptions *opt, LoadedModel *out, Err
     };
     HpSource src;
     hpListSource(&src, path, pairs);
-    if (decoderNew(&familyLlama, &src, &m, err)) goto done;
+    if (decoderNew(familyByName("llama"), &src, &m, err)) goto done;
     if (!opt->info_only && (weightsAlloc(&m->ws, err) || fill(&h, &map, m, err))) goto done;
     out->dec = m;
     ModelInfo *info = &out->info;

@@ -119,7 +119,7 @@ int llmcLoad(const char *path, const ModelOptions *opt, LoadedModel *out, Error 
     };
     HpSource src;
     hpListSource(&src, path, pairs);
-    if (decoderNew(&familyGpt2, &src, &g, err)) goto done;
+    if (decoderNew(familyByName("gpt2"), &src, &g, err)) goto done;
     if (!opt->info_only) {
         if (weightsAlloc(&g->ws, err)) goto done;
         Cur cur = {map.data + HEADER_BYTES, es};
