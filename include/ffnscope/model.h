@@ -19,6 +19,8 @@ typedef struct ModelInfo {
     char dtype[8];       /* storage dtype of the weights: F32, F16, BF16, Q8_0 */
     int d_model, n_layers, n_heads, n_kv_heads, head_dim, ffn_width, vocab_size, context;
     int64_t n_params;
+    int64_t layer_params;  /* parameters the forward pass reads per layer (the largest layer) */
+    int64_t global_params; /* and outside the layers (embeddings, final norm; never the LM head) */
     char details[256];   /* the architecture's choices, "key=value key=value ..." (values without spaces) */
 } ModelInfo;
 

@@ -1,6 +1,7 @@
 #include "model/decoder.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,23 @@ void decoderDescribe(const Decoder *m, ModelInfo *info)
     info->vocab_size = c->vocab;
     info->context = c->context;
     info->n_params = weightsParams(&m->ws);
+    /* what the forward pass reads, for the memory plan: slots pointing into the
+     * layers versus the globals; check-only slots (LM heads) are never read */
+    int64_t *per_layer = calloc((size_t)c->n_layers, sizeof *per_layer);
+    info->layer_params = info->global_params = 0;
+    for (int i = 0; i < m->ws.count; i++) {
+        const WeightSlot *s = &m->ws.slots[i];
+        if (!s->dst) continue;
+        if (s->dst >= &m->g[0] && s->dst < &m->g[G_ROLE_COUNT]) {
+            info->global_params += weightsElements(s);
+        } else if (per_layer) {
+            int l = (int)(((const char *)s->dst - (const char *)m->layers) / (ptrdiff_t)sizeof *m->layers);
+            if (l >= 0 && l < c->n_layers) per_layer[l] += weightsElements(s);
+        }
+    }
+    for (int l = 0; per_layer && l < c->n_layers; l++)
+        if (per_layer[l] > info->layer_params) info->layer_params = per_layer[l];
+    free(per_layer);
     describeArch(c, info->details, sizeof info->details);
 }
 
