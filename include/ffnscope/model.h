@@ -55,6 +55,17 @@ const Tokenizer *modelTokenizer(const Model *m);
 int modelForward(Model *m, const int32_t *tokens, int batch, int seq_len, const uint8_t *capture,
                  CaptureFn fn, void *ctx, Error *err);
 
+/* The forward pass in pieces, for captures that run one group of layers at
+ * a time (README "Memory"). modelEmbed writes the hidden states entering
+ * layer 0 for tokens [batch * seq_len] into x [batch * seq_len, d_model].
+ * modelForwardLayers runs layers first..last on x_in (same layout) and, when
+ * x_out is not NULL, writes the states after layer last there (x_out may be
+ * x_in); capture as for modelForward. Chaining them over consecutive ranges
+ * gives exactly what one modelForward gives. */
+int modelEmbed(Model *m, const int32_t *tokens, int batch, int seq_len, float *x, Error *err);
+int modelForwardLayers(Model *m, const float *x_in, float *x_out, int batch, int seq_len, int first, int last,
+                       const uint8_t *capture, CaptureFn fn, void *ctx, Error *err);
+
 void modelFree(Model *m);
 
 #endif
