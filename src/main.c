@@ -52,7 +52,7 @@ int main(int argc, char **argv)
     if (argc >= 2) {
         for (const Command *c = commands; c->name; c++)
             if (!strcmp(argv[1], c->name)) return finish(c->run(argc - 1, argv + 1, &err), &err);
-        if (argv[1][0] == '-') {
+        if (argv[1][0] == '-' && strncmp(argv[1], "--memory-limit", 14)) {
             errorSet(&err, EXIT_INPUT, "unknown option '%s' (see ffnscope --help)", argv[1]);
             return finish(EXIT_INPUT, &err);
         }
