@@ -86,6 +86,7 @@ int cmdDashboard(int argc, char **argv, Error *err)
 {
     if (argc > 2 || (argc == 2 && implicitIsModelSource(argv[1]))) return live(argc, argv, err);
     char found[4096];
+    const char *path = argc == 2 ? argv[1] : NULL;
     struct stat st;
     if (!path) {
         if (stat("ffnscope.yaml", &st) == 0) path = "ffnscope.yaml";
