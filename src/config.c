@@ -29,6 +29,7 @@
 #include "ffnscope/site.h"
 #include "model/families.h"
 #include "util/fileio.h"
+#include "util/memsize.h"
 
 #define MAX_LAYER 100000
 
@@ -225,7 +226,7 @@ static int hasSuffix(const char *s, const char *suf)
 
 static const char *const kRootKeys[] = {"version", "corpus", "capture", "metrics", "models", "ui", "output", NULL};
 static const char *const kCorpusKeys[] = {"path", "tokens", "seq_len", "batch", "add_bos", NULL};
-static const char *const kCaptureKeys[] = {"sites", "layers", "refresh_tokens", NULL};
+static const char *const kCaptureKeys[] = {"sites", "layers", "refresh_tokens", "memory_limit", NULL};
 static const char *const kMetricsKeys[] = {"concentration_k", NULL};
 static const char *const kModelKeys[] = {"name", "path", "glob", "format", "family", "tokenizer", "fit_group", NULL};
 static const char *const kUiKeys[] = {"theme", NULL};
@@ -357,6 +358,10 @@ static int parseCapture(Ctx *c, yaml_node_t *root, Config *cfg)
         int64_t v;
         if (getInt(c, n, "capture.refresh_tokens", 1, INT64_MAX / 4, "a positive integer", &v)) return -1;
         cfg->refresh_tokens = v;
+    }
+    if ((n = lookup(c, m, "memory_limit"))) {
+        if (!isScalar(n) || memParseSize(scalar(n), &cfg->memory_limit))
+            return failAt(c, n, "capture.memory_limit: expected a size such as 4G, 512MiB or a number of bytes");
     }
     return 0;
 }

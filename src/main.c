@@ -12,6 +12,7 @@ static const Command commands[] = {
     {"run", "run CONFIG [--out DIR] | run MODEL... [--corpus FILE] [--tokens N] [--print-config] ...", cmdRun},
     {"analyze", "analyze FILE [--tensor NAME] [--format table|json|csv] [--concentration-k K]", cmdAnalyze},
     {"inspect", "inspect MODEL [--format table|json]", cmdInspect},
+    {"plan", "plan CONFIG [--memory-limit SIZE] [--format table|json]", cmdPlan},
     {"merge", "merge SHARD... --out FILE     combine covariance statistics shards", cmdMerge},
     {"tokenize", "tokenize MODEL_OR_TOKENIZER TEXTFILE [--format ids|json]", cmdTokenize},
     {"render", "render RESULTS_DIR --view spectrum|heatmap|scaling|table [--format txt|ansi|html|svg] "
@@ -51,7 +52,7 @@ int main(int argc, char **argv)
     if (argc >= 2) {
         for (const Command *c = commands; c->name; c++)
             if (!strcmp(argv[1], c->name)) return finish(c->run(argc - 1, argv + 1, &err), &err);
-        if (argv[1][0] == '-') {
+        if (argv[1][0] == '-' && strncmp(argv[1], "--memory-limit", 14)) {
             errorSet(&err, EXIT_INPUT, "unknown option '%s' (see ffnscope --help)", argv[1]);
             return finish(EXIT_INPUT, &err);
         }

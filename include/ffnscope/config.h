@@ -35,6 +35,8 @@ typedef struct Config {
     int n_layers;             /* else the listed layers, sorted, unique */
     int *layers;
     int64_t refresh_tokens;   /* default 8192 */
+    uint64_t memory_limit;    /* capture.memory_limit in bytes, 0: not set (80% of available memory);
+                               * `--memory-limit` overrides it */
     double concentration_k;   /* default 0.1 */
     int n_models;
     ModelEntry *models;

@@ -20,6 +20,8 @@ typedef struct ModelInfo {
     char type_mix[128];  /* GGUF: every type's share of the elements ("Q4_K 67%, Q6_K 12%, F32 ..."); else "" */
     int d_model, n_layers, n_heads, n_kv_heads, head_dim, ffn_width, vocab_size, context;
     int64_t n_params;
+    int64_t layer_params;  /* parameters the forward pass reads per layer (the largest layer) */
+    int64_t global_params; /* and outside the layers (embeddings, final norm; never the LM head) */
     char details[256];   /* the architecture's choices, "key=value key=value ..." (values without spaces) */
 } ModelInfo;
 
@@ -53,6 +55,17 @@ const Tokenizer *modelTokenizer(const Model *m);
  * SITE_BIT(site) flags; layers after the last captured one are skipped. */
 int modelForward(Model *m, const int32_t *tokens, int batch, int seq_len, const uint8_t *capture,
                  CaptureFn fn, void *ctx, Error *err);
+
+/* The forward pass in pieces, for captures that run one group of layers at
+ * a time (README "Memory"). modelEmbed writes the hidden states entering
+ * layer 0 for tokens [batch * seq_len] into x [batch * seq_len, d_model].
+ * modelForwardLayers runs layers first..last on x_in (same layout) and, when
+ * x_out is not NULL, writes the states after layer last there (x_out may be
+ * x_in); capture as for modelForward. Chaining them over consecutive ranges
+ * gives exactly what one modelForward gives. */
+int modelEmbed(Model *m, const int32_t *tokens, int batch, int seq_len, float *x, Error *err);
+int modelForwardLayers(Model *m, const float *x_in, float *x_out, int batch, int seq_len, int first, int last,
+                       const uint8_t *capture, CaptureFn fn, void *ctx, Error *err);
 
 void modelFree(Model *m);
 

@@ -54,6 +54,10 @@ typedef struct ModelSnapshot {
     int error_code;            /* EXIT_INPUT or EXIT_RUNTIME when MODEL_FAILED */
     double refresh_s;          /* of elapsed_s, seconds spent on spectrum refreshes during the
                                   capture (the final refresh not counted); kept under a fifth */
+    int pass, passes;          /* the memory plan's pass being run (1-based) of passes; 0 before */
+    int group_first, group_last; /* layers of the running pass */
+    uint64_t plan_peak;        /* the plan's expected peak resident bytes (0: no plan) */
+    char *plan;                /* the plan in one line (NULL: none) */
 } ModelSnapshot;
 
 typedef enum RankKind { RANK_SOFT = 0, RANK_HARD = 1 } RankKind;
@@ -76,6 +80,7 @@ typedef struct Snapshot {
     ModelSnapshot *models;     /* grouped by family, then sorted by width */
     int n_fits;
     FitSnapshot *fits;         /* per family, site and rank kind */
+    uint64_t memory_limit;     /* the run's memory limit in bytes (0: none known) */
 } Snapshot;
 
 Snapshot *snapshotNew(void);                 /* refcount 1, everything empty */

@@ -22,6 +22,9 @@ int workerStart(const Config *cfg, Worker **out, Error *err);
  * nobody looks at intermediate spectra. workerStart is live. */
 typedef struct WorkerOptions {
     int live;
+    uint64_t memory_limit;    /* bytes; 0: the config's capture.memory_limit, else 80% of available */
+    const char *spill_dir;    /* folder for hidden states that do not fit in memory (the results
+                               * folder); NULL: the config's output.dir */
 } WorkerOptions;
 
 int workerStartWith(const Config *cfg, const WorkerOptions *opt, Worker **out, Error *err);

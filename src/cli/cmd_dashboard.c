@@ -1,4 +1,4 @@
-/* ffnscope [CONFIG | RESULTS_DIR | MODEL... [run's options]]: the dashboard. With no argument it opens
+/* ffnscope [CONFIG | RESULTS_DIR | MODEL... [run's options, --memory-limit SIZE]]: the dashboard. With no argument it opens
  * ./ffnscope.yaml, else the bundled configs/demo.yaml. Without a terminal a
  * config runs headless (as `ffnscope run`) and a results directory prints
  * its table as Markdown. */
@@ -52,17 +52,24 @@ static int live(int argc, char **argv, Error *err)
     char *pos[64];
     int n_pos = 0;
     ImplicitArgs ia = {0};
+    uint64_t limit = 0;
     for (int i = 1; i < argc; i++) {
         int taken = implicitOption(argc, argv, &i, &ia, err);
         if (taken < 0) return EXIT_INPUT;
         if (taken) continue;
+        if (!strcmp(argv[i], "--memory-limit") || !strncmp(argv[i], "--memory-limit=", 15)) {
+            const char *v = argv[i][14] == '=' ? argv[i] + 15 : ++i < argc ? argv[i] : NULL;
+            if (cliMemoryLimit("ffnscope", v, &limit, err)) return EXIT_INPUT;
+            continue;
+        }
         if (argv[i][0] == '-' || n_pos == (int)(sizeof pos / sizeof pos[0]))
             return errorSet(err, EXIT_INPUT, "unknown option '%s' (see ffnscope --help)", argv[i]), EXIT_INPUT;
         pos[n_pos++] = argv[i];
     }
     if (runLoadConfig(n_pos, pos, &ia, 0, &cfg, err)) return err->code ? err->code : EXIT_INPUT;
     Worker *w;
-    if (workerStart(cfg, &w, err)) {
+    WorkerOptions wopt = {.live = 1, .memory_limit = limit};
+    if (workerStartWith(cfg, &wopt, &w, err)) {
         configFree(cfg);
         return err->code ? err->code : EXIT_RUNTIME;
     }

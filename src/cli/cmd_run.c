@@ -90,6 +90,7 @@ static void drawBar(const ModelSnapshot *m)
 static Snapshot *follow(Worker *w, int tty, int n_models)
 {
     char *shown = calloc((size_t)(n_models ? n_models : 1), 1);
+    char *planned = calloc((size_t)(n_models ? n_models : 1), 1);
     uint64_t gen = 0;
     Snapshot *s = NULL;
     int bar_up = 0;
@@ -97,6 +98,14 @@ static Snapshot *follow(Worker *w, int tty, int n_models)
         gen = workerWait(w, gen, tty ? 200 : 500);
         snapshotRelease(s);
         s = workerSnapshot(w);
+        for (int i = 0; planned && i < s->n_models; i++) {
+            /* the memory plan, once per model, before its capture */
+            if (planned[i] || !s->models[i].plan) continue;
+            if (bar_up) fputs("\r\033[K", stderr);
+            bar_up = 0;
+            fprintf(stderr, "%s: plan: %s\n", s->models[i].name, s->models[i].plan);
+            planned[i] = 1;
+        }
         for (int i = 0; shown && i < s->n_models; i++) {
             const ModelSnapshot *m = &s->models[i];
             if (shown[i] || (m->status != MODEL_DONE && m->status != MODEL_FAILED)) continue;
@@ -118,6 +127,7 @@ static Snapshot *follow(Worker *w, int tty, int n_models)
     if (bar_up) fputs("\r\033[K", stderr);
     fflush(stderr);
     free(shown);
+    free(planned);
     return s;
 }
 
@@ -167,7 +177,7 @@ static void printTable(const Snapshot *s)
 }
 
 #define RUN_USAGE                                                                                            \
-    "usage: ffnscope run CONFIG [--out DIR] [--save-stats FILE|DIR]\n"                                         \
+    "usage: ffnscope run CONFIG [--out DIR] [--save-stats FILE|DIR] [--memory-limit SIZE]\n"                                         \
     "       ffnscope run MODEL... [--corpus FILE] [--tokens N] [--seq-len T] [--batch B]\n"                     \
     "                             [--sites pre,post] [--layers SPEC] [--out DIR] [--print-config]"
 
@@ -204,6 +214,7 @@ int runLoadConfig(int n_pos, char **pos, ImplicitArgs *ia, int print_config, Con
 int cmdRun(int argc, char **argv, Error *err)
 {
     const char *out = NULL, *save_stats = NULL;
+    uint64_t memory_limit = 0;
     char *pos[64];
     int n_pos = 0, print_config = 0;
     ImplicitArgs ia = {0};
@@ -213,7 +224,9 @@ int cmdRun(int argc, char **argv, Error *err)
                    "Captures every model of CONFIG, writes the results directory (default: the config's\n"
                    "output.dir) and prints the metrics table. --save-stats also writes each model's\n"
                    "covariance statistics (ffnscope analyze/merge read them): to FILE for a single\n"
-                   "model, or to DIR/NAME.stats.safetensors.\n"
+                   "model, or to DIR/NAME.stats.safetensors. --memory-limit caps the memory each model's\n"
+                   "plan may use (bytes, or K, M, G as powers of 1024; default: capture.memory_limit, else\n"
+                   "80%% of the memory available): see `ffnscope plan`.\n"
                    "Models named instead of a config (checkpoint folders, .gguf, .bin, activation or\n"
                    "statistics files) run on the bundled Persuasion unless --corpus says otherwise, with\n"
                    "results in results/<first model's name>; --print-config writes that config as YAML.\n");
@@ -235,6 +248,9 @@ int cmdRun(int argc, char **argv, Error *err)
             save_stats = argv[i];
         } else if (!strncmp(argv[i], "--save-stats=", 13) && argv[i][13]) {
             save_stats = argv[i] + 13;
+        } else if (!strcmp(argv[i], "--memory-limit") || !strncmp(argv[i], "--memory-limit=", 15)) {
+            const char *v = argv[i][14] == '=' ? argv[i] + 15 : ++i < argc ? argv[i] : NULL;
+            if (cliMemoryLimit("run", v, &memory_limit, err)) return EXIT_INPUT;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             errorSet(err, EXIT_INPUT, "run: unknown option '%s' (see ffnscope run --help)", argv[i]);
             return EXIT_INPUT;
@@ -276,7 +292,7 @@ int cmdRun(int argc, char **argv, Error *err)
     interrupted = 0;
 
     /* nobody sees intermediate spectra here: only the final refresh of each model runs */
-    WorkerOptions wopt = {.live = 0};
+    WorkerOptions wopt = {.live = 0, .memory_limit = memory_limit, .spill_dir = out};
     Worker *w;
     if (workerStartWith(cfg, &wopt, &w, err)) {
         configFree(cfg);

@@ -1,6 +1,8 @@
 #ifndef FFNSCOPE_CLI_COMMANDS_H
 #define FFNSCOPE_CLI_COMMANDS_H
 
+#include <stdint.h>
+
 #include "ffnscope/error.h"
 
 /* One file per command (src/cli/cmd_NAME.c). A command returns an exit
@@ -28,6 +30,10 @@ int cmdRender(int argc, char **argv, Error *err);
 int cmdMerge(int argc, char **argv, Error *err);
 int cmdPlot(int argc, char **argv, Error *err);
 int cmdReport(int argc, char **argv, Error *err);
+int cmdPlan(int argc, char **argv, Error *err);
+
+/* --memory-limit's value (cmd_plan.c): EXIT_INPUT naming cmd when it is not a size. */
+int cliMemoryLimit(const char *cmd, const char *arg, uint64_t *limit, Error *err);
 /* The dashboard: argv[1] is a config, a results directory or absent. */
 int cmdDashboard(int argc, char **argv, Error *err);
 

@@ -39,6 +39,7 @@ typedef struct ModelRun {
     int rr;                    /* round-robin position for deferred refreshes */
     double t_start;            /* monotonic seconds, pauses moved forward */
     double t_refresh;          /* seconds spent on budgeted refreshes */
+    int64_t tokens_before;     /* tokens run in earlier passes (for tokens/s) */
 } ModelRun;
 
 /* What a source returns besides 0 (finished) and -1 (failed, err filled). */
@@ -52,7 +53,29 @@ void runDescribe(ModelRun *r, const char *family, const char *format, int width,
 int runSetStreams(ModelRun *r, int n, const int *layers, const Site *sites, const int *widths,
                   int64_t tokens_target, Error *err);
 
-/* The stream of key, or NULL when it is not captured. */
+/* Declares the streams like runSetStreams without allocating accumulators:
+ * runOpenGroup then allocates those of one group of layers at a time. */
+int runDeclareStreams(ModelRun *r, int n, const int *layers, const Site *sites, const int *widths,
+                      int64_t tokens_target, Error *err);
+
+/* Pass `pass` (1-based) of `passes` runs layers first..last: allocates the
+ * accumulators of the streams among them and starts the pass's progress and
+ * refresh schedule. */
+int runOpenGroup(ModelRun *r, int pass, int passes, int first, int last, Error *err);
+
+/* Ends a pass: every open stream's final spectrum, then its accumulator is
+ * freed. Returns 0, RUN_QUIT / RUN_RESTART, or -1 (err filled). */
+int runCloseGroup(ModelRun *r, Error *err);
+
+/* The memory limit of this worker (bytes) and whether spectra refresh live. */
+uint64_t runMemoryLimit(const ModelRun *r);
+int runLive(const ModelRun *r);
+/* Where a pass's hidden states may spill (a folder), or NULL. */
+const char *runSpillDir(const ModelRun *r);
+/* Records the plan in the snapshot: its peak, passes and one line. */
+void runSetPlan(ModelRun *r, uint64_t peak, int passes, const char *line);
+
+/* The stream of key, or NULL when it is not captured (or its pass is not running). */
 Stream *runStream(ModelRun *r, CaptureKey key);
 
 /* After each batch or chunk: records progress, handles commands (blocks

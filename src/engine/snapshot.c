@@ -35,6 +35,7 @@ void snapshotModelClear(ModelSnapshot *m)
     free(m->format);
     free(m->path);
     free(m->error);
+    free(m->plan);
     for (int i = 0; i < m->n_rows; i++) free(m->rows[i].eigen);
     free(m->rows);
     memset(m, 0, sizeof *m);
@@ -69,11 +70,12 @@ static int dupStr(char **dst, const char *src)
 static int copyModel(ModelSnapshot *d, const ModelSnapshot *m)
 {
     *d = *m;
-    d->name = d->family = d->format = d->path = d->error = d->fit_group = NULL;
+    d->name = d->family = d->format = d->path = d->error = d->fit_group = d->plan = NULL;
     d->rows = NULL;
     d->n_rows = 0;
     if (dupStr(&d->name, m->name) || dupStr(&d->family, m->family) || dupStr(&d->format, m->format) ||
-        dupStr(&d->path, m->path) || dupStr(&d->error, m->error) || dupStr(&d->fit_group, m->fit_group))
+        dupStr(&d->path, m->path) || dupStr(&d->error, m->error) || dupStr(&d->fit_group, m->fit_group) ||
+        dupStr(&d->plan, m->plan))
         return -1;
     if (m->n_rows) {
         d->rows = calloc((size_t)m->n_rows, sizeof *d->rows);
@@ -102,6 +104,7 @@ Snapshot *snapshotCopy(const Snapshot *s)
     d->state = s->state;
     d->elapsed_s = s->elapsed_s;
     d->concentration_k = s->concentration_k;
+    d->memory_limit = s->memory_limit;
     if (dupStr(&d->source, s->source)) goto fail;
     if (s->n_models) {
         if (!(d->models = calloc((size_t)s->n_models, sizeof *d->models))) goto fail;

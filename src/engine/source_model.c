@@ -7,13 +7,31 @@
  * the model's context). With corpus.add_bos every sequence starts with the
  * BOS token followed by the next seq_len-1 tokens of the stream. The first
  * corpus.tokens tokens are captured, rounded down to whole sequences (at
- * least one); a shorter corpus gives all its whole sequences. */
+ * least one); a shorter corpus gives all its whole sequences.
+ *
+ * Memory (README "Memory"): before any weight is loaded the model's plan
+ * (engine/plan.h) is computed from its header. A model whose one layer does
+ * not fit under the limit is refused; when every captured layer's
+ * accumulators fit, the corpus goes through the model once as it always
+ * did; otherwise once per group of layers: the first pass embeds the tokens,
+ * every pass runs its layers from the hidden states the previous one left
+ * (kept for every captured token, in memory or in an unlinked temporary
+ * file beside the results), and each group's spectra are solved and its
+ * accumulators freed before the next group starts. Each layer sees the same
+ * inputs in the same batches either way, so the results do not depend on
+ * the grouping. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "engine/plan.h"
 #include "engine/run.h"
 #include "ffnscope/model.h"
 #include "ffnscope/tokenizer.h"
+#include "util/fileio.h"
 
 typedef struct Hook {
     ModelRun *run;
@@ -25,11 +43,64 @@ static int captureHook(void *ctx, CaptureKey key, const float *acts, size_t rows
     /* a quit or a restart of this model stops the forward pass at the next layer */
     if (runInterrupted(r)) return errorSet(err, EXIT_RUNTIME, "interrupted");
     Stream *s = runStream(r, key);
-    if (!s) return 0;
+    if (!s) return 0;   /* not captured, or not in the running pass */
     if (width != s->width)
         return errorSet(err, EXIT_RUNTIME, "%s: layer %d %s has width %d, expected %d", r->entry->path, key.layer,
                         siteName(key.site), width, s->width);
     return covaccAddF32(s->acc, acts, rows, (size_t)width, err);
+}
+
+/* Sequences s0 .. s0+b-1 of the token stream into batch [b, seq_len]. */
+static void fillBatch(int32_t *batch, const int32_t *ids, int64_t s0, int b, int seq_len, int per_seq, int bos)
+{
+    for (int j = 0; j < b; j++) {
+        int32_t *dst = batch + (size_t)j * (size_t)seq_len;
+        const int32_t *src = ids + (size_t)(s0 + j) * (size_t)per_seq;
+        if (bos >= 0) *dst++ = bos;
+        memcpy(dst, src, sizeof *src * (size_t)per_seq);
+    }
+}
+
+/* A forward pass failed: on purpose (quit, restart) the command decides,
+ * otherwise it is the model's failure. */
+static int stopped(ModelRun *r, int64_t tokens_done)
+{
+    if (!runInterrupted(r)) return -1;
+    Error ignored = {0};
+    int rc = runProgress(r, tokens_done, &ignored);
+    return rc > 0 ? rc : -1;
+}
+
+/* The hidden states that do not fit in memory go to a file in dir, unlinked
+ * at once: nothing stays behind whatever happens to the process. */
+static int openSpill(const char *dir, int *fd, Error *err)
+{
+    char path[4096];
+    if (!dir || !*dir) dir = ".";
+    if (makeDirs(dir, err)) return -1;
+    if ((size_t)snprintf(path, sizeof path, "%s/.ffnscope-states-XXXXXX", dir) >= sizeof path)
+        return errorSet(err, EXIT_INPUT, "%s: path too long", dir);
+    *fd = mkstemp(path);
+    if (*fd < 0) return errorSet(err, EXIT_RUNTIME, "%s: cannot create a file for the hidden states: %s", dir,
+                                 strerror(errno));
+    unlink(path);
+    return 0;
+}
+
+static int spillIo(int fd, float *x, size_t bytes, off_t off, int write, Error *err)
+{
+    char *p = (char *)x;
+    while (bytes) {
+        ssize_t k = write ? pwrite(fd, p, bytes, off) : pread(fd, p, bytes, off);
+        if (k < 0 && errno == EINTR) continue;
+        if (k <= 0)
+            return errorSet(err, EXIT_RUNTIME, "hidden states file: %s",
+                            k < 0 ? strerror(errno) : "short read");
+        p += k;
+        off += k;
+        bytes -= (size_t)k;
+    }
+    return 0;
 }
 
 int runCheckpoint(ModelRun *r, Error *err)
@@ -45,7 +116,36 @@ int runCheckpoint(ModelRun *r, Error *err)
     size_t n_ids = 0;
     int rc = -1;
 
-    if (modelOpen(e->path, &opt, &m, err)) return -1;
+    Plan plan = {0};
+    float *states = NULL;   /* hidden states at the group boundary, [n_seq * seq_len, d] */
+    int spill_fd = -1;
+
+    /* the plan from the header alone: a model that cannot fit is refused unloaded */
+    ModelOptions peek = opt;
+    peek.info_only = 1;
+    if (modelOpen(e->path, &peek, &m, err)) return -1;
+    PlanEnv env;
+    planEnvDefault(cfg, runMemoryLimit(r), runLive(r), &env);
+    if (planCompute(modelInfo(m), cfg, &env, &plan, err)) goto out;
+    runDescribe(r, modelInfo(m)->family, modelInfo(m)->format, modelInfo(m)->ffn_width, modelInfo(m)->n_layers);
+    if (!plan.fits) {
+        planRefuse(&plan, e->name, err);
+        goto out;
+    }
+    if (plan.passes > 1 && cfg->save_stats) {
+        errorSet(err, EXIT_INPUT,
+                 "%s: --save-stats needs every accumulator at once, and the memory plan needs %d passes; "
+                 "raise --memory-limit or select fewer layers",
+                 e->name, plan.passes);
+        goto out;
+    }
+    char line[512];
+    planSummary(&plan, modelInfo(m), line, sizeof line);
+    runSetPlan(r, plan.peak, plan.passes, line);
+    modelFree(m);
+    m = NULL;
+
+    if (modelOpen(e->path, &opt, &m, err)) goto out;
     const ModelInfo *info = modelInfo(m);
     runDescribe(r, info->family, info->format, info->ffn_width, info->n_layers);
     const Tokenizer *tok = modelTokenizer(m);
@@ -111,34 +211,83 @@ int runCheckpoint(ModelRun *r, Error *err)
         errorSet(err, EXIT_INPUT, "%s: the model has %d layers and none matches capture.layers", e->path, n_layers);
         goto out;
     }
-    if (runSetStreams(r, n, layers, sites, widths, n_seq * seq_len, err)) goto out;
+    if (plan.passes <= 1) {
+        if (runSetStreams(r, n, layers, sites, widths, n_seq * seq_len, err)) goto out;
+        Hook hook = {r};
+        for (int64_t s0 = 0; s0 < n_seq; s0 += cfg->corpus.batch) {
+            int b = (int)(n_seq - s0 < cfg->corpus.batch ? n_seq - s0 : cfg->corpus.batch);
+            fillBatch(batch, ids, s0, b, seq_len, per_seq, bos);
+            if (modelForward(m, batch, b, seq_len, mask, captureHook, &hook, err)) {
+                rc = stopped(r, s0 * seq_len);
+                goto out;
+            }
+            int p = runProgress(r, (s0 + b) * seq_len, err);
+            if (p) {
+                rc = p;
+                goto out;
+            }
+        }
+        rc = 0;
+        goto out;
+    }
 
+    /* one group of layers at a time */
+    if (runDeclareStreams(r, n, layers, sites, widths, n_seq * seq_len, err)) goto out;
+    size_t d = (size_t)info->d_model, per_token = d * sizeof(float);
+    size_t batch_states = (size_t)cfg->corpus.batch * (size_t)seq_len * d;
+    if (plan.residual_on_disk) {
+        if (openSpill(runSpillDir(r), &spill_fd, err)) goto out;
+        states = malloc(batch_states * sizeof *states);
+    } else {
+        states = malloc((size_t)(n_seq * seq_len) * per_token);
+    }
+    if (!states) {
+        errorNoMem(err, e->path);
+        goto out;
+    }
     Hook hook = {r};
-    for (int64_t s0 = 0; s0 < n_seq; s0 += cfg->corpus.batch) {
-        int b = (int)(n_seq - s0 < cfg->corpus.batch ? n_seq - s0 : cfg->corpus.batch);
-        for (int j = 0; j < b; j++) {
-            int32_t *dst = batch + (size_t)j * (size_t)seq_len;
-            const int32_t *src = ids + (size_t)(s0 + j) * (size_t)per_seq;
-            if (bos >= 0) *dst++ = bos;
-            memcpy(dst, src, sizeof *src * (size_t)per_seq);
+    for (int g = 0; g < plan.passes; g++) {
+        const PlanGroup *grp = &plan.groups[g];
+        int more = g + 1 < plan.passes;
+        if (runOpenGroup(r, g + 1, plan.passes, grp->first, grp->last, err)) goto out;
+        for (int64_t s0 = 0; s0 < n_seq; s0 += cfg->corpus.batch) {
+            int b = (int)(n_seq - s0 < cfg->corpus.batch ? n_seq - s0 : cfg->corpus.batch);
+            size_t off = (size_t)s0 * (size_t)seq_len;   /* first token of the batch */
+            size_t bytes = (size_t)b * (size_t)seq_len * per_token;
+            float *x = spill_fd >= 0 ? states : states + off * d;
+            int failed = 0;
+            if (g == 0) {
+                fillBatch(batch, ids, s0, b, seq_len, per_seq, bos);
+                failed = modelEmbed(m, batch, b, seq_len, x, err);
+            } else if (spill_fd >= 0) {
+                failed = spillIo(spill_fd, x, bytes, (off_t)(off * per_token), 0, err);
+            }
+            if (!failed)
+                failed = modelForwardLayers(m, x, more ? x : NULL, b, seq_len, grp->first, grp->last, mask,
+                                            captureHook, &hook, err);
+            if (!failed && more && spill_fd >= 0)
+                failed = spillIo(spill_fd, x, bytes, (off_t)(off * per_token), 1, err);
+            if (failed) {
+                rc = stopped(r, s0 * seq_len);
+                goto out;
+            }
+            int p = runProgress(r, (s0 + b) * seq_len, err);
+            if (p) {
+                rc = p;
+                goto out;
+            }
         }
-        if (modelForward(m, batch, b, seq_len, mask, captureHook, &hook, err)) {
-            if (!runInterrupted(r)) goto out;
-            /* stopped on purpose: let the command decide (quit or restart) */
-            Error ignored = {0};
-            rc = runProgress(r, s0 * seq_len, &ignored);
-            if (rc > 0) goto out;
-            rc = -1;
-            goto out;
-        }
-        int p = runProgress(r, (s0 + b) * seq_len, err);
-        if (p) {
-            rc = p;
+        int c = runCloseGroup(r, err);
+        if (c) {
+            rc = c;
             goto out;
         }
     }
     rc = 0;
 out:
+    planFree(&plan);
+    free(states);
+    if (spill_fd >= 0) close(spill_fd);
     free(ids);
     free(batch);
     free(mask);

@@ -32,6 +32,7 @@
 #include "ffnscope/metrics.h"
 #include "io/stats.h"
 #include "util/fileio.h"
+#include "util/memsize.h"
 #include "util/threads.h"
 
 #define QUEUE_LEN 64
@@ -64,6 +65,8 @@ struct Worker {
     atomic_int interrupt;            /* quit, or restart of the current model: stop mid-batch */
 
     int live;                        /* refresh spectra during captures */
+    uint64_t memory_limit;           /* bytes (README "Memory") */
+    char *spill_dir;                 /* where hidden states that do not fit go */
 
     /* worker thread only */
     Snapshot *draft;
@@ -95,7 +98,10 @@ static void updateTimes(Worker *w, ModelRun *r)
         ModelSnapshot *m = &w->draft->models[r->index];
         m->elapsed_s = t - r->t_start;
         m->tokens_done = r->tokens_done;
-        m->tokens_per_s = m->elapsed_s > 0 ? (double)r->tokens_done / m->elapsed_s : 0;
+        /* over several passes each token goes through the model once in all: the rate counts whole tokens */
+        int passes = m->passes > 1 ? m->passes : 1;
+        m->tokens_per_s =
+            m->elapsed_s > 0 ? (double)(r->tokens_before + r->tokens_done) / passes / m->elapsed_s : 0;
         m->refresh_s = r->t_refresh;
     }
 }
@@ -269,6 +275,11 @@ static void clearModel(ModelSnapshot *m)
     m->tokens_done = 0;
     m->tokens_per_s = 0;
     m->elapsed_s = 0;
+    m->pass = m->passes = 0;
+    m->group_first = m->group_last = 0;
+    m->plan_peak = 0;
+    free(m->plan);
+    m->plan = NULL;
 }
 
 /* Applies one command. Returns RUN_QUIT, RUN_RESTART (for the running model)
@@ -460,8 +471,8 @@ void runDescribe(ModelRun *r, const char *family, const char *format, int width,
     if (n_layers > 0) m->n_layers = n_layers;
 }
 
-int runSetStreams(ModelRun *r, int n, const int *layers, const Site *sites, const int *widths,
-                  int64_t tokens_target, Error *err)
+int runDeclareStreams(ModelRun *r, int n, const int *layers, const Site *sites, const int *widths,
+                      int64_t tokens_target, Error *err)
 {
     r->streams = calloc((size_t)n, sizeof *r->streams);
     ModelSnapshot *m = &r->w->draft->models[r->index];
@@ -481,26 +492,65 @@ int runSetStreams(ModelRun *r, int n, const int *layers, const Site *sites, cons
     r->n_streams = n;
     m->n_rows = n;
     for (int i = 0; i < n; i++) {
-        Stream *s = &r->streams[i];
-        /* layers are fed one at a time, so one set of batch buffers serves them all */
-        if (!(s->acc = covaccNewSharing(s->width, i ? r->streams[0].acc : NULL)))
-            return errorNoMem(err, r->entry->path);
-        m->rows[i].layer = s->key.layer;
-        m->rows[i].site = s->key.site;
+        m->rows[i].layer = r->streams[i].key.layer;
+        m->rows[i].site = r->streams[i].key.site;
     }
     r->tokens_target = tokens_target;
-    r->next_refresh_at = r->cfg->refresh_tokens;
     m->tokens_target = tokens_target;
+    return 0;
+}
+
+int runOpenGroup(ModelRun *r, int pass, int passes, int first, int last, Error *err)
+{
+    ModelSnapshot *m = &r->w->draft->models[r->index];
+    Covacc *peer = NULL;
+    for (int i = 0; i < r->n_streams; i++) {
+        Stream *s = &r->streams[i];
+        if (s->key.layer < first || s->key.layer > last || s->acc) continue;
+        /* layers are fed one at a time, so one set of batch buffers serves them all */
+        if (!(s->acc = covaccNewSharing(s->width, peer))) return errorNoMem(err, r->entry->path);
+        s->refreshed_count = 0;
+        s->due = 0;
+        if (!peer) peer = s->acc;
+    }
+    r->tokens_done = 0;
+    r->next_refresh_at = r->cfg->refresh_tokens;
+    m->pass = pass;
+    m->passes = passes;
+    m->group_first = first;
+    m->group_last = last;
     m->status = MODEL_CAPTURING;
     publish(r->w, r);
     return 0;
+}
+
+int runSetStreams(ModelRun *r, int n, const int *layers, const Site *sites, const int *widths,
+                  int64_t tokens_target, Error *err)
+{
+    if (runDeclareStreams(r, n, layers, sites, widths, tokens_target, err)) return -1;
+    return runOpenGroup(r, 1, 1, 0, INT32_MAX, err);
+}
+
+uint64_t runMemoryLimit(const ModelRun *r) { return r->w->memory_limit; }
+int runLive(const ModelRun *r) { return r->w->live; }
+const char *runSpillDir(const ModelRun *r) { return r->w->spill_dir; }
+
+void runSetPlan(ModelRun *r, uint64_t peak, int passes, const char *line)
+{
+    ModelSnapshot *m = &r->w->draft->models[r->index];
+    m->plan_peak = peak;
+    m->passes = passes;
+    free(m->plan);
+    m->plan = line ? strdup(line) : NULL;   /* out of memory: the line is not shown */
+    publish(r->w, r);
 }
 
 Stream *runStream(ModelRun *r, CaptureKey key)
 {
     for (int i = 0; i < r->n_streams; i++) {
         const CaptureKey *k = &r->streams[i].key;
-        if (k->layer == key.layer && k->site == key.site && k->expert == key.expert) return &r->streams[i];
+        if (k->layer == key.layer && k->site == key.site && k->expert == key.expert)
+            return r->streams[i].acc ? &r->streams[i] : NULL;
     }
     return NULL;
 }
@@ -612,6 +662,20 @@ static int finalRefresh(ModelRun *r, Error *err)
     return rc;
 }
 
+int runCloseGroup(ModelRun *r, Error *err)
+{
+    int rc = finalRefresh(r, err);
+    if (rc) return rc;
+    /* the spent accumulators go before the next pass allocates its own */
+    for (int i = 0; i < r->n_streams; i++) {
+        covaccFree(r->streams[i].acc);
+        r->streams[i].acc = NULL;
+    }
+    r->tokens_before += r->tokens_done;
+    publish(r->w, r);
+    return 0;
+}
+
 /* Runs the model at snapshot index `index`. Returns RUN_QUIT when the
  * worker must stop, 0 otherwise (done, failed or requeued). */
 static int runModel(Worker *w, int index)
@@ -714,6 +778,14 @@ int workerStartWith(const Config *cfg, const WorkerOptions *opt, Worker **out, E
     if (!w) return errorNoMem(err, "worker");
     w->cfg = cfg;
     w->live = opt ? opt->live : 1;
+    w->memory_limit = opt && opt->memory_limit ? opt->memory_limit
+                      : cfg->memory_limit     ? cfg->memory_limit
+                                              : memDefaultLimit();
+    const char *spill = opt && opt->spill_dir ? opt->spill_dir : cfg->output_dir;
+    if (spill && !(w->spill_dir = strdup(spill))) {
+        free(w);
+        return errorNoMem(err, "worker");
+    }
     w->current = -1;
     w->focus_model = -1;
     atomic_init(&w->interrupt, 0);
@@ -726,6 +798,7 @@ int workerStartWith(const Config *cfg, const WorkerOptions *opt, Worker **out, E
         return errorNoMem(err, "worker");
     }
     w->draft->concentration_k = cfg->concentration_k;
+    w->draft->memory_limit = w->memory_limit;
     w->draft->state = WORKER_IDLE;
     if (buildPlan(w, err)) {
         workerFree(w);
@@ -806,6 +879,7 @@ void workerFree(Worker *w)
     snapshotRelease(w->draft);
     free(w->cov);
     free(w->corpus);
+    free(w->spill_dir);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->published_cond);
     pthread_cond_destroy(&w->cmd_cond);

@@ -1,6 +1,7 @@
 #include "model/decoder.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,6 +177,23 @@ void decoderDescribe(const Decoder *m, ModelInfo *info)
     info->vocab_size = c->vocab;
     info->context = c->context;
     info->n_params = weightsParams(&m->ws);
+    /* what the forward pass reads, for the memory plan: slots pointing into the
+     * layers versus the globals; check-only slots (LM heads) are never read */
+    int64_t *per_layer = calloc((size_t)c->n_layers, sizeof *per_layer);
+    info->layer_params = info->global_params = 0;
+    for (int i = 0; i < m->ws.count; i++) {
+        const WeightSlot *s = &m->ws.slots[i];
+        if (!s->dst) continue;
+        if (s->dst >= &m->g[0] && s->dst < &m->g[G_ROLE_COUNT]) {
+            info->global_params += weightsElements(s);
+        } else if (per_layer) {
+            int l = (int)(((const char *)s->dst - (const char *)m->layers) / (ptrdiff_t)sizeof *m->layers);
+            if (l >= 0 && l < c->n_layers) per_layer[l] += weightsElements(s);
+        }
+    }
+    for (int l = 0; per_layer && l < c->n_layers; l++)
+        if (per_layer[l] > info->layer_params) info->layer_params = per_layer[l];
+    free(per_layer);
     describeArch(c, info->details, sizeof info->details);
 }
 
@@ -360,24 +378,27 @@ int decoderBlock(Decoder *m, int l, Fwd *f, Error *err)
     return 0;
 }
 
-int decoderForward(Decoder *m, const int32_t *tokens, int batch, int seq_len, const uint8_t *capture, int last,
-                   CaptureFn fn, void *ctx, Error *err)
+/* Grows the named forward buffers for rows = batch x seq_len. */
+static int reserveForward(Decoder *m, Pool *pool, int batch, int seq_len, Error *err)
 {
     const ArchConfig *c = &m->cfg;
     Scratch *s = &m->scratch;
-    if (!s->pool) s->pool = poolNew(threadsWanted());
-    Fwd f = {.pool = s->pool, .batch = batch, .seq_len = seq_len, .rows = (size_t)batch * seq_len,
-             .capture = capture, .last = last, .fn = fn, .ctx = ctx};
-    size_t rows = f.rows, d = (size_t)c->d, D = (size_t)c->ffn;
+    size_t rows = (size_t)batch * seq_len, d = (size_t)c->d, D = (size_t)c->ffn;
     size_t qd = (size_t)archDim(c, DIM_Q), kvd = (size_t)archDim(c, DIM_KV);
     if (scratchReserve(s, SCR_X, rows * d, err) || scratchReserve(s, SCR_H, rows * d, err) ||
         scratchReserve(s, SCR_Q, rows * qd, err) || scratchReserve(s, SCR_K, rows * kvd, err) ||
         scratchReserve(s, SCR_V, rows * kvd, err) || scratchReserve(s, SCR_ATT, rows * qd, err) ||
         scratchReserve(s, SCR_OUT, rows * d, err) || scratchReserve(s, SCR_GATE, rows * D, err) ||
         scratchReserve(s, SCR_UP, rows * D, err) ||
-        scratchReserve(s, SCR_SCORES, (size_t)poolThreads(f.pool) * seq_len * seq_len, err))
+        scratchReserve(s, SCR_SCORES, (size_t)poolThreads(pool) * seq_len * seq_len, err))
         return -1;
-    float *x = s->buf[SCR_X];
+    return 0;
+}
+
+void decoderEmbed(const Decoder *m, const int32_t *tokens, size_t rows, int seq_len, float *x)
+{
+    const ArchConfig *c = &m->cfg;
+    size_t d = (size_t)c->d;
     const float *embed = m->g[G_EMBED], *pos = m->g[G_POS_EMBED];
     float scale = c->embed_scale > 0 ? (float)c->embed_scale : 1.0f;
     for (size_t r = 0; r < rows; r++) {
@@ -388,9 +409,31 @@ int decoderForward(Decoder *m, const int32_t *tokens, int batch, int seq_len, co
         if (pos)
             for (size_t j = 0; j < d; j++) xr[j] += pos[(r % (size_t)seq_len) * d + j];
     }
-    for (int l = 0; l <= last; l++) {
+}
+
+int decoderForwardRange(Decoder *m, const int32_t *tokens, const float *x_in, float *x_out, int batch, int seq_len,
+                        const uint8_t *capture, int first, int last, CaptureFn fn, void *ctx, Error *err)
+{
+    Scratch *s = &m->scratch;
+    if (!s->pool) s->pool = poolNew(threadsWanted());
+    /* without x_out nothing reads the last layer's residual update, so the block skips it */
+    Fwd f = {.pool = s->pool, .batch = batch, .seq_len = seq_len, .rows = (size_t)batch * seq_len,
+             .capture = capture, .last = x_out ? -1 : last, .fn = fn, .ctx = ctx};
+    if (reserveForward(m, f.pool, batch, seq_len, err)) return -1;
+    float *x = s->buf[SCR_X];
+    size_t bytes = f.rows * (size_t)m->cfg.d * sizeof(float);
+    if (x_in) memcpy(x, x_in, bytes);
+    else decoderEmbed(m, tokens, f.rows, seq_len, x);
+    for (int l = first; l <= last; l++) {
         int rc = m->family->block ? m->family->block(m, l, &f, err) : decoderBlock(m, l, &f, err);
         if (rc) return -1;
     }
+    if (x_out) memcpy(x_out, x, bytes);
     return 0;
+}
+
+int decoderForward(Decoder *m, const int32_t *tokens, int batch, int seq_len, const uint8_t *capture, int last,
+                   CaptureFn fn, void *ctx, Error *err)
+{
+    return decoderForwardRange(m, tokens, NULL, NULL, batch, seq_len, capture, 0, last, fn, ctx, err);
 }

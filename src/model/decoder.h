@@ -67,6 +67,16 @@ void decoderDescribe(const Decoder *m, ModelInfo *info);
 int decoderForward(Decoder *m, const int32_t *tokens, int batch, int seq_len, const uint8_t *capture, int last,
                    CaptureFn fn, void *ctx, Error *err);
 
+/* The hidden states entering layer 0 for rows tokens into x [rows, d]:
+ * embedding rows gathered by id, scaled, plus learned positions. */
+void decoderEmbed(const Decoder *m, const int32_t *tokens, size_t rows, int seq_len, float *x);
+
+/* Runs layers first..last on the hidden states x_in [batch * seq_len, d]
+ * (NULL: the embedding of tokens) and, when x_out is not NULL, writes the
+ * states after layer last there (x_out may be x_in). */
+int decoderForwardRange(Decoder *m, const int32_t *tokens, const float *x_in, float *x_out, int batch, int seq_len,
+                        const uint8_t *capture, int first, int last, CaptureFn fn, void *ctx, Error *err);
+
 /* The shared block: any BlockLayout, norm, attention and FFN the config says. */
 int decoderBlock(Decoder *m, int l, Fwd *f, Error *err);
 

@@ -81,8 +81,9 @@ const ModelInfo *modelInfo(const Model *m) { return &m->lm.info; }
 
 const Tokenizer *modelTokenizer(const Model *m) { return m->lm.tok; }
 
-int modelForward(Model *m, const int32_t *tokens, int batch, int seq_len, const uint8_t *capture,
-                 CaptureFn fn, void *ctx, Error *err)
+/* The checks every entry point shares: weights loaded, sizes in range, ids
+ * inside the vocabulary (tokens may be NULL). */
+static int checkCall(const Model *m, const int32_t *tokens, int batch, int seq_len, Error *err)
 {
     const ModelInfo *in = &m->lm.info;
     if (m->info_only)
@@ -94,15 +95,40 @@ int modelForward(Model *m, const int32_t *tokens, int batch, int seq_len, const 
         return errorSet(err, EXIT_INPUT, "sequence length %d exceeds the model's context of %d", seq_len,
                         in->context);
     size_t rows = (size_t)batch * seq_len;
-    for (size_t i = 0; i < rows; i++)
+    for (size_t i = 0; tokens && i < rows; i++)
         if (tokens[i] < 0 || tokens[i] >= in->vocab_size)
             return errorSet(err, EXIT_INPUT, "token id %d at position %zu is outside the vocabulary (%d)",
                             tokens[i], i, in->vocab_size);
+    return 0;
+}
+
+int modelForward(Model *m, const int32_t *tokens, int batch, int seq_len, const uint8_t *capture,
+                 CaptureFn fn, void *ctx, Error *err)
+{
+    const ModelInfo *in = &m->lm.info;
+    if (checkCall(m, tokens, batch, seq_len, err)) return -1;
     int last = -1;
     for (int l = 0; capture && l < in->n_layers; l++)
         if (capture[l] & (SITE_BIT(SITE_POST) | SITE_BIT(SITE_PRE))) last = l;
     if (last < 0) return 0; /* nothing asked for: no layer needs to run */
     return decoderForward(m->lm.dec, tokens, batch, seq_len, capture, last, fn, ctx, err);
+}
+
+int modelEmbed(Model *m, const int32_t *tokens, int batch, int seq_len, float *x, Error *err)
+{
+    if (checkCall(m, tokens, batch, seq_len, err)) return -1;
+    decoderEmbed(m->lm.dec, tokens, (size_t)batch * seq_len, seq_len, x);
+    return 0;
+}
+
+int modelForwardLayers(Model *m, const float *x_in, float *x_out, int batch, int seq_len, int first, int last,
+                       const uint8_t *capture, CaptureFn fn, void *ctx, Error *err)
+{
+    if (checkCall(m, NULL, batch, seq_len, err)) return -1;
+    if (!x_in || first < 0 || last < first || last >= m->lm.info.n_layers)
+        return errorSet(err, EXIT_RUNTIME, "layers %d-%d: not a range of the model's %d layers", first, last,
+                        m->lm.info.n_layers);
+    return decoderForwardRange(m->lm.dec, NULL, x_in, x_out, batch, seq_len, capture, first, last, fn, ctx, err);
 }
 
 void modelFree(Model *m)

@@ -174,11 +174,24 @@ static int progressLine(Canvas *c, int x, int y, int maxw, const Snapshot *s, co
                 snprintf(eta, sizeof eta, " \xc2\xb7 ETA %s", t);
             }
         }
-        snprintf(buf, sizeof buf, "  %s %s%s%s", m->name ? m->name : "?",
-                 m->status == MODEL_LOADING ? "loading" : "capturing", rate, eta);
+        char pass[64] = "";
+        /* the memory plan's passes: which one runs, over which layers */
+        if (m->passes > 1 && m->pass > 0)
+            snprintf(pass, sizeof pass, " pass %d/%d (layers %d-%d)", m->pass, m->passes, m->group_first,
+                     m->group_last);
+        snprintf(buf, sizeof buf, "  %s %s%s%s%s", m->name ? m->name : "?",
+                 m->status == MODEL_LOADING ? "loading" : "capturing", pass, rate, eta);
         used += canvasText(c, x + used, y, maxw - used, buf, st);
     }
     return used;
+}
+
+/* 320 MiB, 1.5 GiB */
+static void fmtBytes(uint64_t b, char *buf, size_t len)
+{
+    double mb = (double)b / (1024.0 * 1024.0);
+    if (mb >= 1024) snprintf(buf, len, "%.1f GiB", mb / 1024.0);
+    else snprintf(buf, len, "%.0f MiB", mb);
 }
 
 void statusDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st, const RenderCtx *ctx)
@@ -191,11 +204,15 @@ void statusDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st, const R
     /* Memory at the right end of the first line. */
     int right = r.x + r.w - 1;
     if (ctx->rss_bytes > 0) {
-        char mem[32];
-        double mb = (double)ctx->rss_bytes / (1024.0 * 1024.0);
-        if (mb >= 10240) snprintf(mem, sizeof mem, "RSS %.1f GiB", mb / 1024.0);
-        else snprintf(mem, sizeof mem, "RSS %.0f MiB", mb);
-        right -= canvasTextRight(c, right, y1, 16, mem, base) + 2;
+        char mem[64], used[24], limit[24];
+        fmtBytes(ctx->rss_bytes, used, sizeof used);
+        if (s->memory_limit > 0) {
+            fmtBytes(s->memory_limit, limit, sizeof limit);
+            snprintf(mem, sizeof mem, "RSS %s / %s", used, limit);
+        } else {
+            snprintf(mem, sizeof mem, "RSS %s", used);
+        }
+        right -= canvasTextRight(c, right, y1, 28, mem, base) + 2;
     }
     int used = progressLine(c, r.x + 1, y1, right - r.x - 1, s, ctx);
     if (st->message[0]) {
