@@ -12,7 +12,7 @@ static const Command commands[] = {
     {"run", "run CONFIG [--out DIR] | run MODEL... [--corpus FILE] [--tokens N] [--print-config] ...", cmdRun},
     {"analyze", "analyze FILE [--tensor NAME] [--format table|json|csv] [--concentration-k K]", cmdAnalyze},
     {"inspect", "inspect MODEL [--format table|json]", cmdInspect},
-    {"plan", "plan CONFIG [--memory-limit SIZE] [--format table|json]", cmdPlan},
+    {"plan", "plan CONFIG|MODEL... [--memory-limit SIZE] [--format table|json]", cmdPlan},
     {"merge", "merge SHARD... --out FILE     combine covariance statistics shards", cmdMerge},
     {"tokenize", "tokenize MODEL_OR_TOKENIZER TEXTFILE [--format ids|json]", cmdTokenize},
     {"render", "render RESULTS_DIR --view spectrum|heatmap|scaling|table [--format txt|ansi|html|svg] "

@@ -12,12 +12,13 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/implicit.h"
 #include "engine/plan.h"
 #include "ffnscope/config.h"
 #include "ffnscope/model.h"
 #include "util/memsize.h"
 
-#define USAGE "ffnscope plan CONFIG [--memory-limit SIZE] [--format table|json]"
+#define USAGE "ffnscope plan CONFIG|MODEL... [--memory-limit SIZE] [--format table|json]"
 
 int cliMemoryLimit(const char *cmd, const char *arg, uint64_t *limit, Error *err)
 {
@@ -74,7 +75,10 @@ static json_t *jsonPlan(const char *name, const ModelInfo *in, const Plan *p)
 
 int cmdPlan(int argc, char **argv, Error *err)
 {
-    const char *config = NULL, *format = "table";
+    const char *format = "table";
+    char *pos[64];
+    int n_pos = 0;
+    ImplicitArgs ia = {0};
     uint64_t limit = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -85,6 +89,9 @@ int cmdPlan(int argc, char **argv, Error *err)
                    "the memory available). SIZE: bytes, or K, M, G (powers of 1024, KiB/MiB/GiB too).\n");
             return EXIT_OK;
         }
+        int taken = implicitOption(argc, argv, &i, &ia, err);
+        if (taken < 0) return EXIT_INPUT;
+        if (taken) continue;
         if (!strcmp(argv[i], "--memory-limit") || !strncmp(argv[i], "--memory-limit=", 15)) {
             const char *v = argv[i][14] == '=' ? argv[i] + 15 : ++i < argc ? argv[i] : NULL;
             if (cliMemoryLimit("plan", v, &limit, err)) return EXIT_INPUT;
@@ -94,15 +101,15 @@ int cmdPlan(int argc, char **argv, Error *err)
                 return errorSet(err, EXIT_INPUT, "plan: --format must be table or json (usage: " USAGE ")"), EXIT_INPUT;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return errorSet(err, EXIT_INPUT, "plan: unknown option '%s' (usage: " USAGE ")", argv[i]), EXIT_INPUT;
-        } else if (!config) {
-            config = argv[i];
+        } else if (n_pos < (int)(sizeof pos / sizeof pos[0])) {
+            pos[n_pos++] = argv[i];
         } else {
             return errorSet(err, EXIT_INPUT, "usage: " USAGE), EXIT_INPUT;
         }
     }
-    if (!config) return errorSet(err, EXIT_INPUT, "usage: " USAGE), EXIT_INPUT;
+    if (!n_pos) return errorSet(err, EXIT_INPUT, "usage: " USAGE), EXIT_INPUT;
     Config *cfg;
-    if (configLoad(config, &cfg, err)) return err->code ? err->code : EXIT_INPUT;
+    if (runLoadConfig(n_pos, pos, &ia, 0, &cfg, err)) return err->code ? err->code : EXIT_INPUT;
     PlanEnv env;
     planEnvDefault(cfg, limit, 0, &env);
     int json = !strcmp(format, "json"), status = EXIT_OK, refused = 0, on_disk = 0;
