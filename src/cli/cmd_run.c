@@ -98,8 +98,10 @@ static Snapshot *follow(Worker *w, int tty, int n_models)
         gen = workerWait(w, gen, tty ? 200 : 500);
         snapshotRelease(s);
         s = workerSnapshot(w);
-        for (int i = 0; planned && i < s->n_models; i++) {
-            /* the memory plan, once per model, before its capture */
+        for (int i = 0; tty && planned && i < s->n_models; i++) {
+            /* the memory plan, once per model: on a terminal before its capture,
+             * in a log with its finished line (a lone model's bad input stays
+             * one error line) */
             if (planned[i] || !s->models[i].plan) continue;
             if (bar_up) fputs("\r\033[K", stderr);
             bar_up = 0;
@@ -113,7 +115,10 @@ static Snapshot *follow(Worker *w, int tty, int n_models)
             bar_up = 0;
             /* A lone model's failure is the run's error line; saying it twice
              * would break the one-line contract for bad input. */
-            if (n_models > 1 || m->status != MODEL_FAILED) finishedLine(stderr, m);
+            if (n_models > 1 || m->status != MODEL_FAILED) {
+                if (planned && !planned[i] && m->plan) fprintf(stderr, "%s: plan: %s\n", m->name, m->plan);
+                finishedLine(stderr, m);
+            }
             shown[i] = 1;
         }
         if (s->state == WORKER_DONE || s->state == WORKER_STOPPED || interrupted) break;
