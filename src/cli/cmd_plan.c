@@ -70,6 +70,7 @@ static json_t *jsonPlan(const char *name, const ModelInfo *in, const Plan *p)
     B("base_bytes", p->base);
 #undef B
     json_object_set_new(o, "residual_on_disk", json_boolean(p->residual_on_disk));
+    json_object_set_new(o, "stream_weights", json_boolean(p->stream_weights));
     return o;
 }
 

@@ -69,6 +69,52 @@ static uint64_t forwardScratch(const ModelInfo *in, int batch, int seq_len, int 
     return floats * 4;
 }
 
+/* The passes, groups and peak for weights that hold `weights` bytes during
+ * the capture. cap: the captured layers. */
+static int schedule(Plan *p, uint64_t weights, const int *cap, Error *err)
+{
+    free(p->groups);
+    p->groups = NULL;
+    p->passes = 0;
+    p->residual_on_disk = 0;
+    p->weights_resident = weights;
+    uint64_t layer_accs = (uint64_t)p->n_sites * p->accumulator;
+    uint64_t fixed = p->base + p->weights_resident + p->scratch + p->acc_scratch + p->solve;
+    p->need = fixed + layer_accs;
+    p->fits = p->need <= p->limit && p->n_captured > 0;
+    int per_pass = 0;
+    if (p->n_captured == 0) {
+        p->peak = fixed;
+    } else if (fixed + (uint64_t)p->n_captured * layer_accs <= p->limit) {
+        per_pass = p->n_captured;
+        p->peak = fixed + (uint64_t)p->n_captured * layer_accs;
+    } else if (fixed + p->residual + layer_accs <= p->limit) {
+        per_pass = (int)((p->limit - fixed - p->residual) / layer_accs);
+    } else if (p->fits) {
+        /* the boundary states do not fit beside one layer: they go to a file */
+        p->residual_on_disk = 1;
+        per_pass = (int)((p->limit - fixed) / layer_accs);
+    }
+    if (per_pass > 0) {
+        p->passes = (p->n_captured + per_pass - 1) / per_pass;
+        /* spread the layers evenly over the passes the limit forces */
+        int each = (p->n_captured + p->passes - 1) / p->passes;
+        p->passes = (p->n_captured + each - 1) / each;
+        if (!(p->groups = calloc((size_t)p->passes, sizeof *p->groups))) {
+            return errorNoMem(err, "memory plan");
+        }
+        for (int g = 0; g < p->passes; g++) {
+            int a = g * each, b = a + each < p->n_captured ? a + each : p->n_captured;
+            p->groups[g].first = g ? p->groups[g - 1].last + 1 : 0;
+            p->groups[g].last = cap[b - 1];
+            p->groups[g].n_captured = b - a;
+        }
+        if (p->passes > 1)
+            p->peak = fixed + (p->residual_on_disk ? 0 : p->residual) + (uint64_t)each * layer_accs;
+    }
+    return 0;
+}
+
 int planCompute(const ModelInfo *in, const Config *cfg, const PlanEnv *env, Plan *p, Error *err)
 {
     memset(p, 0, sizeof *p);
@@ -100,43 +146,23 @@ int planCompute(const ModelInfo *in, const Config *cfg, const PlanEnv *env, Plan
     /* the token ids: at most one per corpus byte */
     p->base = BASE_BYTES + env->corpus_bytes * 5 + (uint64_t)p->n_captured * p->n_sites * D * 8 * 3;
 
-    uint64_t layer_accs = (uint64_t)p->n_sites * p->accumulator;
-    uint64_t fixed = p->base + p->weights_resident + p->scratch + p->acc_scratch + p->solve;
-    p->need = fixed + layer_accs;
-    p->fits = p->need <= p->limit && p->n_captured > 0;
-    int per_pass = 0;
-    if (p->n_captured == 0) {
-        p->peak = fixed;
-    } else if (fixed + (uint64_t)p->n_captured * layer_accs <= p->limit) {
-        per_pass = p->n_captured;
-        p->peak = fixed + (uint64_t)p->n_captured * layer_accs;
-    } else if (fixed + p->residual + layer_accs <= p->limit) {
-        per_pass = (int)((p->limit - fixed - p->residual) / layer_accs);
-    } else if (p->fits) {
-        /* the boundary states do not fit beside one layer: they go to a file */
-        p->residual_on_disk = 1;
-        per_pass = (int)((p->limit - fixed) / layer_accs);
-    }
-    if (per_pass > 0) {
-        p->passes = (p->n_captured + per_pass - 1) / per_pass;
-        /* spread the layers evenly over the passes the limit forces */
-        int each = (p->n_captured + p->passes - 1) / p->passes;
-        p->passes = (p->n_captured + each - 1) / each;
-        if (!(p->groups = calloc((size_t)p->passes, sizeof *p->groups))) {
-            free(cap);
-            return errorNoMem(err, "memory plan");
+    /* Weights widened once, as float32, unless that forces more passes (or
+     * does not fit) where keeping them stored and widening a layer at a time
+     * would not (Hugging Face and GGUF files only). */
+    int rc = schedule(p, p->weights_resident, cap, err);
+    int can_stream = !strcmp(in->format, "hf") || !strcmp(in->format, "gguf");
+    uint64_t streamed = p->weights_stored + p->weights_layer;
+    if (!rc && can_stream && streamed < p->weights_resident && (!p->fits || p->passes > 1)) {
+        Plan resident = *p;
+        resident.groups = NULL;
+        if (!(rc = schedule(p, streamed, cap, err)) && p->fits && (!resident.fits || p->passes < resident.passes)) {
+            p->stream_weights = 1;
+        } else if (!rc) {
+            rc = schedule(p, resident.weights_resident, cap, err);
         }
-        for (int g = 0; g < p->passes; g++) {
-            int a = g * each, b = a + each < p->n_captured ? a + each : p->n_captured;
-            p->groups[g].first = g ? p->groups[g - 1].last + 1 : 0;
-            p->groups[g].last = cap[b - 1];
-            p->groups[g].n_captured = b - a;
-        }
-        if (p->passes > 1)
-            p->peak = fixed + (p->residual_on_disk ? 0 : p->residual) + (uint64_t)each * layer_accs;
     }
     free(cap);
-    return 0;
+    return rc;
 }
 
 void planSummary(const Plan *p, const ModelInfo *in, char *buf, size_t len)
@@ -156,8 +182,12 @@ void planSummary(const Plan *p, const ModelInfo *in, char *buf, size_t len)
         for (int g = 0; g < p->passes; g++) PUT("%s %d-%d", g ? "," : "", p->groups[g].first, p->groups[g].last);
         PUT(")");
     }
-    PUT(", peak %s of %s; weights %s as float32 (%s stored), accumulator %s x %d", peak, limit, w, in->dtype, acc,
-        p->n_captured * p->n_sites);
+    if (p->stream_weights)
+        PUT(", peak %s of %s; weights %s (%s as stored, one layer at a time as float32), accumulator %s x %d", peak,
+            limit, w, in->dtype, acc, p->n_captured * p->n_sites);
+    else
+        PUT(", peak %s of %s; weights %s as float32 (%s stored), accumulator %s x %d", peak, limit, w, in->dtype, acc,
+            p->n_captured * p->n_sites);
     if (p->passes > 1) PUT(", hidden states %s %s", res, p->residual_on_disk ? "in a temporary file" : "in memory");
 #undef PUT
 }

@@ -145,6 +145,7 @@ int runCheckpoint(ModelRun *r, Error *err)
     modelFree(m);
     m = NULL;
 
+    opt.stream_weights = plan.stream_weights;
     if (modelOpen(e->path, &opt, &m, err)) goto out;
     const ModelInfo *info = modelInfo(m);
     runDescribe(r, info->family, info->format, info->ffn_width, info->n_layers);

@@ -49,7 +49,10 @@ static int buildSlots(Decoder *m, Error *err)
                 if (weightsAdd(&m->ws, dst, r->flags, ndim, archDim(c, r->rows), archDim(c, r->cols), name, gguf,
                                err))
                     return -1;
-                m->ws.slots[m->ws.count - 1].head_dim = c->head_dim;
+                WeightSlot *s = &m->ws.slots[m->ws.count - 1];
+                s->head_dim = c->head_dim;
+                s->layer = r->global ? -1 : l;
+                if (r->global && r->role == G_EMBED) m->embed_slot = m->ws.count - 1;
             }
     return 0;
 }
@@ -96,6 +99,7 @@ int decoderNew(const Family *f, const HpSource *s, Decoder **out, Error *err)
     Decoder *m = calloc(1, sizeof *m);
     if (!m) return errorNoMem(err, s->path);
     m->family = f;
+    m->embed_slot = -1;
     if (hparamsRead(f->hparams, s, &m->cfg, err) || f->configure(&m->cfg, s, err) || checkConfig(&m->cfg, s, err))
         goto fail;
     if (!(m->layers = calloc((size_t)m->cfg.n_layers, sizeof *m->layers))) {
@@ -110,11 +114,12 @@ fail:
     return -1;
 }
 
-void decoderFinishLoad(Decoder *m)
+/* Points the separate roles into a layer's fused tensors. */
+static void splitFused(Decoder *m, int l)
 {
     const ArchConfig *c = &m->cfg;
     int64_t qd = archDim(c, DIM_Q), kvd = archDim(c, DIM_KV), d = c->d, D = c->ffn;
-    for (int l = 0; l < c->n_layers; l++) {
+    {
         float **w = m->layers[l].w;
         if (w[L_WQKV]) {
             w[L_WQ] = w[L_WQKV];
@@ -131,6 +136,19 @@ void decoderFinishLoad(Decoder *m)
             w[L_W_UP] = w[L_W_GATE_UP] + D * d;
         }
     }
+}
+
+void decoderFinishLoad(Decoder *m)
+{
+    for (int l = 0; l < m->cfg.n_layers; l++) splitFused(m, l);
+}
+
+int decoderStream(Decoder *m, Error *err)
+{
+    const WeightSlot *embed = m->embed_slot >= 0 ? &m->ws.slots[m->embed_slot] : NULL;
+    if (!embed || !embed->rd || !embed->rd->widen_rows)
+        return errorSet(err, EXIT_RUNTIME, "this checkpoint format cannot stream its weights");
+    return weightsAllocStreamed(&m->ws, embed, err);
 }
 
 /* The structural choices `inspect` shows, "key=value ..." (no spaces inside a value) */
@@ -395,20 +413,27 @@ static int reserveForward(Decoder *m, Pool *pool, int batch, int seq_len, Error 
     return 0;
 }
 
-void decoderEmbed(const Decoder *m, const int32_t *tokens, size_t rows, int seq_len, float *x)
+int decoderEmbed(const Decoder *m, const int32_t *tokens, size_t rows, int seq_len, float *x, Error *err)
 {
     const ArchConfig *c = &m->cfg;
     size_t d = (size_t)c->d;
     const float *embed = m->g[G_EMBED], *pos = m->g[G_POS_EMBED];
+    const WeightSlot *stored = embed ? NULL : &m->ws.slots[m->embed_slot];
     float scale = c->embed_scale > 0 ? (float)c->embed_scale : 1.0f;
     for (size_t r = 0; r < rows; r++) {
         float *xr = x + r * d;
-        memcpy(xr, embed + (size_t)tokens[r] * d, d * sizeof(float));
+        if (stored) {
+            /* streamed weights: the row widened from the file */
+            if (stored->rd->widen_rows(stored, tokens[r], 1, xr, err)) return -1;
+        } else {
+            memcpy(xr, embed + (size_t)tokens[r] * d, d * sizeof(float));
+        }
         if (scale != 1.0f)
             for (size_t j = 0; j < d; j++) xr[j] *= scale;
         if (pos)
             for (size_t j = 0; j < d; j++) xr[j] += pos[(r % (size_t)seq_len) * d + j];
     }
+    return 0;
 }
 
 int decoderForwardRange(Decoder *m, const int32_t *tokens, const float *x_in, float *x_out, int batch, int seq_len,
@@ -423,8 +448,12 @@ int decoderForwardRange(Decoder *m, const int32_t *tokens, const float *x_in, fl
     float *x = s->buf[SCR_X];
     size_t bytes = f.rows * (size_t)m->cfg.d * sizeof(float);
     if (x_in) memcpy(x, x_in, bytes);
-    else decoderEmbed(m, tokens, f.rows, seq_len, x);
+    else if (decoderEmbed(m, tokens, f.rows, seq_len, x, err)) return -1;
     for (int l = first; l <= last; l++) {
+        if (m->ws.streamed) {
+            if (weightsWidenLayer(&m->ws, l, err)) return -1;
+            splitFused(m, l);
+        }
         int rc = m->family->block ? m->family->block(m, l, &f, err) : decoderBlock(m, l, &f, err);
         if (rc) return -1;
     }

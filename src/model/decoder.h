@@ -38,6 +38,7 @@ typedef struct Decoder {
     float *g[G_ROLE_COUNT];     /* by GlobalRole */
     Layer *layers;              /* [n_layers] */
     WeightSet ws;
+    int embed_slot;             /* index of the embedding's slot in ws, -1 none */
     Scratch scratch;
 } Decoder;
 
@@ -60,6 +61,12 @@ void decoderFree(Decoder *m);
 /* After every slot was written: splits fused tensors into their roles. */
 void decoderFinishLoad(Decoder *m);
 
+/* Instead of loading every slot: keeps the weights in the reader's file (every
+ * slot's src and rd set), widens the tensors outside the layers now and each
+ * layer into one block when it runs; the embedding is read row by row.
+ * Weights then cost their stored size plus one float32 layer. */
+int decoderStream(Decoder *m, Error *err);
+
 /* family, sizes and parameter count for ModelInfo (format and dtype are the reader's). */
 void decoderDescribe(const Decoder *m, ModelInfo *info);
 
@@ -69,7 +76,7 @@ int decoderForward(Decoder *m, const int32_t *tokens, int batch, int seq_len, co
 
 /* The hidden states entering layer 0 for rows tokens into x [rows, d]:
  * embedding rows gathered by id, scaled, plus learned positions. */
-void decoderEmbed(const Decoder *m, const int32_t *tokens, size_t rows, int seq_len, float *x);
+int decoderEmbed(const Decoder *m, const int32_t *tokens, size_t rows, int seq_len, float *x, Error *err);
 
 /* Runs layers first..last on the hidden states x_in [batch * seq_len, d]
  * (NULL: the embedding of tokens) and, when x_out is not NULL, writes the

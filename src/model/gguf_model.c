@@ -111,14 +111,35 @@ static void dimsStr(char *buf, size_t len, int ndim, const int64_t *dims)
     if (o < len) snprintf(buf + o, len - o, ")");
 }
 
-/* Finds, checks and (unless info_only) converts every slot's tensor, under
- * its llama.cpp name. dtype gets the type holding most elements. */
-static int fillSlots(const GgufFile *f, WeightSet *ws, int info_only, char *dtype, Error *err)
+/* The slot's tensor in canonical float32: dequantised, LLaMA's rotary rows
+ * back in rotate-half order, the slot's transforms applied; then its mapped
+ * bytes are dropped from this process. */
+static int widenSlot(const WeightSlot *s, float *dst, Error *err)
+{
+    const GgufTensor *t = s->src;
+    ggufToF32(t, dst);
+    ckptRelease(t->data, t->nbytes);
+    if ((s->flags & SLOT_ROPE) && ckptUnpermuteRope(dst, s->shape[0], s->ndim == 2 ? s->shape[1] : 1, s->head_dim, err))
+        return -1;
+    return weightsFinish(s, err); /* dst is *s->dst */
+}
+
+/* Rows of a [rows, cols] tensor (ggml (cols, rows)): the embedding. */
+static int widenRows(const WeightSlot *s, int64_t row, int64_t n, float *dst, Error *err)
+{
+    return ggufRowsToF32(s->src, row, n, dst, err);
+}
+
+static const WeightReader kReader = {widenSlot, widenRows};
+
+/* Finds and checks every slot's tensor under its llama.cpp name and points
+ * the slot at it. dtype gets the type holding most elements. */
+static int findSlots(const GgufFile *f, WeightSet *ws, char *dtype, Error *err)
 {
     int64_t by_type[64] = {0}; /* elements by ggml type */
     const char *path = ggufPath(f);
     for (int i = 0; i < ws->count; i++) {
-        const WeightSlot *s = &ws->slots[i];
+        WeightSlot *s = &ws->slots[i];
         if (!s->gguf[0]) return errorSet(err, EXIT_RUNTIME, "%s: no GGUF name for tensor '%s'", path, s->name);
         const GgufTensor *t = ggufFindTensor(f, s->gguf);
         if (!t) return errorSet(err, EXIT_INPUT, "%s: tensor '%s' is missing", path, s->gguf);
@@ -133,13 +154,8 @@ static int fillSlots(const GgufFile *f, WeightSet *ws, int info_only, char *dtyp
             return errorSet(err, EXIT_INPUT, "%s: tensor '%s' has dimensions %s, expected %s", path, s->gguf, got, exp);
         }
         if (t->type < 64) by_type[t->type] += ggufElements(t);
-        if (info_only || !s->dst) continue;
-        ggufToF32(t, *s->dst);
-        ckptRelease(t->data, t->nbytes);
-        if ((s->flags & SLOT_ROPE) &&
-            ckptUnpermuteRope(*s->dst, s->shape[0], s->ndim == 2 ? s->shape[1] : 1, s->head_dim, err))
-            return -1;
-        if (weightsFinish(s, err)) return -1;
+        s->src = t;
+        s->rd = &kReader;
     }
     int best = 0;
     for (int k = 1; k < 64; k++)
@@ -147,6 +163,8 @@ static int fillSlots(const GgufFile *f, WeightSet *ws, int info_only, char *dtyp
     snprintf(dtype, 8, "%s", ggmlTypeName((uint32_t)best));
     return 0;
 }
+
+static void fileFree(void *f) { ggufClose(f); }
 
 /* ---- the embedded tokenizer ---- */
 
@@ -385,14 +403,24 @@ int ggufModelLoad(const char *path, const ModelOptions *opt, LoadedModel *out, E
     WeightSet *ws = &out->dec->ws;
     /* Every tensor is checked before the weights are allocated, so a lying
      * header cannot ask for more memory than its file backs. */
-    if (fillSlots(f, ws, 1, info->dtype, err)) goto done;
-    if (!opt->info_only && (weightsAlloc(ws, err) || fillSlots(f, ws, 0, info->dtype, err))) goto done;
+    if (findSlots(f, ws, info->dtype, err)) goto done;
+    if (!opt->info_only && opt->stream_weights) {
+        /* the file stays mapped: layers are widened from it when they run */
+        if (decoderStream(out->dec, err)) goto done;
+    } else if (!opt->info_only && (weightsAlloc(ws, err) || weightsWidenAll(ws, err))) {
+        goto done;
+    }
     decoderFinishLoad(out->dec);
     decoderDescribe(out->dec, info);
     ggufTypeMix(f, info->type_mix, sizeof info->type_mix);
     /* A tokenizer named by the model entry replaces the embedded one (model.c
      * loads it), so a broken embedded one does not matter then. */
     if (!opt->tokenizer && buildTokenizer(f, info->vocab_size, &out->tok, err)) goto done;
+    if (!opt->info_only && opt->stream_weights) {
+        out->keep = f;
+        out->keep_free = fileFree;
+        f = NULL;
+    }
     rc = 0;
 done:
     if (rc) {

@@ -12,6 +12,7 @@
 #include "io/safetensors.h"
 #include "model/families.h"
 #include "util/fileio.h"
+#include "util/half.h"
 
 /* ---- config.json as a hyperparameter source ---- */
 
@@ -249,14 +250,59 @@ static void transpose(const float *src, float *dst, int64_t r, int64_t c)
                 for (int64_t j = j0; j < j0 + B && j < c; j++) dst[j * r + i] = src[i * c + j];
 }
 
-/* Checks every slot's tensor (presence, shape, dtype) and, unless info_only,
- * converts it into the slot. */
-static int fillSlots(const Files *f, WeightSet *ws, const char *prefix, int info_only, char *dtype_out,
-                     Error *err)
+/* The slot's tensor in canonical float32: converted, transposed where the
+ * file stores [in, out], the slot's transforms applied; then its mapped
+ * bytes are dropped from this process. */
+static int widenSlot(const WeightSlot *s, float *dst, Error *err)
+{
+    const StTensor *t = s->src;
+    if (s->flags & SLOT_CONV1D) {
+        float *tmp = malloc((size_t)stElements(t) * sizeof(float));
+        if (!tmp) return errorNoMem(err, s->name);
+        int rc = stToF32(t, tmp, err);
+        if (!rc) transpose(tmp, dst, s->shape[1], s->shape[0]);
+        free(tmp);
+        if (rc) return -1;
+    } else if (stToF32(t, dst, err)) {
+        return -1;
+    }
+    releaseMapped(t);
+    return weightsFinish(s, err); /* dst is *s->dst */
+}
+
+/* Rows [row, row + n) of a 2-D tensor stored untransposed (the embedding). */
+static int widenRows(const WeightSlot *s, int64_t row, int64_t n, float *dst, Error *err)
+{
+    const StTensor *t = s->src;
+    int64_t cols = t->shape[1];
+    size_t es = stDtypeSize(t->dtype), off = (size_t)(row * cols) * es, count = (size_t)(n * cols);
+    const unsigned char *p = (const unsigned char *)t->data + off;
+    if (row < 0 || n < 0 || row + n > t->shape[0]) return errorSet(err, EXIT_RUNTIME, "%s: rows out of range", s->name);
+    switch (t->dtype) {
+    case ST_F32: memcpy(dst, p, count * 4); break;
+    case ST_F16: halfToF32n(p, dst, count); break;
+    case ST_BF16: bf16ToF32n(p, dst, count); break;
+    case ST_F64:
+        for (size_t i = 0; i < count; i++) {
+            double v;
+            memcpy(&v, p + 8 * i, 8);
+            dst[i] = (float)v;
+        }
+        break;
+    default: return errorSet(err, EXIT_RUNTIME, "%s: dtype %s is not a float", s->name, stDtypeName(t->dtype));
+    }
+    return 0;
+}
+
+static const WeightReader kReader = {widenSlot, widenRows};
+
+/* Finds and checks every slot's tensor (presence, shape, dtype) and points
+ * the slot at it; dtype_out gets the dtype holding most weights. */
+static int findSlots(const Files *f, WeightSet *ws, const char *prefix, char *dtype_out, Error *err)
 {
     int64_t by_dtype[ST_BOOL + 1] = {0};
     for (int i = 0; i < ws->count; i++) {
-        const WeightSlot *s = &ws->slots[i];
+        WeightSlot *s = &ws->slots[i];
         char name[160];
         snprintf(name, sizeof name, "%s%s", prefix, s->name);
         const char *where;
@@ -280,25 +326,20 @@ static int fillSlots(const Files *f, WeightSet *ws, const char *prefix, int info
             return errorSet(err, EXIT_INPUT, "%s: tensor '%s' has dtype %s, expected F32, F16 or BF16",
                             where, name, stDtypeName(t->dtype));
         by_dtype[t->dtype] += stElements(t);
-        if (info_only || !s->dst) continue;
-        if (s->flags & SLOT_CONV1D) {
-            float *tmp = malloc((size_t)stElements(t) * sizeof(float));
-            if (!tmp) return errorNoMem(err, where);
-            int rc = stToF32(t, tmp, err);
-            if (!rc) transpose(tmp, *s->dst, want[0], want[1]);
-            free(tmp);
-            if (rc) return -1;
-        } else if (stToF32(t, *s->dst, err)) {
-            return -1;
-        }
-        releaseMapped(t);
-        if (weightsFinish(s, err)) return -1;
+        s->src = t;
+        s->rd = &kReader;
     }
     StDtype best = ST_F32;
     for (int d = 0; d <= ST_BOOL; d++)
         if (by_dtype[d] > by_dtype[best]) best = (StDtype)d;
     snprintf(dtype_out, 8, "%s", stDtypeName(best));
     return 0;
+}
+
+static void filesFree(void *p)
+{
+    filesClose(p);
+    free(p);
 }
 
 int hfDetect(const char *path)
@@ -313,8 +354,12 @@ int hfLoad(const char *dir, const ModelOptions *opt, LoadedModel *out, Error *er
     char *cfg_path = joinPath(dir, "config.json");
     if (!cfg_path) return errorNoMem(err, dir);
     json_t *root = NULL;
-    Files files = {0};
+    Files *files = calloc(1, sizeof *files);
     int files_open = 0, rc = -1;
+    if (!files) {
+        free(cfg_path);
+        return errorNoMem(err, dir);
+    }
     if (!fileIsRegular(cfg_path)) {
         errorSet(err, EXIT_INPUT, "%s: no config.json (not a Hugging Face model directory)", dir);
         goto done;
@@ -344,22 +389,30 @@ int hfLoad(const char *dir, const ModelOptions *opt, LoadedModel *out, Error *er
     ModelInfo *info = &out->info;
     snprintf(info->format, sizeof info->format, "hf");
 
-    if (filesOpen(&files, dir, err)) goto done;
+    if (filesOpen(files, dir, err)) goto done;
     files_open = 1;
     /* GPT2LMHeadModel saves its body under "transformer.", GPT2Model without it. */
     const char *prefix = "", *where;
     if (family->hf_prefix) {
         char probe[160];
         snprintf(probe, sizeof probe, "%s%s", family->hf_prefix, out->dec->ws.slots[0].name);
-        if (filesFind(&files, probe, &where)) prefix = family->hf_prefix;
+        if (filesFind(files, probe, &where)) prefix = family->hf_prefix;
     }
     /* Every tensor is checked against the config before the weights are
      * allocated, so a lying config cannot ask for a huge allocation. */
     WeightSet *ws = &out->dec->ws;
-    if (fillSlots(&files, ws, prefix, 1, info->dtype, err)) goto done;
-    if (!opt->info_only &&
-        (weightsAlloc(ws, err) || fillSlots(&files, ws, prefix, 0, info->dtype, err)))
-        goto done;
+    if (findSlots(files, ws, prefix, info->dtype, err)) goto done;
+    if (!opt->info_only) {
+        if (opt->stream_weights) {
+            /* the files stay mapped: layers are widened from them when they run */
+            if (decoderStream(out->dec, err)) goto done;
+            out->keep = files;
+            out->keep_free = filesFree;
+            files = NULL;
+        } else if (weightsAlloc(ws, err) || weightsWidenAll(ws, err)) {
+            goto done;
+        }
+    }
     decoderFinishLoad(out->dec);
     decoderDescribe(out->dec, info);
     rc = 0;
@@ -368,7 +421,8 @@ done:
         decoderFree(out->dec);
         out->dec = NULL;
     }
-    if (files_open) filesClose(&files);
+    if (files && files_open) filesClose(files);
+    free(files);
     json_decref(root);
     free(cfg_path);
     return rc;

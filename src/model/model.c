@@ -117,8 +117,7 @@ int modelForward(Model *m, const int32_t *tokens, int batch, int seq_len, const 
 int modelEmbed(Model *m, const int32_t *tokens, int batch, int seq_len, float *x, Error *err)
 {
     if (checkCall(m, tokens, batch, seq_len, err)) return -1;
-    decoderEmbed(m->lm.dec, tokens, (size_t)batch * seq_len, seq_len, x);
-    return 0;
+    return decoderEmbed(m->lm.dec, tokens, (size_t)batch * seq_len, seq_len, x, err);
 }
 
 int modelForwardLayers(Model *m, const float *x_in, float *x_out, int batch, int seq_len, int first, int last,
@@ -135,6 +134,7 @@ void modelFree(Model *m)
 {
     if (!m) return;
     decoderFree(m->lm.dec);
+    if (m->lm.keep) m->lm.keep_free(m->lm.keep);
     if (m->lm.tok) tokenizerFree(m->lm.tok);
     free(m);
 }

@@ -13,6 +13,8 @@ typedef struct LoadedModel {
     Decoder *dec;
     ModelInfo info;
     Tokenizer *tok;
+    void *keep;                 /* streamed weights: the reader's open files, */
+    void (*keep_free)(void *);  /* closed with the model */
 } LoadedModel;
 
 /* A checkpoint format. detect: 1 when path looks like this format. load:

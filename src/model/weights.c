@@ -62,10 +62,64 @@ int weightsAlloc(WeightSet *ws, Error *err)
     return 0;
 }
 
+int weightsWidenAll(WeightSet *ws, Error *err)
+{
+    for (int i = 0; i < ws->count; i++) {
+        const WeightSlot *s = &ws->slots[i];
+        if (s->dst && s->rd && s->rd->widen(s, *s->dst, err)) return -1;
+    }
+    return 0;
+}
+
+int weightsAllocStreamed(WeightSet *ws, const WeightSlot *skip, Error *err)
+{
+    size_t globals = 16, layer = 0, per[MODEL_MAX_LAYERS + 1] = {0};
+    for (int i = 0; i < ws->count; i++) {
+        const WeightSlot *s = &ws->slots[i];
+        if (!s->dst || s == skip) continue;
+        if (s->layer < 0) globals += padded(weightsElements(s));
+        else if (s->layer < MODEL_MAX_LAYERS) per[s->layer] += padded(weightsElements(s));
+    }
+    for (int l = 0; l < MODEL_MAX_LAYERS; l++)
+        if (per[l] > layer) layer = per[l];
+    ws->block = bigAlloc(globals * sizeof(float));
+    ws->layer_block = bigAlloc((layer ? layer : 16) * sizeof(float));
+    if (!ws->block || !ws->layer_block) return errorNoMem(err, "model weights");
+    ws->block_floats = globals;
+    ws->streamed = 1;
+    ws->layer_in_block = -1;
+    size_t off = 0;
+    for (int i = 0; i < ws->count; i++) {
+        WeightSlot *s = &ws->slots[i];
+        if (!s->dst || s == skip || s->layer >= 0) continue;
+        *s->dst = ws->block + off;
+        off += padded(weightsElements(s));
+        if (s->rd && s->rd->widen(s, *s->dst, err)) return -1;
+    }
+    return 0;
+}
+
+int weightsWidenLayer(WeightSet *ws, int layer, Error *err)
+{
+    if (!ws->streamed || ws->layer_in_block == layer) return 0;
+    ws->layer_in_block = -1;
+    size_t off = 0;
+    for (int i = 0; i < ws->count; i++) {
+        WeightSlot *s = &ws->slots[i];
+        if (s->layer != layer || !s->dst) continue;
+        *s->dst = ws->layer_block + off;
+        off += padded(weightsElements(s));
+        if (s->rd->widen(s, *s->dst, err)) return -1;
+    }
+    ws->layer_in_block = layer;
+    return 0;
+}
+
 void weightsFree(WeightSet *ws)
 {
     free(ws->slots);
     free(ws->block);
+    free(ws->layer_block);
     memset(ws, 0, sizeof *ws);
 }
 

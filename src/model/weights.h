@@ -33,10 +33,24 @@ enum {
                                 * stored as [q; k; v] */
 };
 
+struct WeightSlot;
+
+/* How a reader turns the tensor it found for a slot into float32: the whole
+ * tensor in the canonical layout with every transform of the slot's flags
+ * applied, or a range of rows of a tensor stored untransposed (the
+ * embedding, gathered token by token). */
+typedef struct WeightReader {
+    int (*widen)(const struct WeightSlot *s, float *dst, Error *err);
+    int (*widen_rows)(const struct WeightSlot *s, int64_t row, int64_t n, float *dst, Error *err);
+} WeightReader;
+
 typedef struct WeightSlot {
     char name[96];      /* Hugging Face name */
     char gguf[96];      /* llama.cpp name, "" when GGUF has none */
     int head_dim;       /* for SLOT_ROPE and SLOT_HEAD_QKV */
+    int layer;          /* -1 for a tensor outside the layers */
+    const void *src;    /* the reader's tensor (in its file, kept open) */
+    const WeightReader *rd;
     float **dst;        /* where the data pointer goes; NULL for SLOT_CHECK_ONLY */
     int ndim;           /* 1 or 2 */
     int64_t shape[2];   /* canonical shape */
@@ -46,8 +60,11 @@ typedef struct WeightSlot {
 typedef struct WeightSet {
     WeightSlot *slots;  /* [count] */
     int count, cap;
-    float *block;       /* every kept tensor, back to back */
+    float *block;       /* every kept tensor, back to back (streamed: the globals but the embedding) */
     size_t block_floats;
+    int streamed;       /* layers are widened from the file when they run (weightsWidenLayer) */
+    float *layer_block; /* streamed: one layer's tensors */
+    int layer_in_block; /* the layer widened there, -1 none */
 } WeightSet;
 
 /* Appends a slot; gguf may be NULL. d1 is ignored when ndim is 1. */
@@ -66,6 +83,15 @@ int64_t weightsElements(const WeightSlot *s);
 
 /* Parameters of all slots, loaded or not. */
 int64_t weightsParams(const WeightSet *ws);
+
+/* Widens every slot with a reader into its *dst (after weightsAlloc). */
+int weightsWidenAll(WeightSet *ws, Error *err);
+
+/* Streamed weights: allocates and widens the tensors outside the layers
+ * (except skip, the embedding, read row by row) and a block for one layer;
+ * the layers' *dst stay NULL until weightsWidenLayer points them there. */
+int weightsAllocStreamed(WeightSet *ws, const WeightSlot *skip, Error *err);
+int weightsWidenLayer(WeightSet *ws, int layer, Error *err);
 
 void weightsFree(WeightSet *ws);
 
