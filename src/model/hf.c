@@ -292,7 +292,7 @@ static int fillSlots(const Files *f, WeightSet *ws, const char *prefix, int info
             return -1;
         }
         releaseMapped(t);
-        if (weightsFinish(s, err)) return -1;
+        if (weightsFinish(s, LAYOUT_HF, err)) return -1;
     }
     StDtype best = ST_F32;
     for (int d = 0; d <= ST_BOOL; d++)
