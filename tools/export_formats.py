@@ -353,43 +353,210 @@ def gguf_model(name, fam, cfg, w, tj, ggml, small_f32=False, with_merges=False, 
         t += [("output_norm.weight", w[p + "ln_f.weight"]), ("output_norm.bias", w[p + "ln_f.bias"]),
               ("output.weight", w[p + "wte.weight"])]  # llama.cpp's converter writes the tied head out
     else:
-        d, L, H = cfg["hidden_size"], cfg["num_hidden_layers"], cfg["num_attention_heads"]
-        KV = cfg["num_key_value_heads"]
-        hd = cfg.get("head_dim") or d // H
-        kvs += [("llama.vocab_size", "u32", cfg["vocab_size"]),
-                ("llama.context_length", "u32", cfg["max_position_embeddings"]),
-                ("llama.embedding_length", "u32", d), ("llama.block_count", "u32", L),
-                ("llama.feed_forward_length", "u32", cfg["intermediate_size"]),
-                ("llama.rope.dimension_count", "u32", hd), ("llama.attention.head_count", "u32", H),
-                ("llama.attention.head_count_kv", "u32", KV),
-                ("llama.rope.freq_base", "f32", cfg["rope_theta"]),
-                ("llama.attention.layer_norm_rms_epsilon", "f32", cfg["rms_norm_eps"])]
-        if hd != d // H:
-            kvs += [("llama.attention.key_length", "u32", hd), ("llama.attention.value_length", "u32", hd)]
-        t.append(("token_embd.weight", w["model.embed_tokens.weight"]))
-        for i in range(L):
-            h, b = "model.layers.%d." % i, "blk.%d." % i
-            t += [(b + "attn_norm.weight", w[h + "input_layernorm.weight"]),
-                  (b + "attn_q.weight", rope_permute(w[h + "self_attn.q_proj.weight"], H)),
-                  (b + "attn_k.weight", rope_permute(w[h + "self_attn.k_proj.weight"], KV)),
-                  (b + "attn_v.weight", w[h + "self_attn.v_proj.weight"]),
-                  (b + "attn_output.weight", w[h + "self_attn.o_proj.weight"])]
-            if cfg.get("attention_bias"):
-                t += [(b + "attn_q.bias", rope_permute(w[h + "self_attn.q_proj.bias"], H)),
-                      (b + "attn_k.bias", rope_permute(w[h + "self_attn.k_proj.bias"], KV)),
-                      (b + "attn_v.bias", w[h + "self_attn.v_proj.bias"]),
-                      (b + "attn_output.bias", w[h + "self_attn.o_proj.bias"])]
-            t += [(b + "ffn_norm.weight", w[h + "post_attention_layernorm.weight"]),
-                  (b + "ffn_gate.weight", w[h + "mlp.gate_proj.weight"]),
-                  (b + "ffn_up.weight", w[h + "mlp.up_proj.weight"]),
-                  (b + "ffn_down.weight", w[h + "mlp.down_proj.weight"])]
-        t.append(("output_norm.weight", w["model.norm.weight"]))
-        if not cfg["tie_word_embeddings"]:
-            t.append(("output.weight", w["lm_head.weight"]))
+        arch, akvs, rows = llamacpp_tensors(cfg, w)
+        kvs[0] = ("general.architecture", "str", arch)
+        kvs += akvs
+        t = [(n, a) for n, a, _ in rows]
     kvs += gguf_tokenizer_kvs(tj, with_merges)
     if extra:
         kvs += EXTRA_KVS
-    return kvs, [(n, np.asarray(a, dtype=np.float32), ty(np.asarray(a))) for n, a in t]
+    # rope_freqs stays F32 in every file, as llama.cpp writes it
+    return kvs, [(n, np.asarray(a, dtype=np.float32), "F32" if n == "rope_freqs.weight" else ty(np.asarray(a)))
+                 for n, a in t]
+
+
+# llama.cpp's general.architecture for each Hugging Face model_type it converts
+LLAMACPP_ARCH = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "gemma": "gemma",
+                 "gemma2": "gemma2", "gemma3_text": "gemma3", "gpt_neox": "gptneox", "phi3": "phi3",
+                 "olmo2": "olmo2"}
+
+
+def neox_qkv_split(a, n_head):
+    """GPT-NeoX's query_key_value rows [head, (q, k, v), head_dim] -> [q; k; v] (llama.cpp's converter)."""
+    return np.concatenate([a.reshape(n_head, 3, -1, *a.shape[1:])[:, i].reshape(-1, *a.shape[1:])
+                           for i in range(3)])
+
+
+def neox_qkv_join(a, n_head):
+    """Inverse of neox_qkv_split."""
+    rest = a.shape[1:]
+    b = a.reshape(3, n_head, -1, *rest)
+    return np.swapaxes(b, 0, 1).reshape(a.shape)
+
+
+def rope_unpermute(a, n_head):
+    return (a.reshape(n_head, a.shape[0] // n_head // 2, 2, *a.shape[1:])
+             .swapaxes(1, 2).reshape(a.shape))
+
+
+def llama3_rope_freqs(cfg, hd):
+    """llama.cpp's rope_freqs for rope_type llama3: per frequency the divisor its runtime applies
+    (1 kept, factor slowed, blended between). Its converter reads original_max_position_embeddings
+    from the top level of config.json (default 8192, what rope_scaling says in published Llama 3
+    checkpoints); this takes rope_scaling's, where Hugging Face reads it, then the top level's."""
+    rs = cfg["rope_scaling"]
+    freqs = 1.0 / (np.float32(cfg.get("rope_theta", 10000.0)) ** (np.arange(0, hd, 2, dtype=np.float32) / np.float32(hd)))
+    factor, lo, hi = rs.get("factor", 8.0), rs.get("low_freq_factor", 1.0), rs.get("high_freq_factor", 4.0)
+    old = rs.get("original_max_position_embeddings", cfg.get("original_max_position_embeddings", 8192))
+    out = []
+    for f in freqs.astype(np.float32):
+        wavelen = 2 * np.pi / float(f)
+        if wavelen < old / hi:
+            out.append(1.0)
+        elif wavelen > old / lo:
+            out.append(factor)
+        else:
+            smooth = (old / wavelen - lo) / (hi - lo)
+            out.append(1 / ((1 - smooth) / factor + smooth))
+    return np.array(out, dtype=np.float32)
+
+
+def llamacpp_tensors(cfg, w):
+    """(arch, kvs, rows) as llama.cpp's convert_hf_to_gguf.py writes a Hugging Face decoder: the
+    ARCH.* keys its model class writes and, per tensor, (llama.cpp name, array as the file stores it,
+    to_hf) where to_hf(stored) gives back {Hugging Face name: array} (for twins holding exactly what a
+    GGUF holds). The converter's rewrites: LLaMA's q/k rows permuted; Gemma's norm weights stored as
+    1 + w; GPT-NeoX's query_key_value de-interleaved to [q; k; v]; Phi-3's fused qkv_proj and
+    gate_up_proj kept fused (attn_qkv, ffn_up); Llama 3's rope scaling as rope_freqs. Raises
+    ValueError for what llama.cpp's files cannot say (its Gemma query scale is derived from the model
+    size; GPT-NeoX's rotary base is not written)."""
+    mt = cfg["model_type"]
+    arch = LLAMACPP_ARCH[mt]
+    d, L, H = cfg["hidden_size"], cfg["num_hidden_layers"], cfg["num_attention_heads"]
+    KV = cfg.get("num_key_value_heads") or H
+    hd = cfg.get("head_dim") or d // H
+    gemma = mt in ("gemma", "gemma2", "gemma3_text")
+    k = lambda key: arch + "." + key  # noqa: E731
+    kvs = [(k("context_length"), "u32", cfg["max_position_embeddings"]), (k("embedding_length"), "u32", d),
+           (k("block_count"), "u32", L), (k("feed_forward_length"), "u32", cfg["intermediate_size"]),
+           (k("attention.head_count"), "u32", H)]
+    rows = []
+
+    def put(gname, hname, arr, fwd=None, inv=None):
+        a = np.asarray(arr, dtype=np.float32)
+        rows.append((gname, fwd(a) if fwd else a, (lambda x, h=hname, inv=inv: {h: inv(x) if inv else x})))
+
+    def norm(gname, hname):
+        if gemma:  # the converter adds 1 to every Gemma *norm.weight
+            put(gname, hname, w[hname], lambda a: a + np.float32(1), lambda a: a - np.float32(1))
+        else:
+            put(gname, hname, w[hname])
+
+    if mt == "gpt_neox":
+        pct = cfg.get("rotary_pct", cfg.get("partial_rotary_factor", 0.25))
+        if cfg.get("rotary_emb_base", cfg.get("rope_theta", 10000)) != 10000:
+            raise ValueError("llama.cpp's converter writes no rotary base for gptneox (its default is 10000)")
+        kvs += [(k("rope.dimension_count"), "u32", int(pct * (d // H))),
+                (k("use_parallel_residual"), "bool", bool(cfg.get("use_parallel_residual", True))),
+                (k("attention.layer_norm_epsilon"), "f32", cfg.get("layer_norm_eps", 1e-5))]
+        put("token_embd.weight", "gpt_neox.embed_in.weight", w["gpt_neox.embed_in.weight"])
+        for i in range(L):
+            h, b = "gpt_neox.layers.%d." % i, "blk.%d." % i
+            for g, n in (("attn_norm", "input_layernorm"), ("ffn_norm", "post_attention_layernorm")):
+                put(b + g + ".weight", h + n + ".weight", w[h + n + ".weight"])
+                put(b + g + ".bias", h + n + ".bias", w[h + n + ".bias"])
+            for sfx in ("weight", "bias"):
+                n = h + "attention.query_key_value." + sfx
+                if n in w:
+                    put(b + "attn_qkv." + sfx, n, w[n], lambda a: neox_qkv_split(a, H), lambda a: neox_qkv_join(a, H))
+                for g, src in (("attn_output", "attention.dense"), ("ffn_up", "mlp.dense_h_to_4h"),
+                               ("ffn_down", "mlp.dense_4h_to_h")):
+                    if h + src + "." + sfx in w:
+                        put(b + g + "." + sfx, h + src + "." + sfx, w[h + src + "." + sfx])
+        put("output_norm.weight", "gpt_neox.final_layer_norm.weight", w["gpt_neox.final_layer_norm.weight"])
+        put("output_norm.bias", "gpt_neox.final_layer_norm.bias", w["gpt_neox.final_layer_norm.bias"])
+        put("output.weight", "embed_out.weight", w["embed_out.weight"])
+        return arch, kvs, rows
+
+    kvs += [(k("attention.head_count_kv"), "u32", KV),
+            (k("attention.layer_norm_rms_epsilon"), "f32", cfg.get("rms_norm_eps", 1e-6))]
+    theta = cfg.get("rope_theta", 1e6 if mt == "gemma3_text" else 10000.0)
+    rs = cfg.get("rope_scaling") or {}
+    rtype = rs.get("rope_type", rs.get("type"))
+    if mt == "phi3":
+        rot = int(cfg.get("partial_rotary_factor", 1.0) * d) // H
+        kvs += [(k("rope.scaling.original_context_length"), "u32", cfg["original_max_position_embeddings"]),
+                (k("rope.dimension_count"), "u32", rot), (k("rope.freq_base"), "f32", theta),
+                (k("attention.sliding_window"), "u32", cfg.get("sliding_window") or 0)]
+        if rtype:
+            raise ValueError("phi3 rope_scaling %r is not written here" % rtype)
+    else:
+        kvs.append((k("rope.freq_base"), "f32", theta))
+        if rtype == "linear":
+            kvs += [(k("rope.scaling.type"), "str", "linear"), (k("rope.scaling.factor"), "f32", rs["factor"])]
+        elif rtype not in (None, "default", "llama3", "dynamic"):
+            raise ValueError("rope_scaling %r is not written here" % rtype)
+        if rtype == "llama3" and mt != "llama":
+            raise ValueError("llama3 rope scaling outside llama")
+    if mt in ("llama", "mistral"):
+        kvs += [(k("vocab_size"), "u32", cfg["vocab_size"]), (k("rope.dimension_count"), "u32", hd)]
+    if "head_dim" in cfg or gemma:
+        kvs += [(k("attention.key_length"), "u32", hd), (k("attention.value_length"), "u32", hd)]
+    if mt in ("gemma2", "gemma3_text"):
+        # llama.cpp's query scale: d / heads for the 27B layer counts, the head size otherwise.
+        want = d // H if L == (46 if mt == "gemma2" else 62) else hd
+        if cfg.get("query_pre_attn_scalar", 256) != want:
+            raise ValueError("query_pre_attn_scalar %s: llama.cpp derives %d" % (cfg.get("query_pre_attn_scalar"), want))
+        if mt == "gemma2":
+            kvs += [(k("attn_logit_softcapping"), "f32", cfg.get("attn_logit_softcapping") or 50.0),
+                    (k("final_logit_softcapping"), "f32", cfg.get("final_logit_softcapping") or 30.0),
+                    (k("attention.sliding_window"), "u32", cfg.get("sliding_window") or 4096)]
+        else:
+            kvs += [(k("rope.freq_base_swa"), "f32", cfg.get("rope_local_base_freq", 10000.0)),
+                    (k("attention.sliding_window"), "u32", cfg.get("sliding_window") or 4096)]
+            # llama.cpp's runtime hard-codes every 6th layer global; a file says another period
+            # under the key its newer loaders read.
+            period = cfg.get("sliding_window_pattern", 6)
+            if "layer_types" in cfg:
+                raise ValueError("gemma3 layer_types are not written here")
+            if period != 6:
+                kvs.append((k("attention.sliding_window_pattern"), "u32", period))
+    put("token_embd.weight", "model.embed_tokens.weight", w["model.embed_tokens.weight"])
+    permute = mt in ("llama", "mistral")
+    for i in range(L):
+        h, b = "model.layers.%d." % i, "blk.%d." % i
+        if mt != "olmo2":
+            norm(b + "attn_norm.weight", h + "input_layernorm.weight")
+        if mt == "phi3":
+            put(b + "attn_qkv.weight", h + "self_attn.qkv_proj.weight", w[h + "self_attn.qkv_proj.weight"])
+        else:
+            for g, n, heads in (("attn_q", "q_proj", H), ("attn_k", "k_proj", KV), ("attn_v", "v_proj", 0)):
+                for sfx in ("weight", "bias"):
+                    hn = h + "self_attn.%s.%s" % (n, sfx)
+                    if hn not in w:
+                        continue
+                    if permute and heads:
+                        put(b + g + "." + sfx, hn, w[hn], lambda a, n=heads: rope_permute(a, n),
+                            lambda a, n=heads: rope_unpermute(a, n))
+                    else:
+                        put(b + g + "." + sfx, hn, w[hn])
+        put(b + "attn_output.weight", h + "self_attn.o_proj.weight", w[h + "self_attn.o_proj.weight"])
+        if h + "self_attn.o_proj.bias" in w:
+            put(b + "attn_output.bias", h + "self_attn.o_proj.bias", w[h + "self_attn.o_proj.bias"])
+        if h + "self_attn.q_norm.weight" in w:
+            norm(b + "attn_q_norm.weight", h + "self_attn.q_norm.weight")
+            norm(b + "attn_k_norm.weight", h + "self_attn.k_norm.weight")
+        if mt in ("gemma2", "gemma3_text", "olmo2"):
+            norm(b + "post_attention_norm.weight", h + "post_attention_layernorm.weight")
+        if mt in ("gemma2", "gemma3_text"):
+            norm(b + "ffn_norm.weight", h + "pre_feedforward_layernorm.weight")
+        elif mt != "olmo2":
+            norm(b + "ffn_norm.weight", h + "post_attention_layernorm.weight")
+        if mt == "phi3":
+            put(b + "ffn_up.weight", h + "mlp.gate_up_proj.weight", w[h + "mlp.gate_up_proj.weight"])
+        else:
+            put(b + "ffn_gate.weight", h + "mlp.gate_proj.weight", w[h + "mlp.gate_proj.weight"])
+            put(b + "ffn_up.weight", h + "mlp.up_proj.weight", w[h + "mlp.up_proj.weight"])
+        put(b + "ffn_down.weight", h + "mlp.down_proj.weight", w[h + "mlp.down_proj.weight"])
+        if mt in ("gemma2", "gemma3_text", "olmo2"):
+            norm(b + "post_ffw_norm.weight", h + "post_feedforward_layernorm.weight")
+    norm("output_norm.weight", "model.norm.weight")
+    # Gemma's converter drops lm_head (tied); the others write it when the checkpoint has one.
+    if "lm_head.weight" in w and not gemma:
+        put("output.weight", "lm_head.weight", w["lm_head.weight"])
+    if rtype == "llama3":
+        rows.append(("rope_freqs.weight", llama3_rope_freqs(cfg, hd), lambda a: {}))
+    return arch, kvs, rows
 
 
 # ---------------------------------------------------------------------------------------------

@@ -32,6 +32,9 @@ typedef enum BlockLayout {
 
 typedef enum RopeType { ROPE_NONE, ROPE_DEFAULT, ROPE_LINEAR, ROPE_DYNAMIC, ROPE_LLAMA3 } RopeType;
 
+/* Bounds llama.cpp's per-frequency divisors (rope_freqs: heads up to 1024 wide). */
+#define ROPE_MAX_FREQ_DIV 512
+
 /* Rotary positions in the Hugging Face rotate-half layout over the first
  * `dims` values of each head (partial rotary leaves the rest alone). */
 typedef struct RopeSpec {
@@ -41,6 +44,10 @@ typedef struct RopeSpec {
     double factor;              /* linear, dynamic, llama3 */
     double low_freq_factor, high_freq_factor;   /* llama3 */
     int original_context;       /* llama3: original_max_position_embeddings; dynamic: max positions */
+    /* llama.cpp's rope_freqs tensor (Llama 3's scaling as GGUF files store
+     * it): inv_freq[i] / freq_div[i] after the type's scaling; 0: none. */
+    int n_freq_div;
+    float freq_div[ROPE_MAX_FREQ_DIV];
 } RopeSpec;
 
 typedef enum QkNorm { QK_NORM_NONE, QK_NORM_HEAD, QK_NORM_WHOLE } QkNorm;

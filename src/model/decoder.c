@@ -167,6 +167,7 @@ static void describeArch(const ArchConfig *c, char *buf, size_t len)
         PUT(" rope=%s theta=%g", ropes[c->rope.type], c->rope.theta);
         if (c->rope.dims != c->head_dim) PUT(" rotary_dims=%d", c->rope.dims);
         if (c->rope.type != ROPE_DEFAULT) PUT(" rope_factor=%g", c->rope.factor);
+        if (c->rope.n_freq_div) PUT(" rope_freqs=%d", c->rope.n_freq_div);
     }
     if (c->qk_norm) PUT(" qk_norm=%s", c->qk_norm == QK_NORM_HEAD ? "per-head" : "whole");
     if (c->softcap > 0) PUT(" softcap=%g", c->softcap);
@@ -262,6 +263,7 @@ static void ropeInvFreq(const RopeSpec *r, int seq_len, float *inv)
             inv[i] = scaled;
         }
     }
+    for (int i = 0; i < r->n_freq_div && i < half; i++) inv[i] /= r->freq_div[i];
 }
 
 int decoderRope(Decoder *m, int local, int seq_len, const float **cs, const float **sn, Error *err)

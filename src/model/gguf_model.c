@@ -4,7 +4,10 @@
  * tensors are found under the llama.cpp names of the family's tensor table
  * and turned into the canonical float32 layout (weights.h): dimensions are
  * innermost first, so a ggml [in, out] matrix is the row-major [out, in] the
- * families use; LLaMA's attn_q and attn_k rows are back in rotate-half order. */
+ * families use; LLaMA's attn_q and attn_k rows are back in rotate-half order
+ * (SLOT_ROPE: only the families llama.cpp's converter permutes); the
+ * converter's other rewrites (Gemma's 1 + w norms, GPT-NeoX's [q; k; v]) are
+ * kept as stored. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,7 +124,7 @@ static int widenSlot(const WeightSlot *s, float *dst, Error *err)
     ckptRelease(t->data, t->nbytes);
     if ((s->flags & SLOT_ROPE) && ckptUnpermuteRope(dst, s->shape[0], s->ndim == 2 ? s->shape[1] : 1, s->head_dim, err))
         return -1;
-    return weightsFinish(s, err); /* dst is *s->dst */
+    return weightsFinish(s, LAYOUT_GGUF, err); /* dst is *s->dst */
 }
 
 /* Rows of a [rows, cols] tensor (ggml (cols, rows)): the embedding. */
@@ -161,6 +164,29 @@ static int findSlots(const GgufFile *f, WeightSet *ws, char *dtype, Error *err)
     for (int k = 1; k < 64; k++)
         if (by_type[k] > by_type[best]) best = k;
     snprintf(dtype, 8, "%s", ggmlTypeName((uint32_t)best));
+    return 0;
+}
+
+/* llama.cpp keeps Llama 3's rope scaling out of the metadata: its converter
+ * bakes it into rope_freqs.weight, one divisor per rotary frequency, which
+ * its runtime applies to the (global) rotary positions of any architecture. */
+static int readRopeFreqs(const GgufFile *f, RopeSpec *r, Error *err)
+{
+    const GgufTensor *t = ggufFindTensor(f, "rope_freqs.weight");
+    if (!t) return 0;
+    const char *path = ggufPath(f);
+    int half = r->dims / 2;
+    if (r->type == ROPE_NONE)
+        return errorSet(err, EXIT_INPUT, "%s: tensor 'rope_freqs.weight' in a model without rotary positions", path);
+    if (t->ndim != 1 || t->dims[0] != half || half > ROPE_MAX_FREQ_DIV)
+        return errorSet(err, EXIT_INPUT, "%s: tensor 'rope_freqs.weight' must hold %d values (half the %d rotary dimensions)",
+                        path, half, r->dims);
+    ggufToF32(t, r->freq_div);
+    for (int i = 0; i < half; i++)
+        if (!isfinite(r->freq_div[i]) || !(r->freq_div[i] > 0))
+            return errorSet(err, EXIT_INPUT, "%s: tensor 'rope_freqs.weight' holds %g at %d (divisors must be positive)",
+                            path, r->freq_div[i], i);
+    r->n_freq_div = half;
     return 0;
 }
 
@@ -397,7 +423,7 @@ int ggufModelLoad(const char *path, const ModelOptions *opt, LoadedModel *out, E
     }
     GgufSrc gs = {.f = f};
     HpSource src = {.path = path, .gguf = 1, .arch = family->gguf_arch, .find = ggufFind, .impl = &gs};
-    if (decoderNew(family, &src, &out->dec, err)) goto done;
+    if (decoderNew(family, &src, &out->dec, err) || readRopeFreqs(f, &out->dec->cfg.rope, err)) goto done;
     ModelInfo *info = &out->info;
     snprintf(info->format, sizeof info->format, "gguf");
     WeightSet *ws = &out->dec->ws;

@@ -267,7 +267,7 @@ static int widenSlot(const WeightSlot *s, float *dst, Error *err)
         return -1;
     }
     releaseMapped(t);
-    return weightsFinish(s, err); /* dst is *s->dst */
+    return weightsFinish(s, LAYOUT_HF, err); /* dst is *s->dst */
 }
 
 /* Rows [row, row + n) of a 2-D tensor stored untransposed (the embedding). */

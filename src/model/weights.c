@@ -123,9 +123,9 @@ void weightsFree(WeightSet *ws)
     memset(ws, 0, sizeof *ws);
 }
 
-int weightsFinish(const WeightSlot *s, Error *err)
+int weightsFinish(const WeightSlot *s, WeightLayout layout, Error *err)
 {
-    if (!s->dst) return 0;
+    if (!s->dst || layout != LAYOUT_HF) return 0;
     float *w = *s->dst;
     int64_t n = weightsElements(s);
     if (s->flags & SLOT_PLUS_ONE)

@@ -28,10 +28,16 @@ enum {
     SLOT_CONV1D = 1u << 0,     /* the HF file stores this matrix [in, out] (GPT-2 Conv1D) */
     SLOT_CHECK_ONLY = 1u << 1, /* checked and counted, never loaded (LM heads: no logits here) */
     SLOT_ROPE = 1u << 2,       /* LLaMA q/k rows in HF rotate-half order; GGUF must un-permute */
+    /* The next two describe the Hugging Face layout only: llama.cpp's
+     * converter already adds the 1 to Gemma's norms and de-interleaves
+     * GPT-NeoX's query_key_value, so GGUF readers leave those tensors as stored. */
     SLOT_PLUS_ONE = 1u << 3,   /* Gemma norm weights: the block multiplies by 1 + w, stored as such */
     SLOT_HEAD_QKV = 1u << 4,   /* GPT-NeoX fused QKV rows interleaved per head [heads, 3, head_dim];
                                 * stored as [q; k; v] */
 };
+
+/* Which layout a reader's tensors are in (weightsFinish). */
+typedef enum WeightLayout { LAYOUT_HF, LAYOUT_GGUF } WeightLayout;
 
 struct WeightSlot;
 
@@ -72,9 +78,9 @@ int weightsAdd(WeightSet *ws, float **dst, unsigned flags, int ndim, int64_t d0,
                const char *gguf, Error *err);
 
 /* After a reader wrote a slot's stored values into *dst (already [out, in]):
- * the transforms its flags ask for that do not depend on the format
- * (SLOT_PLUS_ONE, SLOT_HEAD_QKV). */
-int weightsFinish(const WeightSlot *s, Error *err);
+ * the transforms its flags ask for from files in the Hugging Face layout
+ * (SLOT_PLUS_ONE, SLOT_HEAD_QKV); nothing for LAYOUT_GGUF. */
+int weightsFinish(const WeightSlot *s, WeightLayout layout, Error *err);
 
 /* Allocates the block and points every kept slot's *dst into it (64-byte aligned). */
 int weightsAlloc(WeightSet *ws, Error *err);

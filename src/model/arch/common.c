@@ -120,24 +120,31 @@ int archRealDefault(const HpSource *s, const char *key, double dflt, double *out
     return hpReal(s, key, NULL, 0, dflt, out, err) < 0 ? -1 : 0;
 }
 
-/* The GGUF-only checks llama.cpp's llama files need. */
+/* What llama.cpp's files of LLaMA-shaped architectures say through optional
+ * keys (rope.dimension_count: the rotated part of each head, default all of
+ * it) and through their tensors (a tied head has no output.weight; biases). */
 static int ggufChecks(ArchConfig *c, const HpSource *s, Error *err)
 {
-    int vlen, rot;
+    int vlen;
     char a[96];
     if (hpInt(s, NULL, "attention.value_length", 0, c->head_dim, &vlen, err) < 0 ||
-        hpInt(s, NULL, "rope.dimension_count", 0, c->head_dim, &rot, err) < 0)
+        hpInt(s, NULL, "rope.dimension_count", 0, c->head_dim, &c->rope.dims, err) < 0)
         return -1;
     if (vlen != c->head_dim)
         return errorSet(err, EXIT_INPUT, "%s: %s %d differs from key_length %d (not supported)", s->path,
                         hpKeyName(s, NULL, "attention.value_length", a, sizeof a), vlen, c->head_dim);
-    if (rot != c->head_dim)
-        return errorSet(err, EXIT_INPUT, "%s: %s %d differs from the head size %d (partial rotary is not supported)",
-                        s->path, hpKeyName(s, NULL, "rope.dimension_count", a, sizeof a), rot, c->head_dim);
+    if (c->rope.dims > c->head_dim || c->rope.dims % 2)
+        return errorSet(err, EXIT_INPUT, "%s: %s %d does not fit a head of %d (rotary needs pairs)", s->path,
+                        hpKeyName(s, NULL, "rope.dimension_count", a, sizeof a), c->rope.dims, c->head_dim);
     c->tied = !hpHas(s, NULL, "tensor:output.weight");
     c->qkv_bias = hpHas(s, NULL, "tensor:blk.0.attn_q.bias");
     c->o_bias = hpHas(s, NULL, "tensor:blk.0.attn_output.bias");
     return 0;
+}
+
+void archSlidingEvery(ArchConfig *c, int period)
+{
+    for (int l = 0; l < c->n_layers; l++) c->sliding[l] = period == 0 || l % period < period - 1;
 }
 
 int archLlamaLike(ArchConfig *c, const HpSource *s, unsigned flags, Error *err)
@@ -149,6 +156,8 @@ int archLlamaLike(ArchConfig *c, const HpSource *s, unsigned flags, Error *err)
     c->gated = 1;
     if (archActivation(s, "hidden_act", "silu", &c->act, err)) return -1;
     if (archReadRope(c, s, &c->rope, c->head_dim, err)) return -1;
+    /* llama.cpp runs Qwen2/3 without their (rarely enabled) windows and
+     * keeps no key for them. */
     if (s->gguf) return ggufChecks(c, s, err);
     int attn_bias = 0, mlp_bias = 0;
     if (hpBool(s, "attention_bias", NULL, 0, &attn_bias, err) < 0 || hpBool(s, "mlp_bias", NULL, 0, &mlp_bias, err) < 0)

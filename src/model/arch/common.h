@@ -31,8 +31,8 @@ int archActivation(const HpSource *s, const char *key, const char *dflt, ActKind
 extern const Hparam archLlamaHparams[];
 
 /* LLaMA-shaped configuration: head size, RMSNorm, SwiGLU (hidden_act),
- * rope_scaling, attention_bias; on GGUF the checks llama.cpp's llama files
- * need. Flags: */
+ * rope_scaling, attention_bias; on GGUF the rotary width, tied head and
+ * biases as llama.cpp's files say them. Flags: */
 enum {
     LLAMA_QKV_BIAS = 1u << 0,    /* q/k/v always carry biases, o never (Qwen2) */
     LLAMA_WINDOW_ALL = 1u << 1,  /* sliding_window on every layer (Mistral) */
@@ -43,9 +43,14 @@ int archLlamaLike(ArchConfig *c, const HpSource *s, unsigned flags, Error *err);
 /* Gemma: LLaMA-shaped with 1 + w RMSNorm, hidden_activation, scaled
  * embeddings, tied by default (gemma.c). Gemma 2 and 3 add sandwich norms,
  * query_pre_attn_scalar, soft-capping (dflt_cap when absent, off when null)
- * and sliding_window (gemma2.c). */
+ * and sliding_window (gemma2.c); on GGUF the query scale is llama.cpp's,
+ * d / heads for models of big_layers layers (the 27B ones). */
 int archGemmaLike(ArchConfig *c, const HpSource *s, Error *err);
-int archGemma2Like(ArchConfig *c, const HpSource *s, double dflt_cap, Error *err);
+int archGemma2Like(ArchConfig *c, const HpSource *s, double dflt_cap, int big_layers, Error *err);
+
+/* c->sliding[l] for llama.cpp's pattern of period P: every layer but each
+ * P-th (l % P == P - 1) is sliding (P 1: none; P 0: all, as llama.cpp). */
+void archSlidingEvery(ArchConfig *c, int period);
 
 /* Reads key again with another default (families whose config class
  * defaults differ from LLaMA's). */

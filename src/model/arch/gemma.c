@@ -14,7 +14,8 @@ int archGemmaLike(ArchConfig *c, const HpSource *s, Error *err)
     if (archLlamaLike(c, s, 0, err)) return -1;
     c->norm = NORM_RMS_1P;
     if (archActivation(s, "hidden_activation", "gelu_pytorch_tanh", &c->act, err)) return -1;
-    if (hpBool(s, "tie_word_embeddings", NULL, 1, &c->tied, err) < 0) return -1;
+    /* GGUF: tied unless output.weight is there (archLlamaLike looked). */
+    if (!s->gguf && hpBool(s, "tie_word_embeddings", NULL, 1, &c->tied, err) < 0) return -1;
     c->embed_scale = sqrt((double)c->d);
     return 0;
 }
@@ -42,5 +43,6 @@ static const TensorRole kRoles[] = {
 static const char *const kArchs[] = {"GemmaForCausalLM", "GemmaModel", NULL};
 
 const Family familyGemma = {
-    .name = "gemma", .hf_archs = kArchs, .hparams = archLlamaHparams, .configure = configure, .roles = kRoles,
+    .name = "gemma", .hf_archs = kArchs, .gguf_arch = "gemma", .hparams = archLlamaHparams, .configure = configure,
+    .roles = kRoles,
 };

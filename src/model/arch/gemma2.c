@@ -9,10 +9,20 @@
 
 /* Gemma 2 and 3: sandwich norms, the query scale, soft-capping (dflt_cap
  * when the key is absent; null turns it off) and the window size. */
-int archGemma2Like(ArchConfig *c, const HpSource *s, double dflt_cap, Error *err)
+int archGemma2Like(ArchConfig *c, const HpSource *s, double dflt_cap, int big_layers, Error *err)
 {
     if (archGemmaLike(c, s, err)) return -1;
     c->layout = BLOCK_SANDWICH;
+    if (s->gguf) {
+        /* llama.cpp keeps no query_pre_attn_scalar: it takes the model size
+         * from the layer count and scales by d / heads for the 27B models
+         * (big_layers layers), by the head size otherwise, which is what each
+         * published model's query_pre_attn_scalar says. */
+        int big = c->n_layers == big_layers;
+        c->attn_scale = 1.0 / sqrt(big ? (double)(c->d / c->n_heads) : (double)c->head_dim);
+        if (hpReal(s, NULL, "attn_logit_softcapping", 0, dflt_cap, &c->softcap, err) < 0) return -1;
+        return hpInt(s, NULL, "attention.sliding_window", 0, 4096, &c->window, err) < 0 ? -1 : 0;
+    }
     double qpas;
     if (hpReal(s, "query_pre_attn_scalar", NULL, 0, 256, &qpas, err) < 0) return -1;
     c->attn_scale = 1.0 / sqrt(qpas);
@@ -26,11 +36,14 @@ int archGemma2Like(ArchConfig *c, const HpSource *s, double dflt_cap, Error *err
 
 static int configure(ArchConfig *c, const HpSource *s, Error *err)
 {
-    if (archGemma2Like(c, s, 50.0, err)) return -1;
+    if (archGemma2Like(c, s, 50.0, 46, err)) return -1;
     int rc = archLayerTypes(c, s, err);
     if (rc < 0) return -1;
-    if (rc == 0)
-        for (int l = 0; l < c->n_layers; l++) c->sliding[l] = l % 2 == 0;
+    /* Even layers slide; llama.cpp hard-codes that period of 2 (an
+     * attention.sliding_window_pattern key, where a file has one, wins). */
+    int period = 2;
+    if (rc == 0 && hpInt(s, NULL, "attention.sliding_window_pattern", 0, 2, &period, err) < 0) return -1;
+    if (rc == 0) archSlidingEvery(c, period);
     return 0;
 }
 
@@ -59,5 +72,6 @@ static const TensorRole kRoles[] = {
 static const char *const kArchs[] = {"Gemma2ForCausalLM", "Gemma2Model", NULL};
 
 const Family familyGemma2 = {
-    .name = "gemma2", .hf_archs = kArchs, .hparams = archLlamaHparams, .configure = configure, .roles = kRoles,
+    .name = "gemma2", .hf_archs = kArchs, .gguf_arch = "gemma2", .hparams = archLlamaHparams,
+    .configure = configure, .roles = kRoles,
 };

@@ -7,9 +7,29 @@
 #include "model/families.h"
 #include "model/weights.h"
 
+/* llama.cpp's Gemma 3: the sliding window only when the file gives one, the
+ * local layers' rotary base 10000 and a pattern of 6 hard-coded (newer
+ * files' rope.freq_base_swa and attention.sliding_window_pattern win). */
+static int configureGguf(ArchConfig *c, const HpSource *s, Error *err)
+{
+    if (archGemma2Like(c, s, 0, 62, err)) return -1;
+    c->qk_norm = QK_NORM_HEAD;
+    int window = 0, period;
+    if (hpInt(s, NULL, "attention.sliding_window", 0, 0, &window, err) < 0) return -1;
+    c->window = window;
+    if (!window) return 0;
+    c->rope_local = (RopeSpec){.type = ROPE_DEFAULT, .dims = c->rope.dims};
+    if (hpReal(s, NULL, "rope.freq_base_swa", 0, 10000.0, &c->rope_local.theta, err) < 0 ||
+        hpInt(s, NULL, "attention.sliding_window_pattern", 0, 6, &period, err) < 0)
+        return -1;
+    archSlidingEvery(c, period);
+    return 0;
+}
+
 static int configure(ArchConfig *c, const HpSource *s, Error *err)
 {
-    if (archRealDefault(s, "rope_theta", 1e6, &c->rope.theta, err) || archGemma2Like(c, s, 0, err)) return -1;
+    if (s->gguf) return configureGguf(c, s, err);
+    if (archRealDefault(s, "rope_theta", 1e6, &c->rope.theta, err) || archGemma2Like(c, s, 0, 62, err)) return -1;
     c->qk_norm = QK_NORM_HEAD;
     c->rope_local = (RopeSpec){.type = ROPE_DEFAULT, .dims = c->head_dim};
     if (archRealDefault(s, "rope_local_base_freq", 10000.0, &c->rope_local.theta, err)) return -1;
@@ -52,6 +72,6 @@ static const TensorRole kRoles[] = {
 static const char *const kArchs[] = {"Gemma3ForCausalLM", NULL};
 
 const Family familyGemma3Text = {
-    .name = "gemma3_text", .hf_archs = kArchs, .hparams = archLlamaHparams, .configure = configure,
-    .roles = kRoles,
+    .name = "gemma3_text", .hf_archs = kArchs, .gguf_arch = "gemma3", .hparams = archLlamaHparams,
+    .configure = configure, .roles = kRoles,
 };

@@ -33,12 +33,25 @@ static int configure(ArchConfig *c, const HpSource *s, Error *err)
     c->n_kv_heads = c->n_heads;
     c->head_dim = c->d / c->n_heads;
     c->norm = NORM_LAYER;
-    c->o_bias = c->qkv_bias;
     c->mlp_bias = 1;
     int parallel;
-    if (hpBool(s, "use_parallel_residual", NULL, 1, &parallel, err) < 0) return -1;
+    if (hpBool(s, "use_parallel_residual", "use_parallel_residual", 1, &parallel, err) < 0) return -1;
     c->layout = parallel ? BLOCK_PARALLEL : BLOCK_PRE_NORM;
+    /* GGUF names no activation: Pythia's exact GELU (llama.cpp runs ggml's
+     * tanh approximation of it). */
     if (archActivation(s, "hidden_act", "gelu", &c->act, err)) return -1;
+    if (s->gguf) {
+        /* llama.cpp's converter writes the rotated width, no base (its
+         * runtime's default is 10000, Pythia's) and the biases as tensors. */
+        c->tied = !hpHas(s, NULL, "tensor:output.weight");
+        c->qkv_bias = c->o_bias = hpHas(s, NULL, "tensor:blk.0.attn_qkv.bias");
+        c->rope.type = ROPE_DEFAULT;
+        if (hpInt(s, NULL, "rope.dimension_count", 1, 0, &c->rope.dims, err) < 0 ||
+            hpReal(s, NULL, "rope.freq_base", 0, 10000.0, &c->rope.theta, err) < 0)
+            return -1;
+        return 0;
+    }
+    c->o_bias = c->qkv_bias;
     /* Newer configs say rope_theta and partial_rotary_factor. */
     double pct;
     const char *pct_key = hpHas(s, "partial_rotary_factor", NULL) ? "partial_rotary_factor" : "rotary_pct";
@@ -75,5 +88,6 @@ static const TensorRole kRoles[] = {
 static const char *const kArchs[] = {"GPTNeoXForCausalLM", "GPTNeoXModel", NULL};
 
 const Family familyGptNeox = {
-    .name = "gpt_neox", .hf_archs = kArchs, .hparams = kHparams, .configure = configure, .roles = kRoles,
+    .name = "gpt_neox", .hf_archs = kArchs, .gguf_arch = "gptneox", .hparams = kHparams, .configure = configure,
+    .roles = kRoles,
 };

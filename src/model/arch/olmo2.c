@@ -7,7 +7,10 @@
 
 static int configure(ArchConfig *c, const HpSource *s, Error *err)
 {
-    if (archRealDefault(s, "rms_norm_eps", 1e-5, &c->eps, err) || archLlamaLike(c, s, 0, err)) return -1;
+    /* OLMo 2's config class defaults to 1e-5 (the table's LLaMA default is 1e-6). */
+    if (hpReal(s, "rms_norm_eps", "attention.layer_norm_rms_epsilon", 0, 1e-5, &c->eps, err) < 0 ||
+        archLlamaLike(c, s, 0, err))
+        return -1;
     c->layout = BLOCK_POST_NORM;
     c->qk_norm = QK_NORM_WHOLE;
     return 0;
@@ -41,5 +44,6 @@ static const TensorRole kRoles[] = {
 static const char *const kArchs[] = {"Olmo2ForCausalLM", "Olmo2Model", NULL};
 
 const Family familyOlmo2 = {
-    .name = "olmo2", .hf_archs = kArchs, .hparams = archLlamaHparams, .configure = configure, .roles = kRoles,
+    .name = "olmo2", .hf_archs = kArchs, .gguf_arch = "olmo2", .hparams = archLlamaHparams, .configure = configure,
+    .roles = kRoles,
 };

@@ -8,8 +8,17 @@
 
 static int configure(ArchConfig *c, const HpSource *s, Error *err)
 {
-    if (archRealDefault(s, "rms_norm_eps", 1e-5, &c->eps, err) || archLlamaLike(c, s, LLAMA_WINDOW_ALL, err))
+    if (hpReal(s, "rms_norm_eps", "attention.layer_norm_rms_epsilon", 0, 1e-5, &c->eps, err) < 0 ||
+        archLlamaLike(c, s, LLAMA_WINDOW_ALL, err))
         return -1;
+    if (s->gguf) {
+        /* The rotary width came with rope.dimension_count. llama.cpp's
+         * converter writes sliding_window 0 for none; its runtime currently
+         * leaves Phi-3's window off, but the model has one on every layer. */
+        if (hpInt(s, NULL, "attention.sliding_window", 0, 0, &c->window, err) < 0) return -1;
+        for (int l = 0; l < c->n_layers; l++) c->sliding[l] = c->window > 0;
+        return 0;
+    }
     double f;
     if (archRealDefault(s, "partial_rotary_factor", 1.0, &f, err)) return -1;
     if (f > 1) return errorSet(err, EXIT_INPUT, "%s: key 'partial_rotary_factor' must be at most 1", s->path);
@@ -33,5 +42,6 @@ static const TensorRole kRoles[] = {
 static const char *const kArchs[] = {"Phi3ForCausalLM", "Phi3Model", NULL};
 
 const Family familyPhi3 = {
-    .name = "phi3", .hf_archs = kArchs, .hparams = archLlamaHparams, .configure = configure, .roles = kRoles,
+    .name = "phi3", .hf_archs = kArchs, .gguf_arch = "phi3", .hparams = archLlamaHparams, .configure = configure,
+    .roles = kRoles,
 };

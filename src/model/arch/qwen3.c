@@ -38,5 +38,6 @@ static const TensorRole kRoles[] = {
 static const char *const kArchs[] = {"Qwen3ForCausalLM", "Qwen3Model", NULL};
 
 const Family familyQwen3 = {
-    .name = "qwen3", .hf_archs = kArchs, .hparams = archLlamaHparams, .configure = configure, .roles = kRoles,
+    .name = "qwen3", .hf_archs = kArchs, .gguf_arch = "qwen3", .hparams = archLlamaHparams, .configure = configure,
+    .roles = kRoles,
 };
