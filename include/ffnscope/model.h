@@ -29,6 +29,8 @@ typedef struct ModelOptions {
     const char *format;    /* NULL: detect from the path */
     const char *family;    /* NULL: detect from the checkpoint */
     const char *tokenizer; /* tokenizer path for formats that carry none, or NULL */
+    int stream_weights;    /* keep the weights in the file in their stored dtype and widen one layer
+                            * at a time when it runs (Hugging Face and GGUF) */
     int info_only;         /* validate every tensor (presence, dtype, shape) without loading
                             * weights: enough for modelInfo, not for modelForward */
 } ModelOptions;
