@@ -505,7 +505,7 @@ def llama_config(cfg, variant="llama"):
     c["qkv_bias"] = bool(c["attention_bias"]) or variant == "qwen2"
     c["o_bias"] = bool(c["attention_bias"]) and variant != "qwen2"
     if variant == "qwen2_moe":  # q/k/v biases unless qkv_bias says otherwise, never an o bias
-        c["qkv_bias"] = c.get("qkv_bias", True) is not False
+        c["qkv_bias"] = cfg.get("qkv_bias", True) is not False
         c["o_bias"] = False
     c["qk_norm"] = {"qwen3": "head", "gemma3_text": "head", "olmo2": "whole", "qwen3_moe": "head",
                     "olmoe": "whole"}.get(variant)
