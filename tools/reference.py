@@ -959,8 +959,6 @@ class GPTNeoXBlock(nn.Module):
         return self.attention.dense(y.transpose(1, 2).reshape(B, T, d))
 
     def ffn(self, n):
-        if self.sparse:
-            return getattr(self, self.c["moe_prefix"])(n)
         m = self.mlp
         pre = m.hook_pre(m.dense_h_to_4h(n))
         return m.dense_4h_to_h(m.hook_post(self.act(pre)))
@@ -994,9 +992,6 @@ class GPTNeoX(_Family):
 
     def ffn_width(self):
         return self.config["intermediate_size"]
-
-    def expert_width(self, expert):
-        return self.config["shared_width"] if expert == "shared" else self.config["expert_width"]
 
     def context(self):
         return self.config["max_position_embeddings"]
