@@ -175,7 +175,7 @@ Test(results, exact_headers_and_quoting)
     Snapshot *s = fixture();
     Error err = {0};
     cr_assert(resultsWrite(s, NULL, dir, &err) == 0, "%s", err.msg);
-    cr_assert_str_eq(firstLine("metrics.csv"), "model,family,width,layer,site,tokens,hard_rank,soft_rank,hard_util,"
+    cr_assert_str_eq(firstLine("metrics.csv"), "model,family,width,layer,site,expert,tokens,hard_rank,soft_rank,hard_util,"
                                                "soft_util,concentration,eee,sui,alpha,warnings");
     cr_assert_str_eq(firstLine("fits.csv"), "family,site,metric,n_models,beta,beta_ci_low,beta_ci_high,log10_a,r2");
 
