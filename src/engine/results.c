@@ -43,9 +43,11 @@ static int rowWritten(const ModelSnapshot *m, const LayerSnapshot *r)
 }
 
 /* The expert column: "" for a dense FFN, "shared", or the expert's index. */
+static int rowExpert(const LayerSnapshot *r) { return r->routed ? r->expert : CAPTURE_DENSE; }
+
 static const char *expertText(const LayerSnapshot *r, char *buf, size_t len)
 {
-    if (r->expert == CAPTURE_DENSE) return "";
+    if (rowExpert(r) == CAPTURE_DENSE) return "";
     if (r->expert == CAPTURE_SHARED) return "shared";
     snprintf(buf, len, "%d", r->expert);
     return buf;
@@ -166,7 +168,7 @@ static json_t *rowJson(const ModelSnapshot *m, const LayerSnapshot *r, int *bad)
     put(o, "layer", json_integer(r->layer), bad);
     put(o, "site", json_string(siteName(r->site)), bad);
     char ex[16];
-    put(o, "expert", r->expert == CAPTURE_DENSE ? json_null() : json_string(expertText(r, ex, sizeof ex)), bad);
+    put(o, "expert", rowExpert(r) == CAPTURE_DENSE ? json_null() : json_string(expertText(r, ex, sizeof ex)), bad);
     put(o, "tokens", json_integer(x->tokens), bad);
     put(o, "hard_rank", jnum(x->hard_rank), bad);
     put(o, "soft_rank", jnum(x->soft_rank), bad);
@@ -275,7 +277,7 @@ static int writeSpectra(const Snapshot *s, const char *path, Error *err)
             if (!rowWritten(m, r)) continue;
             char key[512], ex[16];
             snprintf(key, sizeof key, "%s/%s/layer%d%s%s", m->name, siteName(r->site), r->layer,
-                     r->expert == CAPTURE_DENSE ? "" : "/expert", expertText(r, ex, sizeof ex));
+                     rowExpert(r) == CAPTURE_DENSE ? "" : "/expert", expertText(r, ex, sizeof ex));
             int64_t shape[1] = {r->n_eigen};
             rc = stWriterAdd(w, key, ST_F64, 1, shape, r->eigen, err);
         }
@@ -638,8 +640,9 @@ static int rowCmp(const void *a, const void *b)
     const LayerSnapshot *x = a, *y = b;
     if (x->layer != y->layer) return x->layer < y->layer ? -1 : 1;
     if (x->site != y->site) return (int)x->site - (int)y->site;
-    unsigned ex = (unsigned)x->expert, ey = (unsigned)y->expert; /* dense first, shared after the indices */
-    return x->expert == y->expert ? 0 : x->expert == CAPTURE_DENSE ? -1 : y->expert == CAPTURE_DENSE ? 1 : ex < ey ? -1 : 1;
+    int ka = rowExpert(x), kb = rowExpert(y);
+    unsigned ea = (unsigned)ka, eb = (unsigned)kb; /* dense first, shared after the indices */
+    return ka == kb ? 0 : ka == CAPTURE_DENSE ? -1 : kb == CAPTURE_DENSE ? 1 : ea < eb ? -1 : 1;
 }
 
 static int loadRow(Loader *l, json_t *o, int index, Snapshot *s, StFile *st, const char *spectra_path)
@@ -687,7 +690,7 @@ static int loadRow(Loader *l, json_t *o, int index, Snapshot *s, StFile *st, con
         goto out;
     }
     for (int i = 0; i < m->n_rows; i++)
-        if (m->rows[i].layer == (int)layer && m->rows[i].site == si && m->rows[i].expert == expert) {
+        if (m->rows[i].layer == (int)layer && m->rows[i].site == si && rowExpert(&m->rows[i]) == expert) {
             bad(l, "a layer and site appear twice for one model", index);
             goto out;
         }
@@ -701,6 +704,7 @@ static int loadRow(Loader *l, json_t *o, int index, Snapshot *s, StFile *st, con
     memset(r, 0, sizeof *r);
     r->layer = (int)layer;
     r->site = si;
+    r->routed = expert != CAPTURE_DENSE;
     r->expert = expert;
     r->width = (int)width;
     Metrics *x = &r->metrics;

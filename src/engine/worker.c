@@ -501,6 +501,7 @@ int runDeclareKeys(ModelRun *r, int n, const CaptureKey *keys, const int *widths
     for (int i = 0; i < n; i++) {
         m->rows[i].layer = r->streams[i].key.layer;
         m->rows[i].site = r->streams[i].key.site;
+        m->rows[i].routed = r->streams[i].key.expert != CAPTURE_DENSE;
         m->rows[i].expert = r->streams[i].key.expert;
         m->rows[i].width = r->streams[i].width;
     }

@@ -42,7 +42,7 @@ Test(export, csv_has_the_metrics_header_and_exact_values)
     cr_assert_eq(n, 4 + 4 + 4 + 4 + 8 + 4 + 4);
     char *csv = capture(exportCsv, s, rows, n);
     char *save, *line = strtok_r(csv, "\n", &save);
-    cr_assert_str_eq(line, "model,family,width,layer,site,expert,tokens,hard_rank,soft_rank,hard_util,soft_util,"
+    cr_assert_str_eq(line, "model,family,width,layer,site,tokens,hard_rank,soft_rank,hard_util,soft_util,"
                            "concentration,eee,sui,alpha,warnings");
     int count = 0;
     while ((line = strtok_r(NULL, "\n", &save))) {
