@@ -304,6 +304,69 @@ def decoder_tensors(rng, c, kind):
     return t
 
 
+def router_rows(rng, E, d, kind):
+    """Router weights [E, d]. "dead-tie": experts 0/1 and 2/3 are opposite pairs (so two logits
+    are always positive), expert 4's row is zero (logit 0: it never reaches a top-2 and receives no
+    token) and experts 5 and 6 share one row (equal probabilities: the tie torch.topk breaks)."""
+    w = normal(rng, (E, d), 2.0 * d ** -0.5)
+    if kind == "dead-tie":
+        w[1], w[3], w[4], w[6] = -w[0], -w[2], 0.0, w[5]
+    return w
+
+
+def moe_tensors(rng, c, kind, router="random"):
+    """Mixture-of-experts decoders: Mixtral names (block_sparse_moe.experts.E.w1/w2/w3) or the
+    Qwen-MoE / OLMoE names (mlp.experts.E.{gate,up,down}_proj, mlp.shared_expert*), one router
+    (gate) per routed layer, dense mlp.* layers where decoder_sparse_step / mlp_only_layers say."""
+    d, L = c["hidden_size"], c["num_hidden_layers"]
+    H, K = c["num_attention_heads"], c.get("num_key_value_heads") or c["num_attention_heads"]
+    hd = c.get("head_dim") or d // H
+    qd, kvd = H * hd, K * hd
+    E = c["num_local_experts"] if kind == "mixtral" else c["num_experts"]
+    De = c["moe_intermediate_size"] if kind in ("qwen2_moe", "qwen3_moe") else c["intermediate_size"]
+    step, only = c.get("decoder_sparse_step", 1), c.get("mlp_only_layers", [])
+    t = [("model.embed_tokens.weight", normal(rng, (c["vocab_size"], d), 1.0))]
+
+    def mlp(h, D, names):
+        return [(h + names[0] + ".weight", normal(rng, (D, d), d ** -0.5)),
+                (h + names[1] + ".weight", normal(rng, (D, d), d ** -0.5)),
+                (h + names[2] + ".weight", normal(rng, (d, D), 0.5 * D ** -0.5))]
+
+    for i in range(L):
+        h = "model.layers.%d." % i
+        t += [(h + "input_layernorm.weight", gain(rng, d)),
+              (h + "self_attn.q_proj.weight", normal(rng, (qd, d), d ** -0.5)),
+              (h + "self_attn.k_proj.weight", normal(rng, (kvd, d), d ** -0.5)),
+              (h + "self_attn.v_proj.weight", normal(rng, (kvd, d), d ** -0.5))]
+        if kind == "qwen2_moe":
+            t += [(h + "self_attn.q_proj.bias", normal(rng, qd, 0.1)),
+                  (h + "self_attn.k_proj.bias", normal(rng, kvd, 0.1)),
+                  (h + "self_attn.v_proj.bias", normal(rng, kvd, 0.1))]
+        t.append((h + "self_attn.o_proj.weight", normal(rng, (d, qd), 0.5 * qd ** -0.5)))
+        if kind == "qwen3_moe":
+            t += [(h + "self_attn.q_norm.weight", gain(rng, hd)), (h + "self_attn.k_norm.weight", gain(rng, hd))]
+        elif kind == "olmoe":
+            t += [(h + "self_attn.q_norm.weight", gain(rng, qd)), (h + "self_attn.k_norm.weight", gain(rng, kvd))]
+        t.append((h + "post_attention_layernorm.weight", gain(rng, d)))
+        if i in only or (i + 1) % step:
+            t += mlp(h + "mlp.", c["intermediate_size"], ("gate_proj", "up_proj", "down_proj"))
+            continue
+        if kind == "mixtral":
+            p, names = h + "block_sparse_moe.", ("w1", "w3", "w2")
+        else:
+            p, names = h + "mlp.", ("gate_proj", "up_proj", "down_proj")
+        t.append((p + "gate.weight", router_rows(rng, E, d, router)))
+        for e in range(E):
+            t += mlp("%sexperts.%d." % (p, e), De, names)
+        if kind == "qwen2_moe":
+            t += mlp(p + "shared_expert.", c["shared_expert_intermediate_size"], names)
+            t.append((p + "shared_expert_gate.weight", normal(rng, (1, d), d ** -0.5)))
+    t.append(("model.norm.weight", gain(rng, d)))
+    if not c.get("tie_word_embeddings", False):
+        t.append(("lm_head.weight", normal(rng, (c["vocab_size"], d), d ** -0.5)))
+    return t
+
+
 def gpt_neox_tensors(rng, c):
     """Pythia's names; the fused query_key_value rows are [head, (q, k, v), head_dim], and the
     legacy mask and rotary buffers are written as the published checkpoints carry them."""
@@ -501,6 +564,43 @@ LAYOUTS = {
                               num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
                               rms_norm_eps=1e-6, rope_theta=500000.0, rope_scaling=None,
                               attention_bias=False, hidden_act="silu", tie_word_embeddings=False)),
+    # Mixtral: block_sparse_moe names (w1 gate, w3 up, w2 down), 4 experts, top-2 renormalised,
+    # grouped-query, no window, BF16.
+    "mixtral": dict(family="mixtral", dtype="BF16", tokenizer="byte",
+                    config=dict(hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                                num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+                                rms_norm_eps=1e-5, rope_theta=1000000.0, sliding_window=None,
+                                num_local_experts=4, num_experts_per_tok=2, hidden_act="silu",
+                                tie_word_embeddings=False)),
+    # Qwen2-MoE: q/k/v biases, 6 experts of 48, top-2 without renormalisation, a shared expert of
+    # 128 behind its sigmoid gate, layer 1 dense (mlp_only_layers) with intermediate_size 160, F32.
+    "qwen2-moe": dict(family="qwen2_moe", dtype="F32", tokenizer="byte",
+                      config=dict(hidden_size=64, intermediate_size=160, moe_intermediate_size=48,
+                                  shared_expert_intermediate_size=128, num_hidden_layers=3,
+                                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+                                  rms_norm_eps=1e-6, rope_theta=1000000.0, num_experts=6,
+                                  num_experts_per_tok=2, norm_topk_prob=False, decoder_sparse_step=1,
+                                  mlp_only_layers=[1], use_sliding_window=False, sliding_window=None,
+                                  hidden_act="silu", tie_word_embeddings=False)),
+    # Qwen3-MoE: per-head q/k norms, head_dim 32, 8 experts of 40, top-2 renormalised,
+    # decoder_sparse_step 2 over 4 layers (layers 1 and 3 routed, 0 and 2 dense), tied, BF16.
+    "qwen3-moe": dict(family="qwen3_moe", dtype="BF16", tokenizer="byte",
+                      config=dict(hidden_size=64, intermediate_size=144, moe_intermediate_size=40,
+                                  num_hidden_layers=4, num_attention_heads=4, num_key_value_heads=2,
+                                  head_dim=32, max_position_embeddings=128, rms_norm_eps=1e-6,
+                                  rope_theta=1000000.0, num_experts=8, num_experts_per_tok=2,
+                                  norm_topk_prob=True, decoder_sparse_step=2, mlp_only_layers=[],
+                                  attention_bias=False, use_sliding_window=False, sliding_window=None,
+                                  hidden_act="silu", tie_word_embeddings=True)),
+    # OLMoE: whole-projection q/k norms, 8 experts of 56, top-2 without renormalisation, a router
+    # with an expert that never receives a token (4) and two experts with equal probabilities
+    # (5 and 6: the tie torch.topk breaks), F32.
+    "olmoe": dict(family="olmoe", dtype="F32", tokenizer="byte", router="dead-tie",
+                  config=dict(hidden_size=64, intermediate_size=56, num_hidden_layers=2,
+                              num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=128,
+                              rms_norm_eps=1e-5, rope_theta=10000.0, num_experts=8, num_experts_per_tok=2,
+                              norm_topk_prob=False, clip_qkv=None, attention_bias=False, hidden_act="silu",
+                              tie_word_embeddings=False)),
 }
 
 MODEL_TYPES = {"gpt2": ("gpt2", "GPT2LMHeadModel"), "llama": ("llama", "LlamaForCausalLM"),
@@ -508,7 +608,9 @@ MODEL_TYPES = {"gpt2": ("gpt2", "GPT2LMHeadModel"), "llama": ("llama", "LlamaFor
                "qwen3": ("qwen3", "Qwen3ForCausalLM"), "gemma": ("gemma", "GemmaForCausalLM"),
                "gemma2": ("gemma2", "Gemma2ForCausalLM"), "gemma3_text": ("gemma3_text", "Gemma3ForCausalLM"),
                "gpt_neox": ("gpt_neox", "GPTNeoXForCausalLM"), "phi3": ("phi3", "Phi3ForCausalLM"),
-               "olmo2": ("olmo2", "Olmo2ForCausalLM")}
+               "olmo2": ("olmo2", "Olmo2ForCausalLM"), "mixtral": ("mixtral", "MixtralForCausalLM"),
+               "qwen2_moe": ("qwen2_moe", "Qwen2MoeForCausalLM"),
+               "qwen3_moe": ("qwen3_moe", "Qwen3MoeForCausalLM"), "olmoe": ("olmoe", "OlmoeForCausalLM")}
 
 
 def make(out, name, spec, seed, tokenizer=True):
@@ -529,6 +631,8 @@ def make(out, name, spec, seed, tokenizer=True):
         tensors = llama_tensors(rng, cfg)
     elif fam == "gpt_neox":
         tensors = gpt_neox_tensors(rng, cfg)
+    elif fam in ("mixtral", "qwen2_moe", "qwen3_moe", "olmoe"):
+        tensors = moe_tensors(rng, cfg, fam, spec.get("router", "random"))
     elif fam != "ngpt":
         tensors = decoder_tensors(rng, cfg, fam)
     else:

@@ -366,7 +366,9 @@ class GPT2(_Family):
 # Qwen3, Gemma 1-3, Phi-3, OLMo 2; docs/architectures.md gives each one's differences)
 
 # model_type -> the class's variant; "llama" covers llama, mistral and qwen2, as before.
-LLAMA_TYPES = ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3", "olmo2")
+LLAMA_TYPES = ("llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3_text", "phi3", "olmo2",
+               "mixtral", "qwen2_moe", "qwen3_moe", "olmoe")
+MOE_TYPES = ("mixtral", "qwen2_moe", "qwen3_moe", "olmoe")
 _GEMMAS = ("gemma", "gemma2", "gemma3_text")
 ROPE_TYPES = ("default", "linear", "dynamic", "llama3")
 
@@ -470,8 +472,8 @@ def llama_config(cfg, variant="llama"):
     _positive_int(c, "num_key_value_heads")
     gemma = variant in _GEMMAS
     # Defaults as the transformers configuration classes set them when a key is absent.
-    c.setdefault("rms_norm_eps", 1e-5 if variant in ("olmo2", "phi3") else 1e-6)
-    if variant in ("mistral", "qwen2", "qwen3", "gemma2", "gemma3_text"):
+    c.setdefault("rms_norm_eps", 1e-5 if variant in ("olmo2", "phi3", "mixtral", "olmoe") else 1e-6)
+    if variant in ("mistral", "qwen2", "qwen3", "gemma2", "gemma3_text", "qwen2_moe", "qwen3_moe"):
         c.setdefault("sliding_window", 4096)
     c.setdefault("max_position_embeddings", 2048)
     if c.get("tie_word_embeddings") is None:
@@ -502,7 +504,12 @@ def llama_config(cfg, variant="llama"):
     c["norm"] = "gemma" if gemma else "rms"
     c["qkv_bias"] = bool(c["attention_bias"]) or variant == "qwen2"
     c["o_bias"] = bool(c["attention_bias"]) and variant != "qwen2"
-    c["qk_norm"] = {"qwen3": "head", "gemma3_text": "head", "olmo2": "whole"}.get(variant)
+    if variant == "qwen2_moe":  # q/k/v biases unless qkv_bias says otherwise, never an o bias
+        c["qkv_bias"] = cfg.get("qkv_bias", True) is not False
+        c["o_bias"] = False
+    c["qk_norm"] = {"qwen3": "head", "gemma3_text": "head", "olmo2": "whole", "qwen3_moe": "head",
+                    "olmoe": "whole"}.get(variant)
+    moe_config(c, variant)
     c["block"] = {"gemma2": "sandwich", "gemma3_text": "sandwich", "olmo2": "post"}.get(variant, "pre")
     c["fused"] = variant == "phi3"
     c["embed_scale"] = math.sqrt(c["hidden_size"]) if gemma else None
@@ -533,9 +540,9 @@ def llama_config(cfg, variant="llama"):
         raise InputError("config.json: sliding_window must be a positive integer or null")
     sliding = [False] * L
     types = c.get("layer_types")
-    if variant == "mistral" or variant == "phi3":
+    if variant in ("mistral", "phi3", "mixtral"):
         sliding = [W is not None] * L
-    elif variant in ("qwen2", "qwen3", "gemma2", "gemma3_text"):
+    elif variant in ("qwen2", "qwen3", "gemma2", "gemma3_text", "qwen2_moe", "qwen3_moe"):
         # Layer types do not depend on the window: a Gemma 3 "sliding" layer keeps its local RoPE
         # even when sliding_window is null.
         if types is not None:
@@ -544,7 +551,7 @@ def llama_config(cfg, variant="llama"):
                 raise InputError("config.json: layer_types must list sliding_attention or "
                                  "full_attention for each of the %d layers" % L)
             sliding = [t == "sliding_attention" for t in types]
-        elif variant in ("qwen2", "qwen3"):
+        elif variant in ("qwen2", "qwen3", "qwen2_moe", "qwen3_moe"):
             if c.get("use_sliding_window"):
                 first = c.get("max_window_layers")
                 first = 28 if first is None else first
@@ -561,7 +568,7 @@ def llama_config(cfg, variant="llama"):
     c["windows"] = [W if s and W is not None else None for s in sliding]
 
     # RoPE per layer: Gemma 3's sliding layers have their own base and are never scaled.
-    theta = _rope_theta(c, "rope_theta", 1000000.0 if variant == "gemma3_text" else 10000.0)
+    theta = _rope_theta(c, "rope_theta", 1000000.0 if variant in ("gemma3_text", "mixtral") else 10000.0)
     scaling = rope_scaling_spec(c.get("rope_scaling"))
     if variant == "gemma3_text":
         local = _rope_theta(c, "rope_local_base_freq", 10000.0)
@@ -570,6 +577,106 @@ def llama_config(cfg, variant="llama"):
         c["ropes"] = [(theta, scaling)] * L
     c["rope_theta"] = theta
     return c
+
+
+def moe_config(c, variant):
+    """Mixture-of-experts settings of c: moe (bool), n_experts, top_k, expert_width, shared_width
+    (0: none), norm_topk, sparse [N] (the layer routes), prefix ("mlp" or "block_sparse_moe") and
+    expert tensor names (gate, up, down)."""
+    c["moe"] = variant in MOE_TYPES
+    if not c["moe"]:
+        return
+    L = c["num_hidden_layers"]
+    ek = "num_local_experts" if variant == "mixtral" else "num_experts"
+    for key in (ek, "num_experts_per_tok"):
+        _positive_int(c, key)
+    c["n_experts"], c["top_k"] = c[ek], c["num_experts_per_tok"]
+    if c["top_k"] > c["n_experts"]:
+        raise InputError("config.json: num_experts_per_tok exceeds the number of experts")
+    if variant in ("qwen2_moe", "qwen3_moe"):
+        _positive_int(c, "moe_intermediate_size")
+        c["expert_width"] = c["moe_intermediate_size"]
+    else:
+        c["expert_width"] = c["intermediate_size"]
+    c["shared_width"] = 0
+    if variant == "qwen2_moe":
+        _positive_int(c, "shared_expert_intermediate_size")
+        c["shared_width"] = c["shared_expert_intermediate_size"]
+    # Mixtral always renormalises the top-k probabilities; the others only with norm_topk_prob.
+    c["norm_topk"] = True if variant == "mixtral" else bool(c.get("norm_topk_prob", False))
+    step, only = 1, []
+    if variant in ("qwen2_moe", "qwen3_moe"):
+        step = c.get("decoder_sparse_step", 1)
+        only = c.get("mlp_only_layers") or []
+        if not isinstance(step, int) or isinstance(step, bool) or step <= 0:
+            raise InputError("config.json: decoder_sparse_step must be a positive integer")
+        if not isinstance(only, list) or not all(isinstance(i, int) for i in only):
+            raise InputError("config.json: mlp_only_layers must be a list of layer indices")
+    c["sparse"] = [i not in only and (i + 1) % step == 0 for i in range(L)]
+    if variant == "olmoe" and c.get("clip_qkv") is not None:
+        raise InputError("config.json: clip_qkv is not supported")
+    if variant == "mixtral":
+        c["moe_prefix"], c["expert_names"] = "block_sparse_moe", ("w1", "w3", "w2")
+    else:
+        c["moe_prefix"], c["expert_names"] = "mlp", ("gate_proj", "up_proj", "down_proj")
+
+
+class Expert(nn.Module):
+    """One gated FFN of a mixture, with its own capture sites; names as the checkpoint has them."""
+
+    def __init__(self, d, D, names, act):
+        super().__init__()
+        self.names = names
+        for n, shape in zip(names, ((d, D), (d, D), (D, d))):
+            setattr(self, n, nn.Linear(*shape, bias=False))
+        self.hook_pre = Site()
+        self.hook_post = Site()
+        self.act = act
+
+    def forward(self, x):
+        g, u, dn = (getattr(self, n) for n in self.names)
+        gate = self.hook_pre(g(x))
+        return dn(self.hook_post(self.act(gate) * u(x)))
+
+
+class SparseMoe(nn.Module):
+    """Routed experts as the transformers MoE blocks compute them: router logits, softmax in
+    float32 over all experts, torch.topk, optional renormalisation of the top-k, each expert run
+    on the rows routed to it (an expert with none runs on zero rows), its output after the down
+    projection times the routing weight, summed in expert order; plus the shared expert scaled by
+    sigmoid(shared_expert_gate) where the family has one."""
+
+    def __init__(self, c, act):
+        super().__init__()
+        d = c["hidden_size"]
+        self.top_k, self.norm_topk = c["top_k"], c["norm_topk"]
+        self.gate = nn.Linear(d, c["n_experts"], bias=False)
+        self.experts = nn.ModuleList(Expert(d, c["expert_width"], c["expert_names"], act)
+                                     for _ in range(c["n_experts"]))
+        self.shared = c["shared_width"] > 0
+        if self.shared:
+            self.shared_expert = Expert(d, c["shared_width"], ("gate_proj", "up_proj", "down_proj"), act)
+            self.shared_expert_gate = nn.Linear(d, 1, bias=False)
+        self.last_load = None
+
+    def forward(self, n):
+        shape = n.shape
+        x = n.reshape(-1, shape[-1])
+        probs = torch.softmax(self.gate(x), dim=1, dtype=torch.float32)
+        weights, chosen = torch.topk(probs, self.top_k, dim=-1)
+        if self.norm_topk:
+            weights = weights / weights.sum(dim=-1, keepdim=True)
+        out = torch.zeros_like(x)
+        load = []
+        for e, expert in enumerate(self.experts):
+            rows, slot = torch.where(chosen == e)
+            load.append(int(rows.numel()))
+            y = expert(x[rows]) * weights[rows, slot, None]
+            out.index_add_(0, rows, y)
+        self.last_load = load
+        if self.shared:
+            out = out + torch.sigmoid(self.shared_expert_gate(x)) * self.shared_expert(x)
+        return out.reshape(shape)
 
 
 class RMSNorm(nn.Module):
@@ -619,6 +726,11 @@ class LlamaBlock(nn.Module):
         elif c["qk_norm"] == "whole":
             a.q_norm = RMSNorm(qd, eps)
             a.k_norm = RMSNorm(kvd, eps)
+        self.act = gelu_tanh if c["act"] == "gelu_tanh" else F.silu
+        self.sparse = c["moe"] and c["sparse"][index]
+        if self.sparse:
+            setattr(self, c["moe_prefix"], SparseMoe(c, self.act))
+            return
         self.mlp = nn.Module()
         if c["fused"]:
             self.mlp.gate_up_proj = nn.Linear(d, 2 * D, bias=False)
@@ -628,7 +740,6 @@ class LlamaBlock(nn.Module):
         self.mlp.down_proj = nn.Linear(D, d, bias=False)
         self.mlp.hook_pre = Site()
         self.mlp.hook_post = Site()
-        self.act = gelu_tanh if c["act"] == "gelu_tanh" else F.silu
 
     def attention(self, h, cos, sin):
         B, T, _ = h.shape
@@ -655,6 +766,8 @@ class LlamaBlock(nn.Module):
         return a.o_proj(y.transpose(1, 2).reshape(B, T, qd))
 
     def ffn(self, n):
+        if self.sparse:
+            return getattr(self, self.c["moe_prefix"])(n)
         m = self.mlp
         if self.c["fused"]:
             gate, up = m.gate_up_proj(n).chunk(2, dim=-1)
@@ -703,12 +816,31 @@ class Llama(_Family):
     def ffn_width(self):
         return self.config["intermediate_size"]
 
+    def expert_width(self, expert):
+        return self.config["shared_width"] if expert == "shared" else self.config["expert_width"]
+
     def context(self):
         return self.config["max_position_embeddings"]
 
     def sites(self, i):
-        m = self.model.layers[i].mlp
-        return {"pre": m.hook_pre, "post": m.hook_post}
+        blk = self.model.layers[i]
+        if blk.sparse:
+            return {}
+        return {"pre": blk.mlp.hook_pre, "post": blk.mlp.hook_post}
+
+    def expert_sites(self, i):
+        """{(site, expert): module} of a routed layer, expert an index or "shared"; {} when dense."""
+        blk = self.model.layers[i]
+        if not blk.sparse:
+            return {}
+        moe = getattr(blk, self.config["moe_prefix"])
+        out = {}
+        for e, ex in enumerate(moe.experts):
+            out.update({("pre", e): ex.hook_pre, ("post", e): ex.hook_post})
+        if moe.shared:
+            out.update({("pre", "shared"): moe.shared_expert.hook_pre,
+                        ("post", "shared"): moe.shared_expert.hook_post})
+        return out
 
     def rope_for(self, T, rope, device=None):
         theta, scaling = rope
@@ -1055,6 +1187,8 @@ ARCHITECTURES = {
     "MistralForCausalLM": "mistral", "Qwen2ForCausalLM": "qwen2", "Qwen3ForCausalLM": "qwen3",
     "GemmaForCausalLM": "gemma", "Gemma2ForCausalLM": "gemma2", "Gemma3ForCausalLM": "gemma3_text",
     "GPTNeoXForCausalLM": "gpt_neox", "Phi3ForCausalLM": "phi3", "Olmo2ForCausalLM": "olmo2",
+    "MixtralForCausalLM": "mixtral", "Qwen2MoeForCausalLM": "qwen2_moe", "Qwen3MoeForCausalLM": "qwen3_moe",
+    "OlmoeForCausalLM": "olmoe",
 }
 
 
@@ -1194,7 +1328,9 @@ def parse_layers(spec, n_layer):
 def capture(model, ids, seq_len, batch, layers=None, sites=("post",)):
     """FFN activations of whole sequences: ids cut into consecutive non-overlapping seq_len pieces
     from token 0 (a trailing partial sequence is dropped), run batch sequences per forward pass.
-    Returns {(layer, site): float32 [N, D]} with N = sequences * seq_len."""
+    Returns {(layer, site): float32 [N, D]} with N = sequences * seq_len; a routed (mixture-of-
+    experts) layer gives {(layer, site, expert): [rows routed to it, width]} instead, expert an index
+    or "shared" (every row), an expert no row was routed to as [0, width]."""
     ids = np.asarray(ids, dtype=np.int64).reshape(-1)
     if seq_len <= 0 or batch <= 0:
         raise InputError("seq_len and batch must be positive")
@@ -1209,14 +1345,17 @@ def capture(model, ids, seq_len, batch, layers=None, sites=("post",)):
         if s not in SITES:
             raise InputError("unknown site %r" % s)
     seqs = torch.from_numpy(ids[:n_seq * seq_len].reshape(n_seq, seq_len))
-    out = {(l, s): [] for l in layers for s in sites}
-    handles = []
+    out, handles, mods = {}, [], {}
     for l in layers:
-        mods = model.sites(l)
-        for s in sites:
-            def hook(_m, _inp, y, key=(l, s)):
-                out[key].append(y.detach().reshape(-1, y.shape[-1]).float().numpy().copy())
-            handles.append(mods[s].register_forward_hook(hook))
+        mods.update({(l, s): m for s, m in model.sites(l).items() if s in sites})
+        if hasattr(model, "expert_sites"):
+            mods.update({(l, s, e): m for (s, e), m in model.expert_sites(l).items() if s in sites})
+    for key, mod in mods.items():
+        out[key] = []
+
+        def hook(_m, _inp, y, key=key):
+            out[key].append(y.detach().reshape(-1, y.shape[-1]).float().numpy().copy())
+        handles.append(mod.register_forward_hook(hook))
     was_training = model.training
     model.eval()
     try:
@@ -1360,11 +1499,18 @@ def cmd_capture(a):
     os.makedirs(a.out, exist_ok=True)
     npm = _metrics_module()
     rows = []
-    for (layer, site), X in sorted(acts.items()):
-        np.save(os.path.join(a.out, "layer%d_%s.npy" % (layer, site)), X)
+    for key, X in sorted(acts.items(), key=lambda kv: tuple(str(p) for p in kv[0])):
+        layer, site = key[:2]
+        expert = key[2] if len(key) > 2 else None
+        tag = "" if expert is None else "_expert%s" % expert
+        np.save(os.path.join(a.out, "layer%d_%s%s.npy" % (layer, site, tag)), X)
         row = {"model": os.path.basename(os.path.normpath(a.model)), "family": model.family,
-               "width": model.ffn_width(), "layer": layer, "site": site}
-        row.update(npm.metrics(X.astype(np.float64), concentration_k=a.concentration_k))
+               "width": model.ffn_width() if expert is None else model.expert_width(expert),
+               "layer": layer, "site": site, "expert": "" if expert is None else str(expert)}
+        if X.shape[0] < 2:
+            row.update({"tokens": int(X.shape[0])})
+        else:
+            row.update(npm.metrics(X.astype(np.float64), concentration_k=a.concentration_k))
         rows.append(row)
     with open(os.path.join(a.out, "metrics.json"), "w") as f:
         json.dump(rows, f, indent=1)

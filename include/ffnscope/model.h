@@ -19,6 +19,7 @@ typedef struct ModelInfo {
     char dtype[8];       /* storage dtype holding most weights: F32, F16, BF16, Q8_0, Q4_K, ... */
     char type_mix[128];  /* GGUF: every type's share of the elements ("Q4_K 67%, Q6_K 12%, F32 ..."); else "" */
     int d_model, n_layers, n_heads, n_kv_heads, head_dim, ffn_width, vocab_size, context;
+    int n_experts, experts_used;    /* mixture of experts: routed experts per routed layer, per token; else 0 */
     int64_t n_params;
     int64_t layer_params;  /* parameters the forward pass reads per layer (the largest layer) */
     int64_t global_params; /* and outside the layers (embeddings, final norm; never the LM head) */
@@ -38,14 +39,25 @@ typedef struct ModelOptions {
 /* What one captured activation matrix is: the layer, the site and, for a
  * mixture-of-experts FFN, the expert (CAPTURE_DENSE for a dense FFN). */
 #define CAPTURE_DENSE (-1)
+#define CAPTURE_SHARED (-2) /* the shared expert of a routed FFN: every row */
 typedef struct CaptureKey {
     int layer;
     Site site;
     int expert;
 } CaptureKey;
 
+/* The FFN of one layer. Dense: width. Routed (mixture of experts): n_experts
+ * experts of expert_width, top_k of them per token, and a shared expert of
+ * shared_width over every token when shared_width > 0. */
+typedef struct LayerFfn {
+    int width;
+    int n_experts, top_k, expert_width, shared_width;
+} LayerFfn;
+
 /* Called once per captured key and batch: acts holds rows x width floats,
- * row-major, rows = batch * seq_len (sequence-major) for a dense FFN. */
+ * row-major, rows = batch * seq_len (sequence-major) for a dense FFN and the
+ * shared expert; for a routed expert the rows routed to it, in row order
+ * (never called with 0 rows). */
 typedef int (*CaptureFn)(void *ctx, CaptureKey key, const float *acts, size_t rows, int width, Error *err);
 
 int modelOpen(const char *path, const ModelOptions *opt, Model **out, Error *err);
@@ -68,6 +80,9 @@ int modelForward(Model *m, const int32_t *tokens, int batch, int seq_len, const 
 int modelEmbed(Model *m, const int32_t *tokens, int batch, int seq_len, float *x, Error *err);
 int modelForwardLayers(Model *m, const float *x_in, float *x_out, int batch, int seq_len, int first, int last,
                        const uint8_t *capture, CaptureFn fn, void *ctx, Error *err);
+
+/* The FFN of layer l (0 <= l < n_layers). */
+void modelLayerFfn(const Model *m, int l, LayerFfn *out);
 
 void modelFree(Model *m);
 

@@ -33,6 +33,9 @@ typedef enum WorkerState {
 typedef struct LayerSnapshot {
     int layer;
     Site site;
+    int routed;          /* 0: a dense FFN (expert ignored); 1: one expert of a routed FFN */
+    int expert;          /* when routed: the expert's index or CAPTURE_SHARED (ffnscope/model.h) */
+    int width;           /* this row's FFN width (an expert's intermediate size); 0: the model's */
     Metrics metrics;     /* meaningful when n_eigen > 0 */
     int n_eigen;         /* width once computed, 0 before the first refresh */
     double *eigen;       /* [n_eigen], descending */

@@ -16,12 +16,13 @@
 #include <time.h>
 #include <yaml.h>
 
+#include "ffnscope/model.h"
 #include "io/safetensors.h"
 #include "util/csv.h"
 #include "util/fileio.h"
 
 #define CSV_METRICS_HEADER                                                                                 \
-    "model,family,width,layer,site,tokens,hard_rank,soft_rank,hard_util,soft_util,concentration,eee,sui," \
+    "model,family,width,layer,site,expert,tokens,hard_rank,soft_rank,hard_util,soft_util,concentration,eee,sui," \
     "alpha,warnings"
 #define CSV_FITS_HEADER "family,site,metric,n_models,beta,beta_ci_low,beta_ci_high,log10_a,r2"
 
@@ -39,6 +40,17 @@ static const char *rankMetric(RankKind k) { return k == RANK_SOFT ? "soft_rank" 
 static int rowWritten(const ModelSnapshot *m, const LayerSnapshot *r)
 {
     return m->status != MODEL_FAILED && r->n_eigen > 0;
+}
+
+/* The expert column: "" for a dense FFN, "shared", or the expert's index. */
+static int rowExpert(const LayerSnapshot *r) { return r->routed ? r->expert : CAPTURE_DENSE; }
+
+static const char *expertText(const LayerSnapshot *r, char *buf, size_t len)
+{
+    if (rowExpert(r) == CAPTURE_DENSE) return "";
+    if (r->expert == CAPTURE_SHARED) return "shared";
+    snprintf(buf, len, "%d", r->expert);
+    return buf;
 }
 
 /* ---- CSV ---- */
@@ -65,7 +77,9 @@ static int writeMetricsCsv(const Snapshot *s, const char *path, Error *err)
             csvField(fp, m->name);
             fputc(',', fp);
             csvField(fp, m->family);
-            fprintf(fp, ",%d,%d,%s,%lld", x->width, r->layer, siteName(r->site), (long long)x->tokens);
+            char ex[16];
+            fprintf(fp, ",%d,%d,%s,%s,%lld", x->width, r->layer, siteName(r->site), expertText(r, ex, sizeof ex),
+                    (long long)x->tokens);
             csvNum(fp, x->hard_rank);
             csvNum(fp, x->soft_rank);
             csvNum(fp, x->hard_util);
@@ -153,6 +167,8 @@ static json_t *rowJson(const ModelSnapshot *m, const LayerSnapshot *r, int *bad)
     put(o, "width", json_integer(x->width), bad);
     put(o, "layer", json_integer(r->layer), bad);
     put(o, "site", json_string(siteName(r->site)), bad);
+    char ex[16];
+    put(o, "expert", rowExpert(r) == CAPTURE_DENSE ? json_null() : json_string(expertText(r, ex, sizeof ex)), bad);
     put(o, "tokens", json_integer(x->tokens), bad);
     put(o, "hard_rank", jnum(x->hard_rank), bad);
     put(o, "soft_rank", jnum(x->soft_rank), bad);
@@ -259,8 +275,9 @@ static int writeSpectra(const Snapshot *s, const char *path, Error *err)
         for (int j = 0; !rc && j < m->n_rows; j++) {
             const LayerSnapshot *r = &m->rows[j];
             if (!rowWritten(m, r)) continue;
-            char key[512];
-            snprintf(key, sizeof key, "%s/%s/layer%d", m->name, siteName(r->site), r->layer);
+            char key[512], ex[16];
+            snprintf(key, sizeof key, "%s/%s/layer%d%s%s", m->name, siteName(r->site), r->layer,
+                     rowExpert(r) == CAPTURE_DENSE ? "" : "/expert", expertText(r, ex, sizeof ex));
             int64_t shape[1] = {r->n_eigen};
             rc = stWriterAdd(w, key, ST_F64, 1, shape, r->eigen, err);
         }
@@ -622,7 +639,10 @@ static int rowCmp(const void *a, const void *b)
 {
     const LayerSnapshot *x = a, *y = b;
     if (x->layer != y->layer) return x->layer < y->layer ? -1 : 1;
-    return (int)x->site - (int)y->site;
+    if (x->site != y->site) return (int)x->site - (int)y->site;
+    int ka = rowExpert(x), kb = rowExpert(y);
+    unsigned ea = (unsigned)ka, eb = (unsigned)kb; /* dense first, shared after the indices */
+    return ka == kb ? 0 : ka == CAPTURE_DENSE ? -1 : kb == CAPTURE_DENSE ? 1 : ea < eb ? -1 : 1;
 }
 
 static int loadRow(Loader *l, json_t *o, int index, Snapshot *s, StFile *st, const char *spectra_path)
@@ -653,10 +673,27 @@ static int loadRow(Loader *l, json_t *o, int index, Snapshot *s, StFile *st, con
         goto out;
     json_t *nf = json_object_get(o, "nonfinite_rows");
     if (json_is_integer(nf) && json_integer_value(nf) >= 0) nonfinite = json_integer_value(nf);
-    if (snapshotFindRow(m, (int)layer, si)) {
-        bad(l, "a layer and site appear twice for one model", index);
+    int expert = CAPTURE_DENSE;
+    json_t *ej = json_object_get(o, "expert");
+    if (json_is_string(ej)) {
+        const char *es = json_string_value(ej);
+        char *end;
+        long v = strtol(es, &end, 10);
+        if (!strcmp(es, "shared")) expert = CAPTURE_SHARED;
+        else if (*es && !*end && v >= 0 && v < (1 << 24)) expert = (int)v;
+        else {
+            bad(l, "expert is not an index or 'shared'", index);
+            goto out;
+        }
+    } else if (ej && !json_is_null(ej)) {
+        bad(l, "expert is not an index or 'shared'", index);
         goto out;
     }
+    for (int i = 0; i < m->n_rows; i++)
+        if (m->rows[i].layer == (int)layer && m->rows[i].site == si && rowExpert(&m->rows[i]) == expert) {
+            bad(l, "a layer and site appear twice for one model", index);
+            goto out;
+        }
     LayerSnapshot *rows = realloc(m->rows, sizeof *rows * (size_t)(m->n_rows + 1));
     if (!rows) {
         errorNoMem(l->err, l->path);
@@ -667,6 +704,9 @@ static int loadRow(Loader *l, json_t *o, int index, Snapshot *s, StFile *st, con
     memset(r, 0, sizeof *r);
     r->layer = (int)layer;
     r->site = si;
+    r->routed = expert != CAPTURE_DENSE;
+    r->expert = expert;
+    r->width = (int)width;
     Metrics *x = &r->metrics;
     x->width = (int)width;
     x->tokens = tokens;
@@ -679,8 +719,9 @@ static int loadRow(Loader *l, json_t *o, int index, Snapshot *s, StFile *st, con
     x->warnings = warningsFromString(warn ? warn : "", &nonfinite);
     x->nonfinite_rows = nonfinite;
 
-    char key[512];
-    snprintf(key, sizeof key, "%s/%s/layer%d", m->name, site, r->layer);
+    char key[512], ex[16];
+    snprintf(key, sizeof key, "%s/%s/layer%d%s%s", m->name, site, r->layer, expert == CAPTURE_DENSE ? "" : "/expert",
+             expertText(r, ex, sizeof ex));
     const StTensor *t = stFind(st, key);
     if (!t) {
         errorSet(l->err, EXIT_INPUT, "%s: no tensor '%s'", spectra_path, key);

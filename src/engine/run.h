@@ -53,6 +53,10 @@ void runDescribe(ModelRun *r, const char *family, const char *format, int width,
 int runSetStreams(ModelRun *r, int n, const int *layers, const Site *sites, const int *widths,
                   int64_t tokens_target, Error *err);
 
+/* Declares the streams of any capture keys (experts included), like
+ * runDeclareStreams. */
+int runDeclareKeys(ModelRun *r, int n, const CaptureKey *keys, const int *widths, int64_t tokens_target, Error *err);
+
 /* Declares the streams like runSetStreams without allocating accumulators:
  * runOpenGroup then allocates those of one group of layers at a time. */
 int runDeclareStreams(ModelRun *r, int n, const int *layers, const Site *sites, const int *widths,

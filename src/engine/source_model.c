@@ -22,6 +22,7 @@
  * the grouping. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,8 +111,8 @@ int runCheckpoint(ModelRun *r, Error *err)
     ModelOptions opt = {.format = e->format, .family = e->family, .tokenizer = e->tokenizer};
     Model *m = NULL;
     int32_t *ids = NULL, *batch = NULL;
-    int *layers = NULL, *widths = NULL;
-    Site *sites = NULL;
+    int *widths = NULL;
+    CaptureKey *keys = NULL;
     uint8_t *mask = NULL;
     size_t n_ids = 0;
     int rc = -1;
@@ -187,25 +188,36 @@ int runCheckpoint(ModelRun *r, Error *err)
     int64_t have = (int64_t)(n_ids / (size_t)per_seq);
     int64_t n_seq = want < have ? want : have;
 
-    int n_layers = info->n_layers, n = 0;
+    /* one stream per (layer, site) of a dense FFN, per expert of a routed one */
+    int n_layers = info->n_layers, n = 0, per_layer = 1 + info->n_experts + 1;
+    size_t cap = (size_t)SITE_COUNT * (size_t)n_layers * (size_t)per_layer + 1;
     mask = calloc((size_t)(n_layers > 0 ? n_layers : 1), 1);
-    layers = malloc(sizeof *layers * (size_t)(2 * n_layers + 1));
-    widths = malloc(sizeof *widths * (size_t)(2 * n_layers + 1));
-    sites = malloc(sizeof *sites * (size_t)(2 * n_layers + 1));
+    keys = malloc(sizeof *keys * cap);
+    widths = malloc(sizeof *widths * cap);
     batch = malloc(sizeof *batch * (size_t)cfg->corpus.batch * (size_t)seq_len);
-    if (!mask || !layers || !widths || !sites || !batch) {
+    if (!mask || !keys || !widths || !batch) {
         errorNoMem(err, e->path);
         goto out;
     }
     for (int l = 0; l < n_layers; l++) {
         if (!configWantsLayer(cfg, l)) continue;
+        LayerFfn ffn;
+        modelLayerFfn(m, l, &ffn);
         for (int s = 0; s < SITE_COUNT; s++) {
             if (!(cfg->sites & SITE_BIT(s))) continue;
             mask[l] |= (uint8_t)SITE_BIT(s);
-            layers[n] = l;
-            sites[n] = (Site)s;
-            widths[n] = info->ffn_width;
-            n++;
+            if (!ffn.n_experts) {
+                keys[n] = (CaptureKey){l, (Site)s, CAPTURE_DENSE};
+                widths[n++] = ffn.width;
+            }
+            for (int x = 0; x < ffn.n_experts; x++) {
+                keys[n] = (CaptureKey){l, (Site)s, x};
+                widths[n++] = ffn.expert_width;
+            }
+            if (ffn.n_experts && ffn.shared_width) {
+                keys[n] = (CaptureKey){l, (Site)s, CAPTURE_SHARED};
+                widths[n++] = ffn.shared_width;
+            }
         }
     }
     if (!n) {
@@ -213,7 +225,8 @@ int runCheckpoint(ModelRun *r, Error *err)
         goto out;
     }
     if (plan.passes <= 1) {
-        if (runSetStreams(r, n, layers, sites, widths, n_seq * seq_len, err)) goto out;
+        if (runDeclareKeys(r, n, keys, widths, n_seq * seq_len, err) || runOpenGroup(r, 1, 1, 0, INT32_MAX, err))
+            goto out;
         Hook hook = {r};
         for (int64_t s0 = 0; s0 < n_seq; s0 += cfg->corpus.batch) {
             int b = (int)(n_seq - s0 < cfg->corpus.batch ? n_seq - s0 : cfg->corpus.batch);
@@ -233,7 +246,7 @@ int runCheckpoint(ModelRun *r, Error *err)
     }
 
     /* one group of layers at a time */
-    if (runDeclareStreams(r, n, layers, sites, widths, n_seq * seq_len, err)) goto out;
+    if (runDeclareKeys(r, n, keys, widths, n_seq * seq_len, err)) goto out;
     size_t d = (size_t)info->d_model, per_token = d * sizeof(float);
     size_t batch_states = (size_t)cfg->corpus.batch * (size_t)seq_len * d;
     if (plan.residual_on_disk) {
@@ -292,9 +305,8 @@ out:
     free(ids);
     free(batch);
     free(mask);
-    free(layers);
+    free(keys);
     free(widths);
-    free(sites);
     modelFree(m);
     return rc;
 }

@@ -471,19 +471,26 @@ void runDescribe(ModelRun *r, const char *family, const char *format, int width,
     if (n_layers > 0) m->n_layers = n_layers;
 }
 
-int runDeclareStreams(ModelRun *r, int n, const int *layers, const Site *sites, const int *widths,
-                      int64_t tokens_target, Error *err)
+/* Stream order: layer, site, then expert (a routed layer's experts by index, its shared expert last). */
+static int keyBefore(CaptureKey a, CaptureKey b)
+{
+    if (a.layer != b.layer) return a.layer < b.layer;
+    if (a.site != b.site) return a.site < b.site;
+    unsigned ea = (unsigned)a.expert, eb = (unsigned)b.expert; /* CAPTURE_SHARED after every index */
+    return a.expert == CAPTURE_DENSE ? b.expert != CAPTURE_DENSE : b.expert != CAPTURE_DENSE && ea < eb;
+}
+
+int runDeclareKeys(ModelRun *r, int n, const CaptureKey *keys, const int *widths, int64_t tokens_target, Error *err)
 {
     r->streams = calloc((size_t)n, sizeof *r->streams);
     ModelSnapshot *m = &r->w->draft->models[r->index];
     m->rows = calloc((size_t)n, sizeof *m->rows);
     if (!r->streams || !m->rows) return errorNoMem(err, r->entry->path);
-    /* insertion sort by (layer, site): n is small */
+    /* insertion sort by key: n is small */
     for (int i = 0; i < n; i++) {
-        Stream s = {.key = {layers[i], sites[i], CAPTURE_DENSE}, .width = widths[i]};
+        Stream s = {.key = keys[i], .width = widths[i]};
         int j = i;
-        while (j > 0 && (r->streams[j - 1].key.layer > s.key.layer ||
-                         (r->streams[j - 1].key.layer == s.key.layer && r->streams[j - 1].key.site > s.key.site))) {
+        while (j > 0 && keyBefore(s.key, r->streams[j - 1].key)) {
             r->streams[j] = r->streams[j - 1];
             j--;
         }
@@ -494,10 +501,24 @@ int runDeclareStreams(ModelRun *r, int n, const int *layers, const Site *sites, 
     for (int i = 0; i < n; i++) {
         m->rows[i].layer = r->streams[i].key.layer;
         m->rows[i].site = r->streams[i].key.site;
+        m->rows[i].routed = r->streams[i].key.expert != CAPTURE_DENSE;
+        m->rows[i].expert = r->streams[i].key.expert;
+        m->rows[i].width = r->streams[i].width;
     }
     r->tokens_target = tokens_target;
     m->tokens_target = tokens_target;
     return 0;
+}
+
+int runDeclareStreams(ModelRun *r, int n, const int *layers, const Site *sites, const int *widths,
+                      int64_t tokens_target, Error *err)
+{
+    CaptureKey *keys = malloc((size_t)(n > 0 ? n : 1) * sizeof *keys);
+    if (!keys) return errorNoMem(err, r->entry->path);
+    for (int i = 0; i < n; i++) keys[i] = (CaptureKey){layers[i], sites[i], CAPTURE_DENSE};
+    int rc = runDeclareKeys(r, n, keys, widths, tokens_target, err);
+    free(keys);
+    return rc;
 }
 
 int runOpenGroup(ModelRun *r, int pass, int passes, int first, int last, Error *err)

@@ -82,6 +82,12 @@ typedef struct ArchConfig {
     int window;                 /* sliding window in tokens (a query sees itself and window-1 before); 0 none */
     uint8_t sliding[ARCH_MAX_LAYERS];   /* layer uses the window (and rope_local) */
     RopeSpec rope, rope_local;  /* rope_local.type ROPE_NONE: sliding layers use rope */
+    /* mixture of experts (README "Models"); n_experts 0: every FFN is dense */
+    int n_experts, top_k;       /* routed experts per routed layer, experts per token */
+    int expert_ffn;             /* width of each routed expert */
+    int shared_ffn;             /* width of the shared expert (behind a sigmoid gate); 0 none */
+    int norm_topk;              /* the top-k probabilities are renormalised to sum to 1 */
+    uint8_t routed[ARCH_MAX_LAYERS];    /* layer has a routed FFN (else dense, width ffn) */
     /* family-specific numbers the shared tables have no name for */
     double extra[4];
 } ArchConfig;
@@ -101,20 +107,35 @@ typedef enum LayerRole {
     L_W_GATE_UP,                /* fused [gate; up] rows */
     L_W_DOWN, L_B_DOWN,
     L_POST_FFN_NORM,
+    L_ROUTER,                   /* [n_experts, d] router logits */
+    L_SH_GATE, L_SH_UP, L_SH_DOWN, L_SH_GATE_INP,   /* shared expert and its [1, d] sigmoid gate */
     L_EXTRA0, L_EXTRA1, L_EXTRA2, L_EXTRA3,     /* family-specific vectors (nGPT's scales) */
     L_ROLE_COUNT
 } LayerRole;
+
+/* Tensor roles of one routed expert; Layer.ex[expert][role]. */
+typedef enum ExpertRole { X_GATE, X_UP, X_DOWN, X_ROLE_COUNT } ExpertRole;
 
 typedef enum GlobalRole { G_EMBED, G_POS_EMBED, G_OUT_NORM, G_OUT_NORM_B, G_LM_HEAD, G_EXTRA0, G_ROLE_COUNT } GlobalRole;
 
 /* Symbolic dimensions of a tensor's canonical [out, in] shape. */
 typedef enum Dim {
-    DIM_NONE, DIM_1, DIM_D, DIM_FFN, DIM_2FFN, DIM_Q, DIM_KV, DIM_QKV, DIM_HEAD, DIM_VOCAB, DIM_CTX
+    DIM_NONE, DIM_1, DIM_D, DIM_FFN, DIM_2FFN, DIM_Q, DIM_KV, DIM_QKV, DIM_HEAD, DIM_VOCAB, DIM_CTX,
+    DIM_EXPERTS, DIM_EXPERT_FFN, DIM_SHARED_FFN
 } Dim;
+
+/* What a tensor table row belongs to (TensorRole.global). */
+enum {
+    TR_LAYER = 0,   /* every layer (LayerRole) */
+    TR_GLOBAL = 1,  /* once (GlobalRole) */
+    TR_DENSE = 2,   /* layers with a dense FFN (LayerRole) */
+    TR_ROUTED = 3,  /* layers with a routed FFN (LayerRole: router, shared expert) */
+    TR_EXPERT = 4,  /* each expert of a routed layer (ExpertRole); the name's second "%d" is the expert */
+};
 
 /* One row of a family's tensor table. */
 typedef struct TensorRole {
-    int global;                 /* GlobalRole when set, else LayerRole */
+    int global;                 /* TR_*: what the row belongs to and which enum role is */
     int role;
     const char *hf;             /* Hugging Face name; "%d" is the layer */
     const char *gguf;           /* llama.cpp name ("blk.%d...."), NULL when GGUF has none */

@@ -26,6 +26,9 @@ int64_t archDim(const ArchConfig *c, Dim d)
     case DIM_HEAD: return c->head_dim;
     case DIM_VOCAB: return c->vocab;
     case DIM_CTX: return c->context;
+    case DIM_EXPERTS: return c->n_experts;
+    case DIM_EXPERT_FFN: return c->expert_ffn;
+    case DIM_SHARED_FFN: return c->shared_ffn;
     }
     return 0;
 }
@@ -34,25 +37,44 @@ int archHasQkvBias(const ArchConfig *c) { return c->qkv_bias; }
 int archHasOBias(const ArchConfig *c) { return c->o_bias; }
 int archUntied(const ArchConfig *c) { return !c->tied; }
 
+/* Whether table row r has a tensor in layer l (pass 0: the globals). */
+static int rowInLayer(const TensorRole *r, const ArchConfig *c, int pass, int l)
+{
+    if ((r->global == TR_GLOBAL) != !pass || (r->present && !r->present(c))) return 0;
+    switch (r->global) {
+    case TR_DENSE: return !c->routed[l];
+    case TR_ROUTED:
+    case TR_EXPERT: return c->routed[l];
+    default: return 1;
+    }
+}
+
 static int buildSlots(Decoder *m, Error *err)
 {
     const ArchConfig *c = &m->cfg;
+    for (int l = 0; l < c->n_layers; l++)
+        if (c->routed[l] && !(m->layers[l].ex = calloc((size_t)c->n_experts, sizeof *m->layers[l].ex)))
+            return errorNoMem(err, "model weights");
     for (int pass = 0; pass < 2; pass++) /* globals first, then layer by layer */
         for (int l = 0; l < (pass ? c->n_layers : 1); l++)
             for (const TensorRole *r = m->family->roles; r->hf; r++) {
-                if (r->global == pass || (r->present && !r->present(c))) continue;
-                char name[96], gguf[96] = "";
-                snprintf(name, sizeof name, r->hf, l);
-                if (r->gguf) snprintf(gguf, sizeof gguf, r->gguf, l);
-                float **dst = r->global ? &m->g[r->role] : &m->layers[l].w[r->role];
-                int ndim = r->cols == DIM_NONE ? 1 : 2;
-                if (weightsAdd(&m->ws, dst, r->flags, ndim, archDim(c, r->rows), archDim(c, r->cols), name, gguf,
-                               err))
-                    return -1;
-                WeightSlot *s = &m->ws.slots[m->ws.count - 1];
-                s->head_dim = c->head_dim;
-                s->layer = r->global ? -1 : l;
-                if (r->global && r->role == G_EMBED) m->embed_slot = m->ws.count - 1;
+                if (!rowInLayer(r, c, pass, l)) continue;
+                for (int e = 0; e < (r->global == TR_EXPERT ? c->n_experts : 1); e++) {
+                    char name[96], gguf[96] = "";
+                    snprintf(name, sizeof name, r->hf, l, e);
+                    if (r->gguf) snprintf(gguf, sizeof gguf, r->gguf, l, e);
+                    float **dst = r->global == TR_GLOBAL   ? &m->g[r->role]
+                                  : r->global == TR_EXPERT ? &m->layers[l].ex[e][r->role]
+                                                           : &m->layers[l].w[r->role];
+                    int ndim = r->cols == DIM_NONE ? 1 : 2;
+                    if (weightsAdd(&m->ws, dst, r->flags, ndim, archDim(c, r->rows), archDim(c, r->cols), name,
+                                   gguf, err))
+                        return -1;
+                    WeightSlot *s = &m->ws.slots[m->ws.count - 1];
+                    s->head_dim = c->head_dim;
+                    s->layer = r->global == TR_GLOBAL ? -1 : l;
+                    if (r->global == TR_GLOBAL && r->role == G_EMBED) m->embed_slot = m->ws.count - 1;
+                }
             }
     return 0;
 }
@@ -81,6 +103,11 @@ static int checkConfig(const ArchConfig *c, const HpSource *s, Error *err)
         if (!(r->theta > 0)) return errorSet(err, EXIT_INPUT, "%s: the rotary base must be positive", s->path);
     }
     if (c->window < 0) return errorSet(err, EXIT_INPUT, "%s: the sliding window must be positive", s->path);
+    if (c->n_experts && (c->top_k <= 0 || c->top_k > c->n_experts || c->expert_ffn <= 0 ||
+                         c->expert_ffn > MODEL_MAX_DIM || c->shared_ffn < 0 || c->shared_ffn > MODEL_MAX_DIM ||
+                         c->n_experts > MODEL_MAX_DIM))
+        return errorSet(err, EXIT_INPUT, "%s: %d experts with %d per token and expert width %d are out of range",
+                        s->path, c->n_experts, c->top_k, c->expert_ffn);
     return 0;
 }
 
@@ -90,6 +117,7 @@ void decoderFree(Decoder *m)
     weightsFree(&m->ws);
     for (int i = 0; i < SCR_COUNT; i++) free(m->scratch.buf[i]);
     poolFree(m->scratch.pool);
+    for (int l = 0; m->layers && l < m->cfg.n_layers; l++) free(m->layers[l].ex);
     free(m->layers);
     free(m);
 }
@@ -179,6 +207,13 @@ static void describeArch(const ArchConfig *c, char *buf, size_t len)
         PUT(" window=%d sliding_layers=%d/%d", c->window, n, c->n_layers);
         if (c->rope_local.type != ROPE_NONE) PUT(" rope_local_theta=%g", c->rope_local.theta);
     }
+    if (c->n_experts) {
+        int n = 0;
+        for (int l = 0; l < c->n_layers; l++) n += c->routed[l];
+        PUT(" experts=%d top_k=%d expert_ffn=%d routed_layers=%d/%d norm_topk=%s", c->n_experts, c->top_k,
+            c->expert_ffn, n, c->n_layers, c->norm_topk ? "yes" : "no");
+        if (c->shared_ffn) PUT(" shared_ffn=%d", c->shared_ffn);
+    }
     PUT(" tied=%s", c->tied ? "yes" : "no");
 #undef PUT
 }
@@ -195,6 +230,8 @@ void decoderDescribe(const Decoder *m, ModelInfo *info)
     info->ffn_width = c->ffn;
     info->vocab_size = c->vocab;
     info->context = c->context;
+    info->n_experts = c->n_experts;
+    info->experts_used = c->top_k;
     info->n_params = weightsParams(&m->ws);
     /* what the forward pass reads, for the memory plan: slots pointing into the
      * layers versus the globals; check-only slots (LM heads) are never read */
@@ -207,6 +244,10 @@ void decoderDescribe(const Decoder *m, ModelInfo *info)
             info->global_params += weightsElements(s);
         } else if (per_layer) {
             int l = (int)(((const char *)s->dst - (const char *)m->layers) / (ptrdiff_t)sizeof *m->layers);
+            /* an expert's slots live in its layer's own expert table */
+            for (int j = 0; j < c->n_layers && !(l >= 0 && l < c->n_layers); j++)
+                if (m->layers[j].ex && s->dst >= m->layers[j].ex[0] && s->dst < m->layers[j].ex[c->n_experts])
+                    l = j;
             if (l >= 0 && l < c->n_layers) per_layer[l] += weightsElements(s);
         }
     }
@@ -234,6 +275,19 @@ int decoderCapture(Fwd *f, int l, Site site, const float *acts, int width, Error
     if (!(f->capture[l] & SITE_BIT(site)) || !f->fn) return 0;
     CaptureKey key = {l, site, CAPTURE_DENSE};
     return f->fn(f->ctx, key, acts, f->rows, width, err);
+}
+
+void decoderLayerFfn(const Decoder *m, int l, LayerFfn *out)
+{
+    const ArchConfig *c = &m->cfg;
+    memset(out, 0, sizeof *out);
+    out->width = c->ffn;
+    if (l < 0 || l >= c->n_layers || !c->routed[l]) return;
+    out->width = c->expert_ffn;
+    out->n_experts = c->n_experts;
+    out->top_k = c->top_k;
+    out->expert_width = c->expert_ffn;
+    out->shared_width = c->shared_ffn;
 }
 
 /* inv_freq[i] for i < dims/2 in float32, as Hugging Face's rope init
@@ -298,7 +352,7 @@ static void norm(Pool *pool, const ArchConfig *c, const float *x, float *y, int 
     else opsRmsNorm(pool, x, y, rows, n, w, (float)c->eps);
 }
 
-static void activate(Pool *pool, ActKind act, const float *x, float *y, size_t n)
+void decoderActivate(Pool *pool, ActKind act, const float *x, float *y, size_t n)
 {
     switch (act) {
     case ACT_GELU_TANH: opsGeluTanh(pool, x, y, n); break;
@@ -366,18 +420,24 @@ int decoderBlock(Decoder *m, int l, Fwd *f, Error *err)
         norm(pool, c, x, h, rows, d, w[L_FFN_NORM], w[L_FFN_NORM_B]);
         in = h;
     }
+    if (c->routed[l]) {
+        /* The routed sum goes to out; only pre-norm layouts are routed (checked in configure). */
+        if (decoderMoe(m, l, f, in, out, err)) return -1;
+        if (l != f->last) opsAdd(pool, x, out, f->rows * d);
+        return 0;
+    }
     float *post;
     if (c->gated) {
         opsLinear(pool, in, rows, d, w[L_W_GATE], NULL, D, gate, D, 0);
         if (decoderCapture(f, l, SITE_PRE, gate, D, err)) return -1;
         opsLinear(pool, in, rows, d, w[L_W_UP], w[L_B_UP], D, up, D, 0);
-        activate(pool, c->act, gate, gate, f->rows * D);
+        decoderActivate(pool, c->act, gate, gate, f->rows * D);
         opsMul(pool, up, gate, f->rows * D);
         post = up;
     } else {
         opsLinear(pool, in, rows, d, w[L_W_UP], w[L_B_UP], D, up, D, 0);
         if (decoderCapture(f, l, SITE_PRE, up, D, err)) return -1;
-        activate(pool, c->act, up, gate, f->rows * D);
+        decoderActivate(pool, c->act, up, gate, f->rows * D);
         post = gate;
     }
     if (decoderCapture(f, l, SITE_POST, post, D, err)) return -1;
@@ -412,6 +472,16 @@ static int reserveForward(Decoder *m, Pool *pool, int batch, int seq_len, Error 
         scratchReserve(s, SCR_UP, rows * D, err) ||
         scratchReserve(s, SCR_SCORES, (size_t)poolThreads(pool) * seq_len * seq_len, err))
         return -1;
+    if (c->n_experts) {
+        /* expert widths may exceed the dense one; SCR_ROUTE holds probabilities, choices and row lists */
+        size_t De = (size_t)(c->expert_ffn > c->shared_ffn ? c->expert_ffn : c->shared_ffn);
+        size_t E = (size_t)c->n_experts, k = (size_t)c->top_k;
+        if (scratchReserve(s, SCR_GATE, rows * (De > D ? De : D), err) ||
+            scratchReserve(s, SCR_UP, rows * (De > D ? De : D), err) || scratchReserve(s, SCR_MOE_IN, rows * d, err) ||
+            scratchReserve(s, SCR_MOE_OUT, rows * d, err) ||
+            scratchReserve(s, SCR_ROUTE, rows * E + 3 * rows * k + 3 * E + 1, err))
+            return -1;
+    }
     return 0;
 }
 

@@ -16,13 +16,16 @@
 
 typedef struct Layer {
     float *w[L_ROLE_COUNT];     /* by LayerRole; NULL where the family has no such tensor */
+    float *(*ex)[X_ROLE_COUNT]; /* [n_experts] by ExpertRole in a routed layer, else NULL */
 } Layer;
 
 /* Scratch buffers of the forward pass, kept across batches and grown when a
  * larger batch arrives; a fixed set, named. */
 typedef enum ScratchBuf {
     SCR_X, SCR_H, SCR_Q, SCR_K, SCR_V, SCR_ATT, SCR_OUT, SCR_GATE, SCR_UP, SCR_SCORES,
-    SCR_ROPE, SCR_ROPE_LOCAL, SCR_FAMILY, SCR_COUNT
+    SCR_ROPE, SCR_ROPE_LOCAL, SCR_FAMILY,
+    SCR_MOE_IN, SCR_MOE_OUT, SCR_ROUTE,     /* routed FFN: gathered rows, summed output, routing */
+    SCR_COUNT
 } ScratchBuf;
 
 typedef struct Scratch {
@@ -92,6 +95,16 @@ int scratchReserve(Scratch *s, ScratchBuf b, size_t n, Error *err);
 
 /* Calls f->fn for one site when layer l captures it. */
 int decoderCapture(Fwd *f, int l, Site site, const float *acts, int width, Error *err);
+
+/* The FFN of layer l: a routed layer has experts (expert width, shared expert). */
+void decoderLayerFfn(const Decoder *m, int l, LayerFfn *out);
+
+/* The routed FFN of layer l on the rows of in (n = in normalised), written to out [rows, d]
+ * (not added); captures each expert's rows under its own key (moe.c). */
+int decoderMoe(Decoder *m, int l, Fwd *f, const float *in, float *out, Error *err);
+
+/* y = act(x) over n values (y may be x). */
+void decoderActivate(Pool *pool, ActKind act, const float *x, float *y, size_t n);
 
 /* The rotary cos/sin tables [seq_len, dims/2] of one spec (cached). */
 int decoderRope(Decoder *m, int local, int seq_len, const float **cs, const float **sn, Error *err);

@@ -5,12 +5,14 @@
 
 /* Each defined in its own file under model/arch/. */
 extern const Family familyGpt2, familyLlama, familyMistral, familyQwen2, familyQwen3, familyGemma, familyGemma2,
-    familyGemma3Text, familyGptNeox, familyPhi3, familyOlmo2, familyNgpt;
+    familyGemma3Text, familyGptNeox, familyPhi3, familyOlmo2, familyNgpt, familyMixtral, familyQwen2Moe,
+    familyQwen3Moe, familyOlmoe;
 
 /* Order is the order of error messages and lists. */
 static const Family *const kFamilies[] = {
     &familyGpt2,   &familyLlama, &familyMistral, &familyQwen2,     &familyQwen3, &familyGemma,
     &familyGemma2, &familyGemma3Text, &familyGptNeox, &familyPhi3, &familyOlmo2, &familyNgpt,
+    &familyMixtral, &familyQwen2Moe, &familyQwen3Moe, &familyOlmoe,
 };
 #define N_FAMILIES (sizeof kFamilies / sizeof kFamilies[0])
 

@@ -130,6 +130,8 @@ int modelForwardLayers(Model *m, const float *x_in, float *x_out, int batch, int
     return decoderForwardRange(m->lm.dec, NULL, x_in, x_out, batch, seq_len, capture, first, last, fn, ctx, err);
 }
 
+void modelLayerFfn(const Model *m, int l, LayerFfn *out) { decoderLayerFfn(m->lm.dec, l, out); }
+
 void modelFree(Model *m)
 {
     if (!m) return;

@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import np_metrics  # noqa: E402
 import npsafetensors  # noqa: E402
 
-METRICS_HEADER = ("model,family,width,layer,site,tokens,hard_rank,soft_rank,hard_util,soft_util,"
+METRICS_HEADER = ("model,family,width,layer,site,expert,tokens,hard_rank,soft_rank,hard_util,soft_util,"
                   "concentration,eee,sui,alpha,warnings")
 FITS_HEADER = "family,site,metric,n_models,beta,beta_ci_low,beta_ci_high,log10_a,r2"
 KEYS = ["hard_rank", "soft_rank", "hard_util", "soft_util", "concentration", "eee", "sui", "alpha"]

@@ -175,7 +175,7 @@ Test(results, exact_headers_and_quoting)
     Snapshot *s = fixture();
     Error err = {0};
     cr_assert(resultsWrite(s, NULL, dir, &err) == 0, "%s", err.msg);
-    cr_assert_str_eq(firstLine("metrics.csv"), "model,family,width,layer,site,tokens,hard_rank,soft_rank,hard_util,"
+    cr_assert_str_eq(firstLine("metrics.csv"), "model,family,width,layer,site,expert,tokens,hard_rank,soft_rank,hard_util,"
                                                "soft_util,concentration,eee,sui,alpha,warnings");
     cr_assert_str_eq(firstLine("fits.csv"), "family,site,metric,n_models,beta,beta_ci_low,beta_ci_high,log10_a,r2");
 
@@ -189,8 +189,8 @@ Test(results, exact_headers_and_quoting)
     int lines = 0;
     for (char *c = buf; *c; c++) lines += *c == '\n';
     cr_assert_eq(lines, 1 + 2 * (2 + 2 + 2 + 1 + 3));
-    cr_assert(strstr(buf, "\n\"odd,name \"\"q\"\"\",gpt2,512,0,post,8192,"), "RFC 4180 quoting");
-    cr_assert(strstr(buf, "\ngpt2-w64,gpt2,64,1,pre,8191,"));
+    cr_assert(strstr(buf, "\n\"odd,name \"\"q\"\"\",gpt2,512,0,post,,8192,"), "RFC 4180 quoting");
+    cr_assert(strstr(buf, "\ngpt2-w64,gpt2,64,1,pre,,8191,"));
     cr_assert_null(strstr(buf, "broken"));
     /* a layer with dropped rows carries the warning */
     cr_assert(strstr(buf, ",nonfinite=1\n") || strstr(buf, ";nonfinite=1\n"));

@@ -54,7 +54,24 @@ def run_dump(dump, model_dir, ids, out):
     if p.returncode != 0:
         raise AssertionError("model_dump %s failed (%d): %s" % (model_dir, p.returncode, p.stderr.strip()))
     with open(os.path.join(out, "c", "metrics.json")) as f:
-        return {(r["layer"], r["site"]): r for r in json.load(f)}
+        return {key_of(r): r for r in json.load(f)}
+
+
+def key_of(r):
+    """(layer, site) of a dense FFN, (layer, site, expert) of a routed one (expert an index or
+    "shared"), as reference.capture names them."""
+    if r.get("expert") is None:
+        return (r["layer"], r["site"])
+    return (r["layer"], r["site"], r["expert"])
+
+
+def npy_name(key):
+    tag = "" if len(key) == 2 else "_expert%s" % key[2]
+    return "layer%d_%s%s.npy" % (key[0], key[1], tag)
+
+
+def key_text(key):
+    return "layer %d %s" % key[:2] + ("" if len(key) == 2 else " expert %s" % key[2])
 
 
 def is_nan(v):
@@ -75,29 +92,35 @@ def compare(name, model_dir, ids, dump, work):
     model = reference.load_model(model_dir)
     ref = reference.capture(model, np.asarray(ids), SEQ_LEN, BATCH, None, ("post", "pre"))
     if set(ref) != set(ours):
-        raise AssertionError("%s: captured (layer, site) sets differ: %s vs %s" % (name, sorted(ours), sorted(ref)))
-    worst_act, worst_metric, failures = 0.0, 0.0, []
-    for key in sorted(ref):
-        layer, site = key
+        raise AssertionError("%s: captured (layer, site, expert) sets differ: %s vs %s"
+                             % (name, sorted(map(str, ours)), sorted(map(str, ref))))
+    worst_act, worst_metric, failures, experts, empty = 0.0, 0.0, [], 0, 0
+    for key in sorted(ref, key=lambda k: tuple(str(p) for p in k)):
+        what = key_text(key)
         r = ref[key]
-        c = np.load(os.path.join(out, "c", "layer%d_%s.npy" % key))
-        if c.shape != r.shape:
-            failures.append("layer %d %s: shape %s, reference %s" % (layer, site, c.shape, r.shape))
+        c = np.load(os.path.join(out, "c", npy_name(key)))
+        experts += len(key) == 3
+        if c.shape != r.shape or ours[key]["tokens"] != r.shape[0]:
+            failures.append("%s: shape %s (%d tokens), reference %s" % (what, c.shape, ours[key]["tokens"], r.shape))
+            continue
+        if r.shape[0] < 2:  # an expert no token (or one) was routed to: its count is all there is
+            empty += 1
             continue
         scale = float(np.max(np.abs(r)))
         act = float(np.max(np.abs(c.astype(np.float64) - r))) / scale
         worst_act = max(worst_act, act)
         if not act <= ACT_TOL:
-            failures.append("layer %d %s: activations differ by %.3g relative" % (layer, site, act))
+            failures.append("%s: activations differ by %.3g relative" % (what, act))
         want = np_metrics.metrics(r.astype(np.float64), concentration_k=0.1)
         for m in METRICS:
             d = rel_metric(ours[key][m], want[m])
             worst_metric = max(worst_metric, d)
             if not d <= METRIC_TOL:
-                failures.append("layer %d %s: %s %.10g vs numpy %.10g (%.3g relative)"
-                                % (layer, site, m, ours[key][m], want[m], d))
-    print("%-24s %2d layer-sites  activations %.2e  metrics %.2e  %s"
-          % (name, len(ref), worst_act, worst_metric, "ok" if not failures else "FAIL"))
+                failures.append("%s: %s %.10g vs numpy %.10g (%.3g relative)"
+                                % (what, m, ours[key][m], want[m], d))
+    print("%-24s %2d layer-sites  activations %.2e  metrics %.2e  %s%s"
+          % (name, len(ref), worst_act, worst_metric, "ok" if not failures else "FAIL",
+             "  (%d expert captures, %d with < 2 tokens)" % (experts, empty) if experts else ""))
     for f in failures:
         print("    " + f)
     return not failures

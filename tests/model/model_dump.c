@@ -5,8 +5,10 @@
  * usage: model_dump MODEL IDS.json SEQ_LEN BATCH OUTDIR
  * IDS.json is one JSON array of ids, cut into consecutive sequences of SEQ_LEN
  * (a partial tail is dropped) and run BATCH sequences per forward pass.
- * Writes OUTDIR/layer{N}_{post,pre}.npy (float32 [tokens, width]) and
- * OUTDIR/metrics.json: ffnscope's own metrics of those activations. */
+ * Writes OUTDIR/layer{N}_{post,pre}.npy (float32 [tokens, width]; a routed
+ * layer's experts as layer{N}_{site}_expert{E|shared}.npy with the rows routed
+ * to each) and OUTDIR/metrics.json: ffnscope's own metrics of those
+ * activations (an expert with fewer than 2 rows: its count only). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,24 +20,52 @@
 #include "ffnscope/model.h"
 #include "util/fileio.h"
 
+/* One captured key: its rows so far (grown as batches arrive) and its covariance. */
+typedef struct Capture {
+    CaptureKey key;
+    int width;
+    float *acts;
+    size_t filled, cap;
+    Covacc *acc;
+} Capture;
+
 typedef struct Dump {
-    int n_layers, width;
-    size_t total_rows;
-    float *acts[64][SITE_COUNT];   /* [total_rows, width] */
-    size_t filled[64][SITE_COUNT];
-    Covacc *acc[64][SITE_COUNT];
+    Capture *caps;
+    int n;
 } Dump;
 
 static int onCapture(void *ctx, CaptureKey key, const float *acts, size_t rows, int width, Error *err)
 {
     Dump *d = ctx;
-    int layer = key.layer;
-    Site site = key.site;
-    if (width != d->width || d->filled[layer][site] + rows > d->total_rows)
-        return errorSet(err, EXIT_RUNTIME, "capture: unexpected batch shape");
-    memcpy(d->acts[layer][site] + d->filled[layer][site] * width, acts, rows * width * sizeof(float));
-    d->filled[layer][site] += rows;
-    return covaccAddF32(d->acc[layer][site], acts, rows, (size_t)width, err);
+    Capture *c = NULL;
+    for (int i = 0; i < d->n && !c; i++)
+        if (d->caps[i].key.layer == key.layer && d->caps[i].key.site == key.site &&
+            d->caps[i].key.expert == key.expert)
+            c = &d->caps[i];
+    if (!c || width != c->width) return errorSet(err, EXIT_RUNTIME, "capture: unexpected key or width");
+    if (c->filled + rows > c->cap) {
+        size_t cap = (c->filled + rows) * 2;
+        float *p = realloc(c->acts, cap * (size_t)width * sizeof(float));
+        if (!p) return errorNoMem(err, "dump");
+        c->acts = p;
+        c->cap = cap;
+    }
+    memcpy(c->acts + c->filled * width, acts, rows * width * sizeof(float));
+    c->filled += rows;
+    return covaccAddF32(c->acc, acts, rows, (size_t)width, err);
+}
+
+static int addKey(Dump *d, int layer, Site site, int expert, int width, Error *err)
+{
+    Capture *p = realloc(d->caps, (size_t)(d->n + 1) * sizeof *p);
+    if (!p) return errorNoMem(err, "dump");
+    d->caps = p;
+    Capture *c = &d->caps[d->n++];
+    memset(c, 0, sizeof *c);
+    c->key = (CaptureKey){layer, site, expert};
+    c->width = width;
+    if (!(c->acc = covaccNew(width))) return errorNoMem(err, "dump");
+    return 0;
 }
 
 static int writeNpy(const char *path, const float *x, size_t rows, int width, Error *err)
@@ -89,19 +119,17 @@ static int run(int argc, char **argv, Error *err)
         goto done;
     }
     int n_seq = seq_len > 0 ? (int)(n_ids / (size_t)seq_len) : 0;
-    d->n_layers = info->n_layers;
-    d->width = info->ffn_width;
-    d->total_rows = (size_t)n_seq * seq_len;
     uint8_t capture[64];
-    for (int l = 0; l < d->n_layers; l++) {
+    for (int l = 0; l < info->n_layers; l++) {
         capture[l] = SITE_BIT(SITE_POST) | SITE_BIT(SITE_PRE);
+        LayerFfn ffn;
+        modelLayerFfn(m, l, &ffn);
         for (int s = 0; s < SITE_COUNT; s++) {
-            d->acts[l][s] = malloc(d->total_rows * d->width * sizeof(float) + 1);
-            d->acc[l][s] = covaccNew(d->width);
-            if (!d->acts[l][s] || !d->acc[l][s]) {
-                errorNoMem(err, "dump");
+            if (!ffn.n_experts && addKey(d, l, (Site)s, CAPTURE_DENSE, ffn.width, err)) goto done;
+            for (int e = 0; e < ffn.n_experts; e++)
+                if (addKey(d, l, (Site)s, e, ffn.expert_width, err)) goto done;
+            if (ffn.n_experts && ffn.shared_width && addKey(d, l, (Site)s, CAPTURE_SHARED, ffn.shared_width, err))
                 goto done;
-            }
         }
     }
     for (int s0 = 0; s0 < n_seq; s0 += batch) {
@@ -110,32 +138,45 @@ static int run(int argc, char **argv, Error *err)
             goto done;
     }
     if (makeDirs(outdir, err)) goto done;
-    cov = malloc((size_t)d->width * d->width * sizeof *cov);
-    eig = malloc((size_t)d->width * sizeof *eig);
-    if (!cov || !eig) {
-        errorNoMem(err, "dump");
-        goto done;
-    }
-    for (int l = 0; l < d->n_layers; l++)
-        for (int s = 0; s < SITE_COUNT; s++) {
-            char path[4096];
-            snprintf(path, sizeof path, "%s/layer%d_%s.npy", outdir, l, siteName((Site)s));
-            if (writeNpy(path, d->acts[l][s], d->filled[l][s], d->width, err)) goto done;
-            Metrics mt;
-            if (covaccCovariance(d->acc[l][s], cov, err) || eigenSymmetric(cov, d->width, eig, err))
-                goto done;
-            metricsCompute(eig, d->width, d->acc[l][s]->count, d->acc[l][s]->nonfinite_rows, 0.1, &mt);
-            json_t *o = json_pack("{s:i, s:s, s:I, s:i, s:f, s:f, s:f, s:f, s:f, s:i, s:f, s:f, s:f}",
-                                  "layer", l, "site", siteName((Site)s), "tokens",
-                                  (json_int_t)mt.tokens, "width", mt.width, "hard_rank", mt.hard_rank,
-                                  "soft_rank", mt.soft_rank, "hard_util", mt.hard_util, "soft_util",
-                                  mt.soft_util, "concentration", mt.concentration, "concentration_k",
-                                  mt.concentration_k, "eee", mt.eee, "sui", mt.sui, "alpha", mt.alpha);
-            if (!o || json_array_append_new(rows_json, o)) {
-                errorNoMem(err, "dump");
-                goto done;
-            }
+    for (int i = 0; i < d->n; i++) {
+        Capture *c = &d->caps[i];
+        char path[4096], tag[32] = "";
+        if (c->key.expert == CAPTURE_SHARED) snprintf(tag, sizeof tag, "_expertshared");
+        else if (c->key.expert >= 0) snprintf(tag, sizeof tag, "_expert%d", c->key.expert);
+        snprintf(path, sizeof path, "%s/layer%d_%s%s.npy", outdir, c->key.layer, siteName(c->key.site), tag);
+        if (writeNpy(path, c->acts ? c->acts : (float *)"", c->filled, c->width, err)) goto done;
+        json_t *expert = c->key.expert == CAPTURE_DENSE    ? json_null()
+                         : c->key.expert == CAPTURE_SHARED ? json_string("shared")
+                                                           : json_integer(c->key.expert);
+        json_t *o = json_pack("{s:i, s:s, s:o, s:I, s:i}", "layer", c->key.layer, "site", siteName(c->key.site),
+                              "expert", expert, "tokens", (json_int_t)c->filled, "width", c->width);
+        if (!o || json_array_append_new(rows_json, o)) {
+            errorNoMem(err, "dump");
+            goto done;
         }
+        if (c->filled < 2) continue; /* no covariance: reported with its count only */
+        Metrics mt;
+        free(cov);
+        free(eig);
+        cov = malloc((size_t)c->width * c->width * sizeof *cov);
+        eig = malloc((size_t)c->width * sizeof *eig);
+        if (!cov || !eig) {
+            errorNoMem(err, "dump");
+            goto done;
+        }
+        if (covaccCovariance(c->acc, cov, err) || eigenSymmetric(cov, c->width, eig, err)) goto done;
+        metricsCompute(eig, c->width, c->acc->count, c->acc->nonfinite_rows, 0.1, &mt);
+        json_t *mj = json_pack("{s:f, s:f, s:f, s:f, s:f, s:i, s:f, s:f, s:f}", "hard_rank", mt.hard_rank,
+                               "soft_rank", mt.soft_rank, "hard_util", mt.hard_util, "soft_util", mt.soft_util,
+                               "concentration", mt.concentration, "concentration_k", mt.concentration_k, "eee",
+                               mt.eee, "sui", mt.sui, "alpha", mt.alpha);
+        if (!mj || json_object_update(o, mj)) {
+            json_decref(mj);
+            errorNoMem(err, "dump");
+            goto done;
+        }
+        json_decref(mj);
+    }
     char path[4096];
     snprintf(path, sizeof path, "%s/metrics.json", outdir);
     char *text = json_dumps(rows_json, JSON_INDENT(1) | JSON_REAL_PRECISION(17));
@@ -146,12 +187,11 @@ static int run(int argc, char **argv, Error *err)
     rc = fileWriteAtomic(path, text, strlen(text), err);
     free(text);
 done:
-    if (d)
-        for (int l = 0; l < 64; l++)
-            for (int s = 0; s < SITE_COUNT; s++) {
-                free(d->acts[l][s]);
-                covaccFree(d->acc[l][s]);
-            }
+    for (int i = 0; d && i < d->n; i++) {
+        free(d->caps[i].acts);
+        covaccFree(d->caps[i].acc);
+    }
+    if (d) free(d->caps);
     free(d);
     free(cov);
     free(eig);

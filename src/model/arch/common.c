@@ -2,6 +2,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 
 int archReadRope(ArchConfig *c, const HpSource *s, RopeSpec *r, int dims, Error *err)
@@ -189,5 +190,39 @@ int archRotaryDims(ArchConfig *c, const HpSource *s, const char *key, double fra
     if (c->rope.dims <= 0 || c->rope.dims % 2)
         return errorSet(err, EXIT_INPUT, "%s: key '%s' = %g gives %d rotary dimensions of a head of %d (rotary needs pairs)",
                         s->path, key, fraction, c->rope.dims, c->head_dim);
+    return 0;
+}
+
+int archMoe(ArchConfig *c, const HpSource *s, const char *experts_key, const char *width_key,
+            const char *shared_key, int norm_dflt, int sparse_keys, Error *err)
+{
+    if (hpInt(s, experts_key, NULL, HP_REQUIRED, 0, &c->n_experts, err) < 0 ||
+        hpInt(s, "num_experts_per_tok", NULL, HP_REQUIRED, 0, &c->top_k, err) < 0)
+        return -1;
+    if (c->top_k > c->n_experts)
+        return errorSet(err, EXIT_INPUT, "%s: num_experts_per_tok %d exceeds %s %d", s->path, c->top_k, experts_key,
+                        c->n_experts);
+    c->expert_ffn = c->ffn;
+    if (width_key && hpInt(s, width_key, NULL, HP_REQUIRED, 0, &c->expert_ffn, err) < 0) return -1;
+    if (shared_key && hpInt(s, shared_key, NULL, HP_REQUIRED, 0, &c->shared_ffn, err) < 0) return -1;
+    c->norm_topk = 1;
+    if (norm_dflt >= 0 && hpBool(s, "norm_topk_prob", NULL, norm_dflt, &c->norm_topk, err) < 0) return -1;
+    if (c->layout != BLOCK_PRE_NORM)
+        return errorSet(err, EXIT_INPUT, "%s: routed FFNs need pre-norm blocks", s->path);
+    int step = 1;
+    if (sparse_keys && hpInt(s, "decoder_sparse_step", NULL, 0, 1, &step, err) < 0) return -1;
+    for (int l = 0; l < c->n_layers && l < ARCH_MAX_LAYERS; l++) c->routed[l] = (l + 1) % step == 0;
+    if (!sparse_keys || !hpHas(s, "mlp_only_layers", NULL)) return 0;
+    for (int i = 0;; i++) {
+        char key[48];
+        double v;
+        snprintf(key, sizeof key, "mlp_only_layers.%d", i);
+        if (!hpHas(s, key, NULL)) break;
+        if (hpReal(s, key, NULL, 1, 0, &v, err) < 0) return -1;
+        if (v != floor(v) || v < 0 || v >= c->n_layers)
+            return errorSet(err, EXIT_INPUT, "%s: mlp_only_layers[%d] is not a layer index below %d", s->path, i,
+                            c->n_layers);
+        c->routed[(int)v] = 0;
+    }
     return 0;
 }

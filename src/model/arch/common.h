@@ -52,6 +52,14 @@ int archGemma2Like(ArchConfig *c, const HpSource *s, double dflt_cap, int big_la
  * P-th (l % P == P - 1) is sliding (P 1: none; P 0: all, as llama.cpp). */
 void archSlidingEvery(ArchConfig *c, int period);
 
+/* Mixture of experts: c->n_experts from experts_key, num_experts_per_tok,
+ * the expert width from width_key (NULL: intermediate_size, and no dense
+ * layer), the shared expert's from shared_key (NULL: none), norm_topk_prob
+ * (norm_dflt when absent; < 0: always renormalised, the key ignored) and, with
+ * sparse_keys, the dense layers of decoder_sparse_step and mlp_only_layers. */
+int archMoe(ArchConfig *c, const HpSource *s, const char *experts_key, const char *width_key,
+            const char *shared_key, int norm_dflt, int sparse_keys, Error *err);
+
 /* Reads key again with another default (families whose config class
  * defaults differ from LLaMA's). */
 int archRealDefault(const HpSource *s, const char *key, double dflt, double *out, Error *err);
