@@ -245,7 +245,7 @@ static const Bad bads[] = {
     {"version: 1\nmodels:\n  - path: a.npy\n    format: onnx\n",
      "4:13: models[0].format: unknown format 'onnx' (expected hf, gguf, llama2c, llmc, npy or safetensors)"},
     {"version: 1\ncorpus: {path: corpus.txt}\nmodels:\n  - path: gpt2-w64\n    family: bert\n",
-     "5:13: models[0].family: unknown family 'bert' (expected one of gpt2, llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, gpt_neox, phi3, olmo2, ngpt)"},
+     "5:13: models[0].family: unknown family 'bert' (expected one of gpt2, llama, mistral, qwen2, qwen3, gemma, gemma2, gemma3_text, gpt_neox, phi3, olmo2, ngpt, mixtral, qwen2_moe, qwen3_moe, olmoe)"},
     {"version: 1\nmodels:\n  - path: gpt2-w64\n",
      "3:5: model 'gpt2-w64' is not an activation file and needs a corpus (add corpus.path)"},
     {"version: 1\nmodels:\n  - path: a.npy\n  - path: a.npy\n",
