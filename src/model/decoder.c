@@ -380,9 +380,19 @@ int decoderBlock(Decoder *m, int l, Fwd *f, Error *err)
         norm(pool, c, x, h, rows, d, w[L_ATTN_NORM], w[L_ATTN_NORM_B]);
         in = h;
     }
-    opsLinear(pool, in, rows, d, w[L_WQ], w[L_BQ], qd, q, qd, 0);
-    opsLinear(pool, in, rows, d, w[L_WK], w[L_BK], kvd, k, kvd, 0);
-    opsLinear(pool, in, rows, d, w[L_WV], w[L_BV], kvd, v, kvd, 0);
+    int ldq = qd, ldkv = kvd;
+    if (w[L_WQKV] && c->qk_norm == QK_NORM_NONE && c->rope.type == ROPE_NONE) {
+        /* a fused projection that nothing rotates or normalises (GPT-2): one
+         * sgemm, the heads read as strided views of its rows */
+        ldq = ldkv = qd + 2 * kvd;
+        opsLinear(pool, in, rows, d, w[L_WQKV], w[L_BQKV], ldq, q, ldq, 0);
+        k = q + qd;
+        v = q + qd + kvd;
+    } else {
+        opsLinear(pool, in, rows, d, w[L_WQ], w[L_BQ], qd, q, qd, 0);
+        opsLinear(pool, in, rows, d, w[L_WK], w[L_BK], kvd, k, kvd, 0);
+        opsLinear(pool, in, rows, d, w[L_WV], w[L_BV], kvd, v, kvd, 0);
+    }
     if (c->qk_norm == QK_NORM_WHOLE) {
         norm(pool, c, q, q, rows, qd, w[L_Q_NORM], NULL);
         norm(pool, c, k, k, rows, kvd, w[L_K_NORM], NULL);
@@ -399,7 +409,7 @@ int decoderBlock(Decoder *m, int l, Fwd *f, Error *err)
     }
     float scale = c->attn_scale > 0 ? (float)c->attn_scale : 1.0f / sqrtf((float)hd);
     if (c->scale_by_layer) scale /= (float)(l + 1);
-    AttnArgs a = {.q = q, .k = k, .v = v, .ldq = qd, .ldk = kvd, .ldv = kvd, .o = att, .ldo = qd,
+    AttnArgs a = {.q = q, .k = k, .v = v, .ldq = ldq, .ldk = ldkv, .ldv = ldkv, .o = att, .ldo = qd,
                   .batch = f->batch, .seq_len = f->seq_len, .n_heads = c->n_heads, .n_kv_heads = c->n_kv_heads,
                   .head_dim = hd, .scale = scale, .window = sliding ? c->window : 0,
                   .softcap = (float)c->softcap};
@@ -466,7 +476,7 @@ static int reserveForward(Decoder *m, Pool *pool, int batch, int seq_len, Error 
     size_t rows = (size_t)batch * seq_len, d = (size_t)c->d, D = (size_t)c->ffn;
     size_t qd = (size_t)archDim(c, DIM_Q), kvd = (size_t)archDim(c, DIM_KV);
     if (scratchReserve(s, SCR_X, rows * d, err) || scratchReserve(s, SCR_H, rows * d, err) ||
-        scratchReserve(s, SCR_Q, rows * qd, err) || scratchReserve(s, SCR_K, rows * kvd, err) ||
+        scratchReserve(s, SCR_Q, rows * (qd + 2 * kvd), err) || scratchReserve(s, SCR_K, rows * kvd, err) ||
         scratchReserve(s, SCR_V, rows * kvd, err) || scratchReserve(s, SCR_ATT, rows * qd, err) ||
         scratchReserve(s, SCR_OUT, rows * d, err) || scratchReserve(s, SCR_GATE, rows * D, err) ||
         scratchReserve(s, SCR_UP, rows * D, err) ||
