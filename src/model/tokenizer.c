@@ -2,6 +2,7 @@
  * in tokenizer_encode.c, the file readers in tokenizer_json.c and
  * tokenizer_bin.c. */
 #include "model/tokenizer_impl.h"
+#include "model/tokenizer_pipeline.h"
 #include "util/fileio.h"
 
 #include <errno.h>
@@ -99,8 +100,13 @@ void tokenizerFree(Tokenizer *t)
 {
     if (!t) return;
     for (int i = 0; i < t->n_re; i++) pcre2_code_free(t->re[i]);
-    for (int32_t i = 0; i < t->n_added; i++) free(t->added[i].content);
-    free(t->added);
+    for (int32_t i = 0; i < t->added.n; i++) free(t->added.tok[i].content);
+    for (int32_t i = 0; i < t->added_norm.n; i++) free(t->added_norm.tok[i].content);
+    free(t->added.tok);
+    free(t->added_norm.tok);
+    tokPipelineFree(t->pipeline);
+    free(t->subword_prefix);
+    free(t->word_suffix);
     free(t->prefix);
     free(t->pairs);
     free(t->vocab);
@@ -263,12 +269,20 @@ static int buildMerges(Tokenizer *t, const TokenizerSpec *spec, Error *err)
             }
             joined = grown;
         }
+        /* With a continuing-subword prefix ("##"), "a" + "##b" makes "ab". */
+        const char *tail = right;
+        size_t tail_len = right_len;
+        if (t->subword_prefix_len && right_len >= t->subword_prefix_len &&
+            !memcmp(right, t->subword_prefix, t->subword_prefix_len)) {
+            tail += t->subword_prefix_len;
+            tail_len -= t->subword_prefix_len;
+        }
         memcpy(joined, left, left_len);
-        memcpy(joined + left_len, right, right_len);
-        int32_t id = tokLookup(t, joined, left_len + right_len);
+        memcpy(joined + left_len, tail, tail_len);
+        int32_t id = tokLookup(t, joined, left_len + tail_len);
         if (id < 0) {
-            errorSet(err, EXIT_INPUT, "%s: merge %d ('%.*s' '%s') makes '%.*s%s', which is not a token",
-                     src, r, (int)left_len, left, right, (int)left_len, left, right);
+            errorSet(err, EXIT_INPUT, "%s: merge %d ('%.*s' '%s') makes '%.*s%.*s', which is not a token",
+                     src, r, (int)left_len, left, right, (int)left_len, left, (int)tail_len, tail);
             free(joined);
             return -1;
         }
@@ -345,31 +359,49 @@ pcre2_code *tokCompileRegex(const char *pattern, const char *source, Error *err)
     return re;
 }
 
+static int addedSetAdd(AddedSet *set, const TokenizerAddedToken *a, const char *match,
+                       const char *src, Error *err)
+{
+    AddedToken *d = &set->tok[set->n];
+    d->content = strdup(match);
+    if (!d->content) return errorNoMem(err, src);
+    set->n++;
+    d->id = a->id;
+    d->len = strlen(match);
+    d->lstrip = a->lstrip;
+    d->rstrip = a->rstrip;
+    d->single_word = a->single_word;
+    return 0;
+}
+
+static void addedSetIndex(AddedSet *set)
+{
+    if (set->n) qsort(set->tok, (size_t)set->n, sizeof *set->tok, cmpAdded);
+    int32_t k = 0;
+    for (int b = 0; b <= 256; b++) {
+        while (k < set->n && (unsigned char)set->tok[k].content[0] < b) k++;
+        set->start[b] = k;
+    }
+}
+
 static int buildAdded(Tokenizer *t, const TokenizerSpec *spec, Error *err)
 {
     if (spec->n_added < 0) return errorSet(err, EXIT_INPUT, "%s: bad added token count", spec->source);
     if (spec->n_added) {
-        t->added = calloc((size_t)spec->n_added, sizeof *t->added);
-        if (!t->added) return errorNoMem(err, spec->source);
+        t->added.tok = calloc((size_t)spec->n_added, sizeof *t->added.tok);
+        t->added_norm.tok = calloc((size_t)spec->n_added, sizeof *t->added_norm.tok);
+        if (!t->added.tok || !t->added_norm.tok) return errorNoMem(err, spec->source);
     }
     for (int32_t i = 0; i < spec->n_added; i++) {
         const TokenizerAddedToken *a = &spec->added[i];
-        AddedToken *d = &t->added[t->n_added];
-        d->content = strdup(a->content);
-        if (!d->content) return errorNoMem(err, spec->source);
-        t->n_added++;
-        d->id = a->id;
-        d->len = strlen(a->content);
-        d->lstrip = a->lstrip;
-        d->rstrip = a->rstrip;
-        d->single_word = a->single_word;
+        int rc;
+        if (!a->match) rc = addedSetAdd(&t->added, a, a->content, spec->source, err);
+        else if (a->match[0]) rc = addedSetAdd(&t->added_norm, a, a->match, spec->source, err);
+        else rc = 0; /* normalized to nothing: it can never match */
+        if (rc) return -1;
     }
-    if (t->n_added) qsort(t->added, (size_t)t->n_added, sizeof *t->added, cmpAdded);
-    int32_t k = 0;
-    for (int b = 0; b <= 256; b++) {
-        while (k < t->n_added && (unsigned char)t->added[k].content[0] < b) k++;
-        t->added_start[b] = k;
-    }
+    addedSetIndex(&t->added);
+    addedSetIndex(&t->added_norm);
     return 0;
 }
 
@@ -384,7 +416,7 @@ static int checkSpecialId(const Tokenizer *t, int32_t id, const char *what, cons
 
 static bool wordsApart(const Tokenizer *t)
 {
-    const char *sp = t->escape_spaces ? "\xE2\x96\x81" : " ";
+    const char *sp = t->escape_spaces || t->pipeline ? "\xE2\x96\x81" : " ";
     size_t sl = strlen(sp);
     if (tokLookup(t, sp, sl) < 0) return false;
     for (int32_t id = 0; id < t->n_tokens; id++) {
@@ -417,13 +449,17 @@ static int buildChecked(const TokenizerSpec *spec, Tokenizer **out, Error *err);
 
 int tokenizerBuild(const TokenizerSpec *spec, Tokenizer **out, Error *err)
 {
-    return buildChecked(spec, out, err) ? cleanError(err) : 0;
+    if (!buildChecked(spec, out, err)) return 0;
+    tokPipelineFree(spec->pipeline); /* taken over even on failure */
+    return cleanError(err);
 }
 
 static int buildChecked(const TokenizerSpec *spec, Tokenizer **out, Error *err)
 {
     const char *src = spec->source ? spec->source : "tokenizer";
     *out = NULL;
+    if (spec->pipeline && spec->kind != TOKENIZER_SP_BPE)
+        return errorSet(err, EXIT_INPUT, "%s: a normalizer/pre-tokenizer pipeline needs the sp-bpe kind", src);
     if (spec->n_tokens <= 0 || spec->n_tokens > MAX_TOKENS || !spec->tokens)
         return errorSet(err, EXIT_INPUT, "%s: bad vocabulary size %d", src, spec->n_tokens);
     if (spec->merge_order == TOKENIZER_MERGE_SCORE && !spec->scores)
@@ -432,6 +468,7 @@ static int buildChecked(const TokenizerSpec *spec, Tokenizer **out, Error *err)
         return errorSet(err, EXIT_INPUT, "%s: too many pre-tokenizer splits", src);
     Tokenizer *t = calloc(1, sizeof *t);
     if (!t) return errorNoMem(err, src);
+    t->pipeline = spec->pipeline;
     t->kind = spec->kind;
     t->format = spec->format ? spec->format : "";
     t->source = strdup(src);
@@ -449,6 +486,14 @@ static int buildChecked(const TokenizerSpec *spec, Tokenizer **out, Error *err)
     t->escape_spaces = spec->escape_spaces;
     t->split_on_space = spec->split_on_space;
     if (!t->source) goto nomem;
+    if (spec->subword_prefix && spec->subword_prefix[0]) {
+        if (!(t->subword_prefix = strdup(spec->subword_prefix))) goto nomem;
+        t->subword_prefix_len = strlen(t->subword_prefix);
+    }
+    if (spec->word_suffix && spec->word_suffix[0]) {
+        if (!(t->word_suffix = strdup(spec->word_suffix))) goto nomem;
+        t->word_suffix_len = strlen(t->word_suffix);
+    }
     if (buildTokens(t, spec, err)) goto fail;
     if (spec->scores) {
         t->score = malloc((size_t)t->n_tokens * sizeof *t->score);
@@ -500,13 +545,17 @@ static int buildChecked(const TokenizerSpec *spec, Tokenizer **out, Error *err)
         if (!t->prefix) goto nomem;
         t->prefix_len = strlen(t->prefix);
     }
-    if (t->kind == TOKENIZER_SP_BPE) t->words_apart = wordsApart(t);
+    /* Merging words apart changes what the affixes and ignore_merges see. */
+    if (t->kind == TOKENIZER_SP_BPE && !t->subword_prefix && !t->word_suffix &&
+        !(t->pipeline && t->ignore_merges))
+        t->words_apart = wordsApart(t);
     if (buildAdded(t, spec, err)) goto fail;
     *out = t;
     return 0;
 nomem:
     errorNoMem(err, src);
 fail:
+    t->pipeline = NULL; /* freed by tokenizerBuild */
     tokenizerFree(t);
     return -1;
 }
