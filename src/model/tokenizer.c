@@ -477,6 +477,7 @@ static int buildChecked(const TokenizerSpec *spec, Tokenizer **out, Error *err)
     t->unk = spec->unk;
     t->bos = spec->bos;
     t->eos = spec->eos;
+    t->no_bos_reason = spec->no_bos_reason;
     t->fuse_unk = spec->fuse_unk;
     t->ignore_merges = spec->ignore_merges;
     t->byte_fallback = spec->byte_fallback;
@@ -563,6 +564,7 @@ fail:
 int tokenizerVocabSize(const Tokenizer *t) { return t->n_tokens; }
 int tokenizerBos(const Tokenizer *t) { return t->bos; }
 int tokenizerEos(const Tokenizer *t) { return t->eos; }
+const char *tokenizerNoBosReason(const Tokenizer *t) { return t->bos < 0 ? t->no_bos_reason : NULL; }
 const char *tokenizerKind(const Tokenizer *t)
 {
     return t->kind == TOKENIZER_BYTE_BPE ? "byte-bpe" : "sp-bpe";

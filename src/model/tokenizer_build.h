@@ -110,6 +110,7 @@ typedef struct TokenizerSpec {
     const char *const *merge_right; /* [n_merges] */
 
     int32_t unk, bos, eos; /* -1 when none */
+    const char *no_bos_reason; /* why bos is -1 (static string), or NULL */
     bool fuse_unk;         /* consecutive unknown characters give one unk */
     bool ignore_merges;    /* a piece that is a token as a whole is taken as is */
 

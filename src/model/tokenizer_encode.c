@@ -515,11 +515,19 @@ static int afterStage(Work *w, const char *s, size_t len, int stage)
 static int splitStage(Work *w, const char *s, size_t len, int stage)
 {
     size_t off = 0, done = 0, ms, me;
+    bool matched = false;
     while (off <= len) {
         int m = matchAt(w, w->t->re[stage], s, len, off, &ms, &me);
         if (m < 0) return -1;
         if (!m) break;
-        if (me == ms) { /* an empty match splits nothing */
+        if (me == ms) {
+            /* An empty match cuts the text there, unless it lies where the
+             * previous match ended (the regex engines' find_iter skips it). */
+            if (!(matched && done == ms)) {
+                if (ms > done && afterStage(w, s + done, ms - done, stage)) return -1;
+                done = ms;
+                matched = true;
+            }
             if (ms >= len) break;
             off = ms + utf8Len((unsigned char)s[ms]);
             continue;
@@ -527,6 +535,7 @@ static int splitStage(Work *w, const char *s, size_t len, int stage)
         if (ms > done && afterStage(w, s + done, ms - done, stage)) return -1;
         if (afterStage(w, s + ms, me - ms, stage)) return -1;
         done = off = me;
+        matched = true;
     }
     if (done < len && afterStage(w, s + done, len - done, stage)) return -1;
     return 0;

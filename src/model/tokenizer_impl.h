@@ -57,6 +57,7 @@ struct Tokenizer {
     TokenizerMergeOrder merge_order;
 
     int32_t unk, bos, eos;
+    const char *no_bos_reason; /* static string or NULL */
     bool fuse_unk, ignore_merges;
     int32_t byte_id[256]; /* byte-bpe: the byte's token; sp-bpe: its fallback token; -1 none */
     TokenizerByteFallback byte_fallback;

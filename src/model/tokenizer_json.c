@@ -247,6 +247,70 @@ static int32_t findSpecial(const Vocab *v, const TokenizerAddedToken *added, int
     return -1;
 }
 
+/* A token named in tokenizer_config.json: a string, or an AddedToken object
+ * with "content". *name is NULL for null. */
+static int configToken(const char *cfg_path, json_t *cfg, const char *key, const char **name, Error *err)
+{
+    json_t *v = json_object_get(cfg, key);
+    *name = NULL;
+    if (json_is_object(v)) v = json_object_get(v, "content");
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_string(v)) return errorSet(err, EXIT_INPUT, "%s: %s is not a string nor a token object", cfg_path, key);
+    *name = json_string_value(v);
+    return 0;
+}
+
+/* tokenizer_config.json beside the tokenizer.json: bos_token, eos_token and
+ * add_bos_token. A config whose tokenizer adds no BOS (add_bos_token false,
+ * or bos_token null) leaves the tokenizer without one, with the reason. */
+static int readTokenizerConfig(const char *path, const Vocab *v, const TokenizerAddedToken *added, int32_t n_added,
+                               TokenizerSpec *s, json_t **root, Error *err)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
+    static const char NAME[] = "tokenizer_config.json";
+    char *cfg_path = malloc(dir_len + sizeof NAME);
+    if (!cfg_path) return errorNoMem(err, path);
+    memcpy(cfg_path, path, dir_len);
+    memcpy(cfg_path + dir_len, NAME, sizeof NAME);
+    int rc = 0;
+    if (!fileIsRegular(cfg_path)) goto out;
+    if (!(*root = loadJson(cfg_path, err))) {
+        rc = -1;
+        goto out;
+    }
+    if (!json_is_object(*root)) {
+        rc = errorSet(err, EXIT_INPUT, "%s: not a JSON object", cfg_path);
+        goto out;
+    }
+    const char *keys[2] = {"bos_token", "eos_token"};
+    int32_t *ids[2] = {&s->bos, &s->eos};
+    for (int k = 0; k < 2; k++) {
+        json_t *present = json_object_get(*root, keys[k]);
+        const char *name;
+        if (!present) continue;
+        if ((rc = configToken(cfg_path, *root, keys[k], &name, err))) goto out;
+        *ids[k] = -1;
+        if (!name) continue;
+        const char *names[] = {name, NULL};
+        *ids[k] = findSpecial(v, added, n_added, names);
+        if (*ids[k] < 0) {
+            rc = errorSet(err, EXIT_INPUT, "%s: %s '%s' is not a token of %s", cfg_path, keys[k], name, path);
+            goto out;
+        }
+    }
+    json_t *add_bos = json_object_get(*root, "add_bos_token");
+    if (json_is_false(add_bos)) {
+        s->bos = -1;
+        s->no_bos_reason = "its tokenizer_config.json sets add_bos_token to false";
+    } else if (json_is_null(json_object_get(*root, "bos_token"))) {
+        s->no_bos_reason = "its tokenizer_config.json sets bos_token to null";
+    }
+out:
+    free(cfg_path);
+    return rc;
+}
+
 /* The content of each added token marked "normalized" (Hugging Face's
  * default for tokens that are not special) as the normalizer leaves it:
  * those are matched in normalized text. NULL for the others. */
@@ -292,6 +356,7 @@ int tokenizerLoadHfJson(const char *path, Tokenizer **out, Error *err)
     size_t n_owned = 0;
     char **matches = NULL; /* normalized added tokens' contents after the normalizer */
     size_t n_added = 0;
+    json_t *cfg_root = NULL; /* tokenizer_config.json, when there is one */
     int rc = -1;
 
     json_t *model = json_object_get(root, "model");
@@ -470,15 +535,18 @@ int tokenizerLoadHfJson(const char *path, Tokenizer **out, Error *err)
             goto done;
         }
     }
-    /* BOS/EOS are not part of tokenizer.json's model: take the usual names. */
+    /* BOS/EOS are not part of tokenizer.json's model: tokenizer_config.json
+     * beside it names them, otherwise the usual names are taken. */
     static const char *const bos_names[] = {"<s>", "<|begin_of_text|>", "<bos>", "<|endoftext|>", NULL};
     static const char *const eos_names[] = {"</s>", "<|end_of_text|>", "<eos>", "<|endoftext|>", NULL};
     s->bos = findSpecial(&v, added, (int32_t)n_added, bos_names);
     s->eos = findSpecial(&v, added, (int32_t)n_added, eos_names);
+    if (readTokenizerConfig(path, &v, added, (int32_t)n_added, s, &cfg_root, err)) goto done;
     rc = tokenizerBuild(s, out, err);
     s->pipeline = NULL; /* the tokenizer's now, or freed */
 done:
     if (p.spec.pipeline) tokPipelineFree(p.spec.pipeline);
+    json_decref(cfg_root);
     if (matches)
         for (size_t k = 0; k < n_added; k++) free(matches[k]);
     free(matches);

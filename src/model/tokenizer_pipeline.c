@@ -705,14 +705,15 @@ static int normChars(const NormStep *st, const char *s, size_t len, char **out, 
         }
         if (st->kind == NORM_BERT_CLEAN) {
             if (st->clean_text) {
+                /* Controls (C*, but tab, newline, CR) go, then white space becomes a space. */
                 if (c == 0 || c == 0xFFFD) continue;
                 utf8proc_category_t cat = utf8proc_category(c);
-                bool ws = c == '\t' || c == '\n' || c == '\r' || cat == UTF8PROC_CATEGORY_ZS;
-                bool control = !ws && (cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
-                                       cat == UTF8PROC_CATEGORY_CN || cat == UTF8PROC_CATEGORY_CO ||
-                                       cat == UTF8PROC_CATEGORY_CS);
+                bool control = c != '\t' && c != '\n' && c != '\r' &&
+                               (cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
+                                cat == UTF8PROC_CATEGORY_CN || cat == UTF8PROC_CATEGORY_CO ||
+                                cat == UTF8PROC_CATEGORY_CS);
                 if (control) continue;
-                if (ws) c = ' ';
+                if (isWhiteSpace(c)) c = ' ';
             }
             if (st->chinese_chars && isChineseChar(c)) {
                 o[k++] = ' ';
