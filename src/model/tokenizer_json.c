@@ -12,13 +12,13 @@
 
 enum { MAX_ID = 1 << 24 };
 
-static json_t *loadJson(const char *path, Error *err)
+static json_t *loadJson(const char *path, size_t flags, Error *err)
 {
     char *data;
     size_t len;
     if (fileReadAll(path, &data, &len, err)) return NULL;
     json_error_t je;
-    json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES | flags, &je);
     free(data);
     if (!root)
         errorSet(err, EXIT_INPUT, "%s: invalid JSON at line %d column %d: %s", path, je.line,
@@ -275,7 +275,8 @@ static int readTokenizerConfig(const char *path, const Vocab *v, const Tokenizer
     memcpy(cfg_path + dir_len, NAME, sizeof NAME);
     int rc = 0;
     if (!fileIsRegular(cfg_path)) goto out;
-    if (!(*root = loadJson(cfg_path, err))) {
+    /* Configs write model_max_length as 1e30 in full: reals are enough there. */
+    if (!(*root = loadJson(cfg_path, JSON_DECODE_INT_AS_REAL, err))) {
         rc = -1;
         goto out;
     }
@@ -346,7 +347,7 @@ static int normalizedAdded(const char *path, json_t *jadded, const TokenizerAdde
 int tokenizerLoadHfJson(const char *path, Tokenizer **out, Error *err)
 {
     *out = NULL;
-    json_t *root = loadJson(path, err);
+    json_t *root = loadJson(path, 0, err);
     if (!root) return -1;
     HfParse p = {.path = path};
     Vocab v = {0};
@@ -567,7 +568,7 @@ int tokenizerLoadVocabMerges(const char *vocab_path, const char *merges_path, co
                              Tokenizer **out, Error *err)
 {
     *out = NULL;
-    json_t *root = loadJson(vocab_path, err);
+    json_t *root = loadJson(vocab_path, 0, err);
     if (!root) return -1;
     Vocab v = {0};
     char *text = NULL;
