@@ -270,14 +270,10 @@ static int parseNormalizer(TokPipeline *p, json_t *n, int depth, Error *err)
         }
         return lower && !addNorm(p, NORM_LOWERCASE, err) ? -1 : 0;
     }
-    if (!strcmp(type, "Precompiled")) {
-        /* SentencePiece's compiled normalization rules: only an empty set is honoured. */
-        json_t *map = json_object_get(n, "precompiled_charsmap");
-        if (json_is_null(map) || (json_is_string(map) && !json_string_length(map))) return 0;
+    if (!strcmp(type, "Precompiled"))
         return errorSet(err, EXIT_INPUT,
-                        "%s: normalizer 'Precompiled' with a non-empty precompiled_charsmap is not supported",
+                        "%s: normalizer 'Precompiled' (SentencePiece's compiled normalization rules) is not supported",
                         p->path);
-    }
     return errorSet(err, EXIT_INPUT, "%s: normalizer '%s' is not supported", p->path, type);
 }
 
@@ -708,10 +704,10 @@ static int normChars(const NormStep *st, const char *s, size_t len, char **out, 
                 /* Controls (C*, but tab, newline, CR) go, then white space becomes a space. */
                 if (c == 0 || c == 0xFFFD) continue;
                 utf8proc_category_t cat = utf8proc_category(c);
+                /* Unassigned code points (Cn) stay, as in Hugging Face's tables. */
                 bool control = c != '\t' && c != '\n' && c != '\r' &&
                                (cat == UTF8PROC_CATEGORY_CC || cat == UTF8PROC_CATEGORY_CF ||
-                                cat == UTF8PROC_CATEGORY_CN || cat == UTF8PROC_CATEGORY_CO ||
-                                cat == UTF8PROC_CATEGORY_CS);
+                                cat == UTF8PROC_CATEGORY_CO || cat == UTF8PROC_CATEGORY_CS);
                 if (control) continue;
                 if (isWhiteSpace(c)) c = ' ';
             }

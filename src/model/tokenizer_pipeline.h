@@ -8,7 +8,7 @@
  *
  * Normalizers: NFC, NFD, NFKC, NFKD (utf8proc), Lowercase, Strip,
  * StripAccents, Replace (string or regex), Prepend, BertNormalizer,
- * Precompiled with an empty charsmap, Sequence. Pre-tokenizers: Split (all
+ * Sequence. Pre-tokenizers: Split (all
  * five behaviors, invert), ByteLevel, Whitespace, WhitespaceSplit,
  * Punctuation, Digits, Metaspace, CharDelimiterSplit, BertPreTokenizer,
  * Sequence. Anything else is refused by name.
@@ -55,8 +55,7 @@ typedef struct TokScratch {
     size_t n_ranges, ranges_cap;
 } TokScratch;
 
-/* Parses the "normalizer" and "pre_tokenizer" members (either may be null).
- * `uses_metaspace` tells whether "▁" stands for a space in the pieces. */
+/* Parses the "normalizer" and "pre_tokenizer" members (either may be null). */
 int tokPipelineParse(const char *path, json_t *normalizer, json_t *pre_tokenizer, TokPipeline **out,
                      Error *err);
 void tokPipelineFree(TokPipeline *p);

@@ -160,7 +160,10 @@ def random_text():
         range(0x1F300, 0x1F650), [9, 10, 11, 12, 13, 0x85, 0x1680, 0x2028, 0x2029, 0x3000, 0xFEFF]]
     out = []
     for _ in range(6000):
-        out.append(chr(rng.choice(rng.choice(pools))))
+        c = chr(rng.choice(rng.choice(pools)))
+        # U+061D (Unicode 14) is punctuation to utf8proc but not yet in the
+        # older table HF's Punctuation pre-tokenizer uses (docs/tokenizers.md).
+        out.append(c if c != "\u061d" else "x")
         if rng.random() < 0.15:
             out.append(" " * rng.randint(1, 3))
     return write(os.path.join(WORK, "random.txt"), "".join(out))
