@@ -302,13 +302,19 @@ static int buildMerges(Tokenizer *t, const TokenizerSpec *spec, Error *err)
 static const char GPT2_PATTERN[] =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
+/* Oniguruma's \w under Unicode: Alphabetic, marks, decimal digits, connector
+ * punctuation, and the Latin-1 digits it counts as word characters. */
+#define ONIG_WORD "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\x{B2}\\x{B3}\\x{B9}\\x{BC}-\\x{BE}"
+
 pcre2_code *tokCompileRegex(const char *pattern, const char *source, Error *err)
 {
     /* PCRE2's \s under UCP also takes U+180E and leaves out nothing the
      * references take, so \s and \S are spelled out as White_Space, the
      * set used by the reference encoders (Python's regex, HF's Oniguruma). */
-    /* Each two-character \s grows by under 64 bytes per input byte. */
-    size_t n = strlen(pattern), cap = n * 64 + 16, o = 0;
+    /* \w, \W, \b and \B take Oniguruma's Unicode word characters (what the
+     * tokenizer.json patterns were written for), not PCRE2's letters and numbers.
+     * The longest rewrite (\b) grows two characters by under 320 bytes. */
+    size_t n = strlen(pattern), cap = n * 160 + 16, o = 0;
     char *rx = malloc(cap);
     if (!rx) {
         errorNoMem(err, source);
@@ -321,6 +327,12 @@ pcre2_code *tokCompileRegex(const char *pattern, const char *source, Error *err)
             char c = pattern[i + 1];
             if (c == 's') ins = in_class ? TOK_WS_CLASS : "[" TOK_WS_CLASS "]";
             else if (c == 'S' && !in_class) ins = "[^" TOK_WS_CLASS "]";
+            else if (c == 'w') ins = in_class ? ONIG_WORD : "[" ONIG_WORD "]";
+            else if (c == 'W' && !in_class) ins = "[^" ONIG_WORD "]";
+            else if (c == 'b' && !in_class)
+                ins = "(?:(?<=[" ONIG_WORD "])(?![" ONIG_WORD "])|(?<![" ONIG_WORD "])(?=[" ONIG_WORD "]))";
+            else if (c == 'B' && !in_class)
+                ins = "(?:(?<=[" ONIG_WORD "])(?=[" ONIG_WORD "])|(?<![" ONIG_WORD "])(?![" ONIG_WORD "]))";
             if (ins) {
                 size_t l = strlen(ins);
                 memcpy(rx + o, ins, l);

@@ -145,7 +145,7 @@ def mixed_text():
         "\U0001F3F3\ufe0f\u200d\U0001F308 \u2764\ufe0f \U0001F1EB\U0001F1F7\n"
         "def f(x):\n    return x**2  # comment\n\tif (a && b) { c[i] = d->e; }  \n"
         "special <|endoftext|> <s> </s> <|im_start|>user<|im_end|> <bos><eos> "
-        "<|begin_of_text|> <unk> <mask> [CLS] hello HELLO helloworld\n"
+        "<|begin_of_text|> <unk> <mask> [CLS] hello HELLO helloworld HELLO WORLD Hello Worlds\n"
         "\u0130stanbul stra\u00dfe \u01c5 \u00a0nbsp\u3000ideographic\u200bzwsp under_score end"))
 
 
@@ -460,9 +460,11 @@ def component_files():
         {"type": "Split", "pattern": {"String": "\u0120"}, "behavior": "MergedWithNext", "invert": False}))
     # added tokens: single_word, lstrip, rstrip, normalized (matched after the normalizer)
     added = [dict(a, id=50256) for a in bl["added_tokens"]]
+    # (Hugging Face gives an added token that is already in the vocabulary the
+    # vocabulary's id, whatever the file says: none of these is.)
     for i, (content, sw, ls, rs, norm) in enumerate([
-            ("<mask>", False, True, True, False), ("hello", True, False, False, True),
-            ("[CLS]", False, False, True, False), ("<s>", False, True, False, True)]):
+            ("<mask>", False, True, True, False), ("[CLS]", False, False, True, False),
+            ("Hello World", True, False, False, True), ("<s>", False, True, False, True)]):
         added.append({"id": 50257 + i, "content": content, "single_word": sw, "lstrip": ls, "rstrip": rs,
                       "normalized": norm, "special": not norm})
     add("bl added tokens + Lowercase", bl, False, added_tokens=added, normalizer={"type": "Lowercase"},
