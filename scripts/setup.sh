@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   build-essential pkg-config meson ninja-build
-  libncurses-dev libopenblas-dev liblapacke-dev libyaml-dev libjansson-dev libpcre2-dev
+  libncurses-dev libopenblas-dev liblapacke-dev libyaml-dev libjansson-dev libpcre2-dev libutf8proc-dev
   libcriterion-dev
   libcairo2-dev fonts-dejavu-core
   python3 python3-numpy python3-torch python3-regex

@@ -25,6 +25,9 @@ int tokenizerEncode(const Tokenizer *t, const char *text, size_t len, int32_t **
 
 int tokenizerVocabSize(const Tokenizer *t);
 int tokenizerBos(const Tokenizer *t);   /* -1 when none */
+/* Why there is no BOS when the files say so (tokenizer_config.json's
+ * add_bos_token false or bos_token null), or NULL. */
+const char *tokenizerNoBosReason(const Tokenizer *t);
 const char *tokenizerKind(const Tokenizer *t); /* "byte-bpe" or "sp-bpe" */
 void tokenizerFree(Tokenizer *t);
 

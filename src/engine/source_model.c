@@ -171,7 +171,9 @@ int runCheckpoint(ModelRun *r, Error *err)
         }
     int bos = -1;
     if (cfg->corpus.add_bos && (bos = tokenizerBos(tok)) < 0) {
-        errorSet(err, EXIT_INPUT, "%s: corpus.add_bos is set but the tokenizer has no BOS token", e->path);
+        const char *why = tokenizerNoBosReason(tok);
+        errorSet(err, EXIT_INPUT, "%s: corpus.add_bos is set but the tokenizer has no BOS token%s%s", e->path,
+                 why ? ": " : "", why ? why : "");
         goto out;
     }
 

@@ -2,6 +2,7 @@
  * in tokenizer_encode.c, the file readers in tokenizer_json.c and
  * tokenizer_bin.c. */
 #include "model/tokenizer_impl.h"
+#include "model/tokenizer_pipeline.h"
 #include "util/fileio.h"
 
 #include <errno.h>
@@ -99,8 +100,13 @@ void tokenizerFree(Tokenizer *t)
 {
     if (!t) return;
     for (int i = 0; i < t->n_re; i++) pcre2_code_free(t->re[i]);
-    for (int32_t i = 0; i < t->n_added; i++) free(t->added[i].content);
-    free(t->added);
+    for (int32_t i = 0; i < t->added.n; i++) free(t->added.tok[i].content);
+    for (int32_t i = 0; i < t->added_norm.n; i++) free(t->added_norm.tok[i].content);
+    free(t->added.tok);
+    free(t->added_norm.tok);
+    tokPipelineFree(t->pipeline);
+    free(t->subword_prefix);
+    free(t->word_suffix);
     free(t->prefix);
     free(t->pairs);
     free(t->vocab);
@@ -263,12 +269,20 @@ static int buildMerges(Tokenizer *t, const TokenizerSpec *spec, Error *err)
             }
             joined = grown;
         }
+        /* With a continuing-subword prefix ("##"), "a" + "##b" makes "ab". */
+        const char *tail = right;
+        size_t tail_len = right_len;
+        if (t->subword_prefix_len && right_len >= t->subword_prefix_len &&
+            !memcmp(right, t->subword_prefix, t->subword_prefix_len)) {
+            tail += t->subword_prefix_len;
+            tail_len -= t->subword_prefix_len;
+        }
         memcpy(joined, left, left_len);
-        memcpy(joined + left_len, right, right_len);
-        int32_t id = tokLookup(t, joined, left_len + right_len);
+        memcpy(joined + left_len, tail, tail_len);
+        int32_t id = tokLookup(t, joined, left_len + tail_len);
         if (id < 0) {
-            errorSet(err, EXIT_INPUT, "%s: merge %d ('%.*s' '%s') makes '%.*s%s', which is not a token",
-                     src, r, (int)left_len, left, right, (int)left_len, left, right);
+            errorSet(err, EXIT_INPUT, "%s: merge %d ('%.*s' '%s') makes '%.*s%.*s', which is not a token",
+                     src, r, (int)left_len, left, right, (int)left_len, left, (int)tail_len, tail);
             free(joined);
             return -1;
         }
@@ -288,13 +302,19 @@ static int buildMerges(Tokenizer *t, const TokenizerSpec *spec, Error *err)
 static const char GPT2_PATTERN[] =
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
 
+/* Oniguruma's \w under Unicode: Alphabetic, marks, decimal digits, connector
+ * punctuation, and the Latin-1 digits it counts as word characters. */
+#define ONIG_WORD "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\x{B2}\\x{B3}\\x{B9}\\x{BC}-\\x{BE}"
+
 pcre2_code *tokCompileRegex(const char *pattern, const char *source, Error *err)
 {
     /* PCRE2's \s under UCP also takes U+180E and leaves out nothing the
      * references take, so \s and \S are spelled out as White_Space, the
      * set used by the reference encoders (Python's regex, HF's Oniguruma). */
-    /* Each two-character \s grows by under 64 bytes per input byte. */
-    size_t n = strlen(pattern), cap = n * 64 + 16, o = 0;
+    /* \w, \W, \b and \B take Oniguruma's Unicode word characters (what the
+     * tokenizer.json patterns were written for), not PCRE2's letters and numbers.
+     * The longest rewrite (\b) grows two characters by under 320 bytes. */
+    size_t n = strlen(pattern), cap = n * 160 + 16, o = 0;
     char *rx = malloc(cap);
     if (!rx) {
         errorNoMem(err, source);
@@ -307,6 +327,12 @@ pcre2_code *tokCompileRegex(const char *pattern, const char *source, Error *err)
             char c = pattern[i + 1];
             if (c == 's') ins = in_class ? TOK_WS_CLASS : "[" TOK_WS_CLASS "]";
             else if (c == 'S' && !in_class) ins = "[^" TOK_WS_CLASS "]";
+            else if (c == 'w') ins = in_class ? ONIG_WORD : "[" ONIG_WORD "]";
+            else if (c == 'W' && !in_class) ins = "[^" ONIG_WORD "]";
+            else if (c == 'b' && !in_class)
+                ins = "(?:(?<=[" ONIG_WORD "])(?![" ONIG_WORD "])|(?<![" ONIG_WORD "])(?=[" ONIG_WORD "]))";
+            else if (c == 'B' && !in_class)
+                ins = "(?:(?<=[" ONIG_WORD "])(?=[" ONIG_WORD "])|(?<![" ONIG_WORD "])(?![" ONIG_WORD "]))";
             if (ins) {
                 size_t l = strlen(ins);
                 memcpy(rx + o, ins, l);
@@ -345,31 +371,49 @@ pcre2_code *tokCompileRegex(const char *pattern, const char *source, Error *err)
     return re;
 }
 
+static int addedSetAdd(AddedSet *set, const TokenizerAddedToken *a, const char *match,
+                       const char *src, Error *err)
+{
+    AddedToken *d = &set->tok[set->n];
+    d->content = strdup(match);
+    if (!d->content) return errorNoMem(err, src);
+    set->n++;
+    d->id = a->id;
+    d->len = strlen(match);
+    d->lstrip = a->lstrip;
+    d->rstrip = a->rstrip;
+    d->single_word = a->single_word;
+    return 0;
+}
+
+static void addedSetIndex(AddedSet *set)
+{
+    if (set->n) qsort(set->tok, (size_t)set->n, sizeof *set->tok, cmpAdded);
+    int32_t k = 0;
+    for (int b = 0; b <= 256; b++) {
+        while (k < set->n && (unsigned char)set->tok[k].content[0] < b) k++;
+        set->start[b] = k;
+    }
+}
+
 static int buildAdded(Tokenizer *t, const TokenizerSpec *spec, Error *err)
 {
     if (spec->n_added < 0) return errorSet(err, EXIT_INPUT, "%s: bad added token count", spec->source);
     if (spec->n_added) {
-        t->added = calloc((size_t)spec->n_added, sizeof *t->added);
-        if (!t->added) return errorNoMem(err, spec->source);
+        t->added.tok = calloc((size_t)spec->n_added, sizeof *t->added.tok);
+        t->added_norm.tok = calloc((size_t)spec->n_added, sizeof *t->added_norm.tok);
+        if (!t->added.tok || !t->added_norm.tok) return errorNoMem(err, spec->source);
     }
     for (int32_t i = 0; i < spec->n_added; i++) {
         const TokenizerAddedToken *a = &spec->added[i];
-        AddedToken *d = &t->added[t->n_added];
-        d->content = strdup(a->content);
-        if (!d->content) return errorNoMem(err, spec->source);
-        t->n_added++;
-        d->id = a->id;
-        d->len = strlen(a->content);
-        d->lstrip = a->lstrip;
-        d->rstrip = a->rstrip;
-        d->single_word = a->single_word;
+        int rc;
+        if (!a->match) rc = addedSetAdd(&t->added, a, a->content, spec->source, err);
+        else if (a->match[0]) rc = addedSetAdd(&t->added_norm, a, a->match, spec->source, err);
+        else rc = 0; /* normalized to nothing: it can never match */
+        if (rc) return -1;
     }
-    if (t->n_added) qsort(t->added, (size_t)t->n_added, sizeof *t->added, cmpAdded);
-    int32_t k = 0;
-    for (int b = 0; b <= 256; b++) {
-        while (k < t->n_added && (unsigned char)t->added[k].content[0] < b) k++;
-        t->added_start[b] = k;
-    }
+    addedSetIndex(&t->added);
+    addedSetIndex(&t->added_norm);
     return 0;
 }
 
@@ -384,7 +428,7 @@ static int checkSpecialId(const Tokenizer *t, int32_t id, const char *what, cons
 
 static bool wordsApart(const Tokenizer *t)
 {
-    const char *sp = t->escape_spaces ? "\xE2\x96\x81" : " ";
+    const char *sp = t->escape_spaces || t->pipeline ? "\xE2\x96\x81" : " ";
     size_t sl = strlen(sp);
     if (tokLookup(t, sp, sl) < 0) return false;
     for (int32_t id = 0; id < t->n_tokens; id++) {
@@ -417,13 +461,17 @@ static int buildChecked(const TokenizerSpec *spec, Tokenizer **out, Error *err);
 
 int tokenizerBuild(const TokenizerSpec *spec, Tokenizer **out, Error *err)
 {
-    return buildChecked(spec, out, err) ? cleanError(err) : 0;
+    if (!buildChecked(spec, out, err)) return 0;
+    tokPipelineFree(spec->pipeline); /* taken over even on failure */
+    return cleanError(err);
 }
 
 static int buildChecked(const TokenizerSpec *spec, Tokenizer **out, Error *err)
 {
     const char *src = spec->source ? spec->source : "tokenizer";
     *out = NULL;
+    if (spec->pipeline && spec->kind != TOKENIZER_SP_BPE)
+        return errorSet(err, EXIT_INPUT, "%s: a normalizer/pre-tokenizer pipeline needs the sp-bpe kind", src);
     if (spec->n_tokens <= 0 || spec->n_tokens > MAX_TOKENS || !spec->tokens)
         return errorSet(err, EXIT_INPUT, "%s: bad vocabulary size %d", src, spec->n_tokens);
     if (spec->merge_order == TOKENIZER_MERGE_SCORE && !spec->scores)
@@ -432,6 +480,7 @@ static int buildChecked(const TokenizerSpec *spec, Tokenizer **out, Error *err)
         return errorSet(err, EXIT_INPUT, "%s: too many pre-tokenizer splits", src);
     Tokenizer *t = calloc(1, sizeof *t);
     if (!t) return errorNoMem(err, src);
+    t->pipeline = spec->pipeline;
     t->kind = spec->kind;
     t->format = spec->format ? spec->format : "";
     t->source = strdup(src);
@@ -440,6 +489,7 @@ static int buildChecked(const TokenizerSpec *spec, Tokenizer **out, Error *err)
     t->unk = spec->unk;
     t->bos = spec->bos;
     t->eos = spec->eos;
+    t->no_bos_reason = spec->no_bos_reason;
     t->fuse_unk = spec->fuse_unk;
     t->ignore_merges = spec->ignore_merges;
     t->byte_fallback = spec->byte_fallback;
@@ -449,6 +499,14 @@ static int buildChecked(const TokenizerSpec *spec, Tokenizer **out, Error *err)
     t->escape_spaces = spec->escape_spaces;
     t->split_on_space = spec->split_on_space;
     if (!t->source) goto nomem;
+    if (spec->subword_prefix && spec->subword_prefix[0]) {
+        if (!(t->subword_prefix = strdup(spec->subword_prefix))) goto nomem;
+        t->subword_prefix_len = strlen(t->subword_prefix);
+    }
+    if (spec->word_suffix && spec->word_suffix[0]) {
+        if (!(t->word_suffix = strdup(spec->word_suffix))) goto nomem;
+        t->word_suffix_len = strlen(t->word_suffix);
+    }
     if (buildTokens(t, spec, err)) goto fail;
     if (spec->scores) {
         t->score = malloc((size_t)t->n_tokens * sizeof *t->score);
@@ -500,13 +558,17 @@ static int buildChecked(const TokenizerSpec *spec, Tokenizer **out, Error *err)
         if (!t->prefix) goto nomem;
         t->prefix_len = strlen(t->prefix);
     }
-    if (t->kind == TOKENIZER_SP_BPE) t->words_apart = wordsApart(t);
+    /* Merging words apart changes what the affixes and ignore_merges see. */
+    if (t->kind == TOKENIZER_SP_BPE && !t->subword_prefix && !t->word_suffix &&
+        !(t->pipeline && t->ignore_merges))
+        t->words_apart = wordsApart(t);
     if (buildAdded(t, spec, err)) goto fail;
     *out = t;
     return 0;
 nomem:
     errorNoMem(err, src);
 fail:
+    t->pipeline = NULL; /* freed by tokenizerBuild */
     tokenizerFree(t);
     return -1;
 }
@@ -514,6 +576,7 @@ fail:
 int tokenizerVocabSize(const Tokenizer *t) { return t->n_tokens; }
 int tokenizerBos(const Tokenizer *t) { return t->bos; }
 int tokenizerEos(const Tokenizer *t) { return t->eos; }
+const char *tokenizerNoBosReason(const Tokenizer *t) { return t->bos < 0 ? t->no_bos_reason : NULL; }
 const char *tokenizerKind(const Tokenizer *t)
 {
     return t->kind == TOKENIZER_BYTE_BPE ? "byte-bpe" : "sp-bpe";

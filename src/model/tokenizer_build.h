@@ -83,6 +83,10 @@ typedef struct TokenizerAddedToken {
     const char *content; /* NUL-terminated */
     bool lstrip, rstrip; /* swallow white space before / after the match */
     bool single_word;    /* match only between non-word characters */
+    /* tokenizer.json tokens marked "normalized" with a pipeline: the content
+     * as the normalizer leaves it, matched in normalized text; NULL: content
+     * is matched in the raw text. */
+    const char *match;
 } TokenizerAddedToken;
 
 enum { TOKENIZER_MAX_SPLITS = 4 };
@@ -106,6 +110,7 @@ typedef struct TokenizerSpec {
     const char *const *merge_right; /* [n_merges] */
 
     int32_t unk, bos, eos; /* -1 when none */
+    const char *no_bos_reason; /* why bos is -1 (static string), or NULL */
     bool fuse_unk;         /* consecutive unknown characters give one unk */
     bool ignore_merges;    /* a piece that is a token as a whole is taken as is */
 
@@ -125,6 +130,13 @@ typedef struct TokenizerSpec {
 
     int32_t n_added;
     const TokenizerAddedToken *added; /* [n_added] */
+
+    /* tokenizer.json in general (kind TOKENIZER_SP_BPE, no prefix/escaping):
+     * the normalizer and pre-tokenizer steps, handed over to the tokenizer by
+     * tokenizerBuild (freed there on failure), and the BPE model's affixes. */
+    struct TokPipeline *pipeline;
+    const char *subword_prefix; /* continuing_subword_prefix, NULL for none */
+    const char *word_suffix;    /* end_of_word_suffix, NULL for none */
 } TokenizerSpec;
 
 /* A spec with every optional field off and unk/bos/eos = -1. */

@@ -1,5 +1,6 @@
 /* Text to token ids: added tokens, pre-tokenization, BPE merging. */
 #include "model/tokenizer_impl.h"
+#include "model/tokenizer_pipeline.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,10 @@ typedef struct Work {
     pcre2_match_context *mctx;
     pcre2_jit_stack *jit;
     pcre2_code *word_re; /* single_word checks, compiled when first needed */
+    char *affix; /* a character with the model's subword prefix / word suffix */
+    size_t affix_cap;
+    TokScratch sc; /* the pipeline's buffers (tokenizer.json) */
+    bool have_sc;
     Cache cache;
 } Work;
 
@@ -386,7 +391,8 @@ static int encodePiece(Work *w, const char *p, size_t len)
             return 0;
         }
     }
-    if (reserveSymbols(w, len + 1)) return -1;
+    /* Byte fallback may spell out a character's affixes too. */
+    if (reserveSymbols(w, len * (1 + t->subword_prefix_len) + t->word_suffix_len + 1)) return -1;
     size_t n = 0;
     Unk unk = {false};
     if (t->kind == TOKENIZER_BYTE_BPE) {
@@ -423,14 +429,27 @@ static int encodePiece(Work *w, const char *p, size_t len)
         for (size_t i = 0; i < len;) {
             size_t cl = utf8Len((unsigned char)p[i]);
             if (cl > len - i) cl = len - i;
-            int32_t id = tokLookup(t, p + i, cl);
+            const char *c = p + i;
+            size_t c_len = cl;
+            if (t->subword_prefix || t->word_suffix) {
+                /* HF's BPE: "##" before every character but the first, the
+                 * suffix after the last. */
+                size_t pre = i ? t->subword_prefix_len : 0, suf = i + cl == len ? t->word_suffix_len : 0;
+                if (growBytes(&w->affix, &w->affix_cap, pre + cl + suf, w)) return -1;
+                if (pre) memcpy(w->affix, t->subword_prefix, pre);
+                memcpy(w->affix + pre, p + i, cl);
+                if (suf) memcpy(w->affix + pre + cl, t->word_suffix, suf);
+                c = w->affix;
+                c_len = pre + cl + suf;
+            }
+            int32_t id = tokLookup(t, c, c_len);
             if (id >= 0) {
                 addKnown(w, &unk, &n, id);
             } else {
                 bool bytes = t->byte_fallback != TOKENIZER_BYTES_NONE;
-                for (size_t k = 0; k < cl && bytes; k++) bytes = t->byte_id[(unsigned char)p[i + k]] >= 0;
+                for (size_t k = 0; k < c_len && bytes; k++) bytes = t->byte_id[(unsigned char)c[k]] >= 0;
                 if (bytes)
-                    for (size_t k = 0; k < cl; k++) w->sym[n++] = t->byte_id[(unsigned char)p[i + k]];
+                    for (size_t k = 0; k < c_len; k++) w->sym[n++] = t->byte_id[(unsigned char)c[k]];
                 else if (addUnknown(w, &unk, &n)) return -1;
             }
             i += cl;
@@ -496,11 +515,19 @@ static int afterStage(Work *w, const char *s, size_t len, int stage)
 static int splitStage(Work *w, const char *s, size_t len, int stage)
 {
     size_t off = 0, done = 0, ms, me;
+    bool matched = false;
     while (off <= len) {
         int m = matchAt(w, w->t->re[stage], s, len, off, &ms, &me);
         if (m < 0) return -1;
         if (!m) break;
-        if (me == ms) { /* an empty match splits nothing */
+        if (me == ms) {
+            /* An empty match cuts the text there, unless it lies where the
+             * previous match ended (the regex engines' find_iter skips it). */
+            if (!(matched && done == ms)) {
+                if (ms > done && afterStage(w, s + done, ms - done, stage)) return -1;
+                done = ms;
+                matched = true;
+            }
             if (ms >= len) break;
             off = ms + utf8Len((unsigned char)s[ms]);
             continue;
@@ -508,9 +535,25 @@ static int splitStage(Work *w, const char *s, size_t len, int stage)
         if (ms > done && afterStage(w, s + done, ms - done, stage)) return -1;
         if (afterStage(w, s + ms, me - ms, stage)) return -1;
         done = off = me;
+        matched = true;
     }
     if (done < len && afterStage(w, s + done, len - done, stage)) return -1;
     return 0;
+}
+
+/* A piece of a vocabulary that cannot merge across words (words_apart): cut
+ * before each space mark that follows another character, encoded apart. */
+static int encodeApart(Work *w, const char *s, size_t n, const char *sp)
+{
+    size_t sl = strlen(sp), start = 0;
+    for (size_t i = 1; i + sl <= n; i++) {
+        if (memcmp(s + i, sp, sl)) continue;
+        if (i >= start + sl && !memcmp(s + i - sl, sp, sl)) continue; /* inside a run */
+        if (encodePiece(w, s + start, i - start)) return -1;
+        start = i;
+        i += sl - 1;
+    }
+    return encodePiece(w, s + start, n - start);
 }
 
 /* SentencePiece normalization of one segment, then the pieces. */
@@ -546,16 +589,7 @@ static int spSegment(Work *w, const char *s, size_t len, bool at_start)
     }
     if (!t->split_on_space) {
         if (!t->words_apart) return encodePiece(w, norm, n);
-        const char *sp = t->escape_spaces ? ESC : " ";
-        size_t sl = t->escape_spaces ? 3 : 1, start = 0;
-        for (size_t i = 1; i + sl <= n; i++) {
-            if (memcmp(norm + i, sp, sl)) continue;
-            if (i >= start + sl && !memcmp(norm + i - sl, sp, sl)) continue; /* inside a run */
-            if (encodePiece(w, norm + start, i - start)) return -1;
-            start = i;
-            i += sl - 1;
-        }
-        return encodePiece(w, norm + start, n - start);
+        return encodeApart(w, norm, n, t->escape_spaces ? ESC : " ");
     }
     /* Metaspace split: every "▁" starts a new piece. buf is not touched by
      * encodePiece for sp-bpe, so the pieces can point into it. */
@@ -570,9 +604,42 @@ static int spSegment(Work *w, const char *s, size_t len, bool at_start)
     return encodePiece(w, norm + start, n - start);
 }
 
+typedef int (*SegmentFn)(Work *w, const char *s, size_t len, bool at_start);
+
+static int splitAdded(Work *w, const AddedSet *set, const char *text, size_t len, bool at_start,
+                      SegmentFn fn);
+
+/* A tokenizer.json pipeline's pieces of one stretch of normalized text. */
+static int pipelinePieces(Work *w, const char *s, size_t len, bool origin)
+{
+    const TokPiece *pc;
+    size_t n;
+    if (!len) return 0;
+    if (tokPipelinePreTokenize(w->t->pipeline, &w->sc, s, len, origin, &pc, &n, w->err)) return -1;
+    for (size_t i = 0; i < n; i++) {
+        const char *p = w->sc.arena + pc[i].off;
+        int rc = w->t->words_apart ? encodeApart(w, p, pc[i].len, "\xE2\x96\x81")
+                                   : encodePiece(w, p, pc[i].len);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
+/* Hugging Face's order: normalize the stretch between raw-matched added
+ * tokens, match the normalized added tokens in it, pre-tokenize what is left. */
+static int pipelineSegment(Work *w, const char *s, size_t len, bool at_start)
+{
+    const char *norm;
+    size_t n;
+    if (!len) return 0;
+    if (tokPipelineNormalize(w->t->pipeline, &w->sc, s, len, &norm, &n, w->err)) return -1;
+    return splitAdded(w, &w->t->added_norm, norm, n, at_start, pipelinePieces);
+}
+
 static int segment(Work *w, const char *s, size_t len, bool at_start)
 {
     if (!len) return 0;
+    if (w->t->pipeline) return pipelineSegment(w, s, len, at_start);
     if (w->t->kind == TOKENIZER_SP_BPE) return spSegment(w, s, len, at_start);
     if (userStages(w->t) == 0) return byteLevelStage(w, s, len);
     return splitStage(w, s, len, 0);
@@ -600,13 +667,12 @@ static bool isWordChar(Work *w, uint32_t cp)
     return pcre2_match(w->word_re, (PCRE2_SPTR)u, n, 0, 0, w->md, NULL) >= 0;
 }
 
-/* The added token (longest first) that starts at s[pos], or NULL. */
-static const AddedToken *addedAt(Work *w, const char *s, size_t len, size_t pos)
+/* The added token of `set` (longest first) that starts at s[pos], or NULL. */
+static const AddedToken *addedAt(Work *w, const AddedSet *set, const char *s, size_t len, size_t pos)
 {
-    const Tokenizer *t = w->t;
     unsigned char c = (unsigned char)s[pos];
-    for (int32_t k = t->added_start[c]; k < t->added_start[c + 1]; k++) {
-        const AddedToken *a = &t->added[k];
+    for (int32_t k = set->start[c]; k < set->start[c + 1]; k++) {
+        const AddedToken *a = &set->tok[k];
         if (a->len > len - pos || memcmp(s + pos, a->content, a->len)) continue;
         if (a->single_word) {
             size_t end = pos + a->len;
@@ -623,14 +689,16 @@ static const AddedToken *addedAt(Work *w, const char *s, size_t len, size_t pos)
     return NULL;
 }
 
-static int encodeAll(Work *w, const char *text, size_t len)
+/* Cuts text at the added tokens of `set`, emitting their ids and handing the
+ * stretches between them to fn. */
+static int splitAdded(Work *w, const AddedSet *set, const char *text, size_t len, bool at_start,
+                      SegmentFn fn)
 {
-    const Tokenizer *t = w->t;
     size_t seg = 0, pos = 0;
-    if (t->n_added) {
+    if (set->n) {
         while (pos < len) {
             unsigned char c = (unsigned char)text[pos];
-            const AddedToken *a = t->added_start[c] < t->added_start[c + 1] ? addedAt(w, text, len, pos) : NULL;
+            const AddedToken *a = set->start[c] < set->start[c + 1] ? addedAt(w, set, text, len, pos) : NULL;
             if (!a) {
                 pos++;
                 continue;
@@ -642,7 +710,7 @@ static int encodeAll(Work *w, const char *text, size_t len)
                     if (!isWhiteSpace(decodeAt((const unsigned char *)text + p, end - p))) break;
                     end = p;
                 }
-            if (segment(w, text + seg, end - seg, seg == 0) || emit(w, a->id)) return -1;
+            if (fn(w, text + seg, end - seg, at_start && seg == 0) || emit(w, a->id)) return -1;
             pos += a->len;
             if (a->rstrip)
                 while (pos < len) {
@@ -653,7 +721,7 @@ static int encodeAll(Work *w, const char *text, size_t len)
             seg = pos;
         }
     }
-    return segment(w, text + seg, len - seg, seg == 0);
+    return fn(w, text + seg, len - seg, at_start && seg == 0);
 }
 
 int tokenizerEncode(const Tokenizer *t, const char *text, size_t len, int32_t **ids, size_t *n,
@@ -675,14 +743,18 @@ int tokenizerEncode(const Tokenizer *t, const char *text, size_t len, int32_t **
             goto done;
         }
         pcre2_jit_stack_assign(w.mctx, NULL, w.jit);
-    } else if (t->n_added) {
+    } else if (t->added.n || t->added_norm.n) {
         w.md = pcre2_match_data_create(4, NULL);
         if (!w.md) {
             errorNoMem(err, "tokenizer");
             goto done;
         }
     }
-    if (encodeAll(&w, text, len)) goto done;
+    if (t->pipeline) {
+        if (tokScratchInit(&w.sc, err)) goto done;
+        w.have_sc = true;
+    }
+    if (splitAdded(&w, &t->added, text, len, true, segment)) goto done;
     *ids = w.out;
     *n = w.n_out;
     w.out = NULL;
@@ -695,6 +767,8 @@ done:
     free(w.heap);
     free(w.buf);
     free(w.cat);
+    free(w.affix);
+    if (w.have_sc) tokScratchFree(&w.sc);
     cacheFree(&w.cache);
     if (w.word_re) pcre2_code_free(w.word_re);
     if (w.jit) pcre2_jit_stack_free(w.jit);

@@ -31,6 +31,12 @@ typedef struct AddedToken {
     bool lstrip, rstrip, single_word;
 } AddedToken;
 
+typedef struct AddedSet {
+    AddedToken *tok; /* sorted by first byte, then longest first */
+    int32_t n;
+    int32_t start[257]; /* tok[start[b] .. start[b+1]) start with byte b */
+} AddedSet;
+
 struct Tokenizer {
     TokenizerKind kind;
     const char *format;
@@ -51,6 +57,7 @@ struct Tokenizer {
     TokenizerMergeOrder merge_order;
 
     int32_t unk, bos, eos;
+    const char *no_bos_reason; /* static string or NULL */
     bool fuse_unk, ignore_merges;
     int32_t byte_id[256]; /* byte-bpe: the byte's token; sp-bpe: its fallback token; -1 none */
     TokenizerByteFallback byte_fallback;
@@ -68,9 +75,12 @@ struct Tokenizer {
      * (and cached), with the same result. */
     bool words_apart;
 
-    AddedToken *added; /* sorted by first byte, then longest first */
-    int32_t n_added;
-    int32_t added_start[257]; /* added[added_start[b] .. added_start[b+1]) start with byte b */
+    AddedSet added;      /* matched in the raw text */
+    AddedSet added_norm; /* pipeline only: matched in the normalized text */
+
+    struct TokPipeline *pipeline; /* tokenizer.json normalizer + pre-tokenizer, or NULL */
+    char *subword_prefix, *word_suffix;
+    size_t subword_prefix_len, word_suffix_len;
 };
 
 uint32_t tokHash(const char *s, size_t len);

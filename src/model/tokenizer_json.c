@@ -2,6 +2,7 @@
  * encoder.json + vocab.bpe. Everything is checked before it is used: a
  * malformed file ends in one "PATH: what is wrong" line. */
 #include "model/tokenizer_impl.h"
+#include "model/tokenizer_pipeline.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -11,13 +12,13 @@
 
 enum { MAX_ID = 1 << 24 };
 
-static json_t *loadJson(const char *path, Error *err)
+static json_t *loadJson(const char *path, size_t flags, Error *err)
 {
     char *data;
     size_t len;
     if (fileReadAll(path, &data, &len, err)) return NULL;
     json_error_t je;
-    json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES | flags, &je);
     free(data);
     if (!root)
         errorSet(err, EXIT_INPUT, "%s: invalid JSON at line %d column %d: %s", path, je.line,
@@ -246,10 +247,107 @@ static int32_t findSpecial(const Vocab *v, const TokenizerAddedToken *added, int
     return -1;
 }
 
+/* A token named in tokenizer_config.json: a string, or an AddedToken object
+ * with "content". *name is NULL for null. */
+static int configToken(const char *cfg_path, json_t *cfg, const char *key, const char **name, Error *err)
+{
+    json_t *v = json_object_get(cfg, key);
+    *name = NULL;
+    if (json_is_object(v)) v = json_object_get(v, "content");
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_string(v)) return errorSet(err, EXIT_INPUT, "%s: %s is not a string nor a token object", cfg_path, key);
+    *name = json_string_value(v);
+    return 0;
+}
+
+/* tokenizer_config.json beside the tokenizer.json: bos_token, eos_token and
+ * add_bos_token. A config whose tokenizer adds no BOS (add_bos_token false,
+ * or bos_token null) leaves the tokenizer without one, with the reason. */
+static int readTokenizerConfig(const char *path, const Vocab *v, const TokenizerAddedToken *added, int32_t n_added,
+                               TokenizerSpec *s, json_t **root, Error *err)
+{
+    const char *slash = strrchr(path, '/');
+    size_t dir_len = slash ? (size_t)(slash - path) + 1 : 0;
+    static const char NAME[] = "tokenizer_config.json";
+    char *cfg_path = malloc(dir_len + sizeof NAME);
+    if (!cfg_path) return errorNoMem(err, path);
+    memcpy(cfg_path, path, dir_len);
+    memcpy(cfg_path + dir_len, NAME, sizeof NAME);
+    int rc = 0;
+    if (!fileIsRegular(cfg_path)) goto out;
+    /* Configs write model_max_length as 1e30 in full: reals are enough there. */
+    if (!(*root = loadJson(cfg_path, JSON_DECODE_INT_AS_REAL, err))) {
+        rc = -1;
+        goto out;
+    }
+    if (!json_is_object(*root)) {
+        rc = errorSet(err, EXIT_INPUT, "%s: not a JSON object", cfg_path);
+        goto out;
+    }
+    const char *keys[2] = {"bos_token", "eos_token"};
+    int32_t *ids[2] = {&s->bos, &s->eos};
+    for (int k = 0; k < 2; k++) {
+        json_t *present = json_object_get(*root, keys[k]);
+        const char *name;
+        if (!present) continue;
+        if ((rc = configToken(cfg_path, *root, keys[k], &name, err))) goto out;
+        *ids[k] = -1;
+        if (!name) continue;
+        const char *names[] = {name, NULL};
+        *ids[k] = findSpecial(v, added, n_added, names);
+        if (*ids[k] < 0) {
+            rc = errorSet(err, EXIT_INPUT, "%s: %s '%s' is not a token of %s", cfg_path, keys[k], name, path);
+            goto out;
+        }
+    }
+    json_t *add_bos = json_object_get(*root, "add_bos_token");
+    if (json_is_false(add_bos)) {
+        s->bos = -1;
+        s->no_bos_reason = "its tokenizer_config.json sets add_bos_token to false";
+    } else if (json_is_null(json_object_get(*root, "bos_token"))) {
+        s->no_bos_reason = "its tokenizer_config.json sets bos_token to null";
+    }
+out:
+    free(cfg_path);
+    return rc;
+}
+
+/* The content of each added token marked "normalized" (Hugging Face's
+ * default for tokens that are not special) as the normalizer leaves it:
+ * those are matched in normalized text. NULL for the others. */
+static int normalizedAdded(const char *path, json_t *jadded, const TokenizerAddedToken *added, size_t n,
+                           const TokPipeline *pipe, char ***out, Error *err)
+{
+    char **m = calloc(n ? n : 1, sizeof *m);
+    if (!m) return errorNoMem(err, path);
+    *out = m;
+    TokScratch sc;
+    if (tokScratchInit(&sc, err)) return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        json_t *a = json_array_get(jadded, i);
+        if (!boolOr(a, "normalized", !boolOr(a, "special", false))) continue;
+        const char *norm;
+        size_t len;
+        if (tokPipelineNormalize(pipe, &sc, added[i].content, strlen(added[i].content), &norm, &len, err)) {
+            rc = -1;
+            break;
+        }
+        if (memchr(norm, 0, len)) {
+            rc = errorSet(err, EXIT_INPUT, "%s: added token '%s' normalizes to text with a NUL", path,
+                          added[i].content);
+            break;
+        }
+        if (!(m[i] = strndup(norm, len))) rc = errorNoMem(err, path);
+    }
+    tokScratchFree(&sc);
+    return rc;
+}
+
 int tokenizerLoadHfJson(const char *path, Tokenizer **out, Error *err)
 {
     *out = NULL;
-    json_t *root = loadJson(path, err);
+    json_t *root = loadJson(path, 0, err);
     if (!root) return -1;
     HfParse p = {.path = path};
     Vocab v = {0};
@@ -257,6 +355,9 @@ int tokenizerLoadHfJson(const char *path, Tokenizer **out, Error *err)
     const char **merge_l = NULL, **merge_r = NULL;
     char **owned = NULL; /* "a b" merges split in two */
     size_t n_owned = 0;
+    char **matches = NULL; /* normalized added tokens' contents after the normalizer */
+    size_t n_added = 0;
+    json_t *cfg_root = NULL; /* tokenizer_config.json, when there is one */
     int rc = -1;
 
     json_t *model = json_object_get(root, "model");
@@ -283,18 +384,20 @@ int tokenizerLoadHfJson(const char *path, Tokenizer **out, Error *err)
         errorSet(err, EXIT_INPUT, "%s: BPE dropout is not supported", path);
         goto done;
     }
+    /* The model's affixes: only the general pipeline applies them. */
+    const char *affix[2] = {NULL, NULL};
     const char *affix_keys[] = {"continuing_subword_prefix", "end_of_word_suffix"};
     for (int i = 0; i < 2; i++) {
         json_t *a = json_object_get(model, affix_keys[i]);
-        if (a && !json_is_null(a) && !(json_is_string(a) && !json_string_value(a)[0])) {
-            errorSet(err, EXIT_INPUT, "%s: %s is not supported", path, affix_keys[i]);
+        if (a && !json_is_null(a) && !json_is_string(a)) {
+            errorSet(err, EXIT_INPUT, "%s: %s is not a string", path, affix_keys[i]);
             goto done;
         }
+        if (json_is_string(a) && json_string_value(a)[0]) affix[i] = json_string_value(a);
     }
 
     /* Added tokens may lie beyond the vocabulary: size the id space for both. */
     json_t *jadded = json_object_get(root, "added_tokens");
-    size_t n_added = 0;
     int32_t min_n = 0;
     if (jadded && !json_is_null(jadded)) {
         if (!json_is_array(jadded)) {
@@ -368,10 +471,13 @@ int tokenizerLoadHfJson(const char *path, Tokenizer **out, Error *err)
         merge_r[i] = copy + (sp - s) + 1;
     }
 
+    /* The common shapes (GPT-2 and LLaMA-3 byte-level, SentencePiece-style)
+     * have their own fast paths; everything else runs as a pipeline. */
     TokenizerSpec *s = &p.spec;
     tokenizerSpecInit(s, TOKENIZER_BYTE_BPE, path, "tokenizer.json");
-    int parsed = parseNormalizer(&p, json_object_get(root, "normalizer"), err);
-    if (!parsed) parsed = parsePreTokenizer(&p, json_object_get(root, "pre_tokenizer"), err);
+    Error shape_err = {0};
+    int parsed = affix[0] || affix[1] ? -1 : parseNormalizer(&p, json_object_get(root, "normalizer"), &shape_err);
+    if (!parsed) parsed = parsePreTokenizer(&p, json_object_get(root, "pre_tokenizer"), &shape_err);
     bool byte_fallback = boolOr(model, "byte_fallback", false);
     if (!parsed) {
         json_t *dec = json_object_get(root, "decoder");
@@ -389,19 +495,26 @@ int tokenizerLoadHfJson(const char *path, Tokenizer **out, Error *err)
                 s->prefix_if_missing = false;
             }
         }
-        if (p.byte_level && (p.sp_style || byte_fallback))
-            parsed = errorSet(err, EXIT_INPUT, "%s: ByteLevel mixed with SentencePiece-style settings is not supported", path);
-        else if (!p.byte_level && !p.sp_style && !byte_fallback)
-            parsed = errorSet(err, EXIT_INPUT,
-                              "%s: BPE with neither a ByteLevel pre-tokenizer nor SentencePiece-style "
-                              "normalization is not supported", path);
-        else if (s->n_splits && !p.byte_level)
-            parsed = errorSet(err, EXIT_INPUT, "%s: Split pre-tokenizers need ByteLevel", path);
+        if ((p.byte_level && (p.sp_style || byte_fallback)) || (!p.byte_level && !p.sp_style && !byte_fallback) ||
+            (s->n_splits && !p.byte_level))
+            parsed = -1;
     }
     if (parsed) {
-        goto done;
+        TokPipeline *pipe;
+        if (tokPipelineParse(path, json_object_get(root, "normalizer"), json_object_get(root, "pre_tokenizer"),
+                             &pipe, err))
+            goto done;
+        tokenizerSpecInit(s, TOKENIZER_SP_BPE, path, "tokenizer.json");
+        s->pipeline = pipe;
+        s->subword_prefix = affix[0];
+        s->word_suffix = affix[1];
+        if (normalizedAdded(path, jadded, added, n_added, pipe, &matches, err)) {
+            tokPipelineFree(pipe);
+            goto done;
+        }
+        for (size_t i = 0; i < n_added; i++) added[i].match = matches[i];
     }
-    s->kind = p.byte_level ? TOKENIZER_BYTE_BPE : TOKENIZER_SP_BPE;
+    if (!s->pipeline) s->kind = p.byte_level ? TOKENIZER_BYTE_BPE : TOKENIZER_SP_BPE;
     s->n_tokens = v.n;
     s->tokens = v.tok;
     s->token_lens = v.len;
@@ -423,13 +536,21 @@ int tokenizerLoadHfJson(const char *path, Tokenizer **out, Error *err)
             goto done;
         }
     }
-    /* BOS/EOS are not part of tokenizer.json's model: take the usual names. */
+    /* BOS/EOS are not part of tokenizer.json's model: tokenizer_config.json
+     * beside it names them, otherwise the usual names are taken. */
     static const char *const bos_names[] = {"<s>", "<|begin_of_text|>", "<bos>", "<|endoftext|>", NULL};
     static const char *const eos_names[] = {"</s>", "<|end_of_text|>", "<eos>", "<|endoftext|>", NULL};
     s->bos = findSpecial(&v, added, (int32_t)n_added, bos_names);
     s->eos = findSpecial(&v, added, (int32_t)n_added, eos_names);
+    if (readTokenizerConfig(path, &v, added, (int32_t)n_added, s, &cfg_root, err)) goto done;
     rc = tokenizerBuild(s, out, err);
+    s->pipeline = NULL; /* the tokenizer's now, or freed */
 done:
+    if (p.spec.pipeline) tokPipelineFree(p.spec.pipeline);
+    json_decref(cfg_root);
+    if (matches)
+        for (size_t k = 0; k < n_added; k++) free(matches[k]);
+    free(matches);
     for (size_t k = 0; k < n_owned; k++) free(owned[k]);
     free(owned);
     hfFree(&p);
@@ -447,7 +568,7 @@ int tokenizerLoadVocabMerges(const char *vocab_path, const char *merges_path, co
                              Tokenizer **out, Error *err)
 {
     *out = NULL;
-    json_t *root = loadJson(vocab_path, err);
+    json_t *root = loadJson(vocab_path, 0, err);
     if (!root) return -1;
     Vocab v = {0};
     char *text = NULL;

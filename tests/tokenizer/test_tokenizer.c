@@ -366,8 +366,21 @@ Test(hfjson, validation)
         {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": -1}, \"merges\": []}}", "out of range"},
         {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": \"0\"}, \"merges\": []}}", "is not an integer"},
         {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, "
-         "\"normalizer\": {\"type\": \"NFKC\"}}",
-         "normalizer 'NFKC' is not supported"},
+         "\"normalizer\": {\"type\": \"NMT\"}}",
+         "normalizer 'NMT' is not supported"},
+        {"{\"model\": {\"type\": \"Unigram\", \"vocab\": [[\"a\", 0.0]]}}", "model type 'Unigram' is not supported"},
+        {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, "
+         "\"normalizer\": {\"type\": \"Precompiled\", \"precompiled_charsmap\": \"AAAA\"}}",
+         "Precompiled"},
+        {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, "
+         "\"pre_tokenizer\": {\"type\": \"UnicodeScripts\"}}",
+         "pre_tokenizer 'UnicodeScripts' is not supported"},
+        {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, "
+         "\"pre_tokenizer\": {\"type\": \"Split\", \"pattern\": {\"String\": \" \"}, \"behavior\": \"Sideways\"}}",
+         "unknown behavior"},
+        {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, "
+         "\"pre_tokenizer\": {\"type\": \"Metaspace\", \"replacement\": \"ab\"}}",
+         "must be one character"},
         {"{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [], \"unk_token\": \"<unk>\"}, "
          "\"pre_tokenizer\": {\"type\": \"ByteLevel\"}}",
          "unk_token '<unk>' is not a token"},
@@ -405,4 +418,83 @@ Test(hfjson, rejects_invalid_utf8_text)
     cr_expect_eq(err.code, EXIT_INPUT);
     cr_expect(strstr(err.msg, "not valid UTF-8 at byte 2"), "%s", err.msg);
     tokenizerFree(t);
+}
+
+/* The general pipeline on the hand-worked vocabulary above. */
+Test(hfjson, pipeline_normalizers)
+{
+    /* NFKC folds full-width letters, Lowercase the capitals: "\uff21Bc" is "abc",
+     * which merges as the plain text does ("abc" in the sp suite). */
+    char *json = spJson("\"fuse_unk\":true,\"byte_fallback\":true,",
+                        "\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"NFKC\"},"
+                        "{\"type\":\"Lowercase\"},{\"type\":\"Prepend\",\"prepend\":\"\u2581\"},"
+                        "{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"},\"content\":\"\u2581\"}]},"
+                        "\"pre_tokenizer\":null");
+    Tokenizer *t = loadJsonText("nfkc.json", json);
+    free(json);
+    EXPECT_IDS(t, "\uff21Bc", 264, 266);
+    EXPECT_IDS(t, "AB<s>", 259, 265, 1); /* added tokens are cut out before normalizing */
+    EXPECT_IDS(t, "<s>", 1);         /* an empty stretch gets no "\u2581" */
+    tokenizerFree(t);
+}
+
+Test(hfjson, pipeline_split_behaviors)
+{
+    /* Split on "b": Removed drops it, MergedWithPrevious glues it to "a"
+     * (then "ab" is one piece), MergedWithNext to "c" ("bc"). */
+    static const struct {
+        const char *behavior;
+        int32_t ids[4];
+        size_t n;
+    } cases[] = {
+        {"Removed", {260, 262}, 2},
+        {"Isolated", {260, 261, 262}, 3},
+        {"MergedWithPrevious", {265, 262}, 2},
+        {"MergedWithNext", {260, 266}, 2},
+        {"Contiguous", {260, 261, 262}, 3},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char pre[256];
+        snprintf(pre, sizeof pre,
+                 "\"normalizer\":null,\"pre_tokenizer\":{\"type\":\"Split\",\"pattern\":{\"String\":\"b\"},"
+                 "\"behavior\":\"%s\",\"invert\":false}", cases[i].behavior);
+        char *json = spJson("\"byte_fallback\":true,", pre);
+        Tokenizer *t = loadJsonText("split.json", json);
+        free(json);
+        expectIds(t, "abc", cases[i].ids, cases[i].n);
+        tokenizerFree(t);
+    }
+}
+
+Test(hfjson, tokenizer_config_bos)
+{
+    char *json = spJson("\"byte_fallback\":true,", SP_NORM);
+    writeFile("tokenizer.json", json, strlen(json));
+    free(json);
+    static const struct {
+        const char *config;
+        int bos, eos;
+        bool reason;
+    } cases[] = {
+        {"{\"bos_token\": \"</s>\", \"eos_token\": {\"content\": \"<s>\"}}", 2, 1, false},
+        {"{\"add_bos_token\": false, \"bos_token\": \"<s>\"}", -1, 2, true},
+        {"{\"bos_token\": null}", -1, 2, true},
+        {"{\"model_max_length\": 4096}", 1, 2, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        writeFile("tokenizer_config.json", cases[i].config, strlen(cases[i].config));
+        Tokenizer *t;
+        Error err = {0};
+        cr_assert_eq(tokenizerLoad(tmpdir, &t, &err), 0, "%s", err.msg);
+        cr_expect_eq(tokenizerBos(t), cases[i].bos, "case %zu", i);
+        cr_expect_eq(tokenizerEos(t), cases[i].eos, "case %zu", i);
+        cr_expect_eq(tokenizerNoBosReason(t) != NULL, cases[i].reason, "case %zu", i);
+        tokenizerFree(t);
+    }
+    const char bad[] = "{\"bos_token\": \"<nope>\"}";
+    writeFile("tokenizer_config.json", bad, strlen(bad));
+    Tokenizer *t = NULL;
+    Error err = {0};
+    cr_expect_eq(tokenizerLoad(tmpdir, &t, &err), -1);
+    cr_expect(strstr(err.msg, "tokenizer_config.json: bos_token '<nope>' is not a token"), "%s", err.msg);
 }
