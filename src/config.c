@@ -227,7 +227,7 @@ static int hasSuffix(const char *s, const char *suf)
 static const char *const kRootKeys[] = {"version", "corpus", "capture", "metrics", "models", "ui", "output", NULL};
 static const char *const kCorpusKeys[] = {"path", "tokens", "seq_len", "batch", "add_bos", NULL};
 static const char *const kCaptureKeys[] = {"sites", "layers", "refresh_tokens", "memory_limit", NULL};
-static const char *const kMetricsKeys[] = {"concentration_k", NULL};
+static const char *const kMetricsKeys[] = {"concentration_k", "overlap_k", NULL};
 static const char *const kModelKeys[] = {"name", "path", "glob", "format", "family", "tokenizer", "fit_group", NULL};
 static const char *const kUiKeys[] = {"theme", NULL};
 static const char *const kOutputKeys[] = {"dir", "export_dir", NULL};
@@ -379,6 +379,13 @@ static int parseMetrics(Ctx *c, yaml_node_t *root, Config *cfg)
         if (k >= 1 && k != floor(k))
             return failAt(c, n, "metrics.concentration_k: a count (>= 1) must be a whole number, got %s", scalar(n));
         cfg->concentration_k = k;
+    }
+    if ((n = lookup(c, m, "overlap_k"))) {
+        double k = 0;
+        if (getNumber(c, n, "metrics.overlap_k", &k)) return -1;
+        if (k < 1 || k > 4096 || k != floor(k))
+            return failAt(c, n, "metrics.overlap_k: must be a whole number in [1, 4096], got %s", scalar(n));
+        cfg->overlap_k = (int)k;
     }
     return 0;
 }
@@ -696,6 +703,7 @@ static int defaults(Config *cfg, const char *path)
     cfg->all_layers = 1;
     cfg->refresh_tokens = 8192;
     cfg->concentration_k = 0.1;
+    cfg->overlap_k = 8;
     cfg->theme = strdup("default");
     cfg->export_dir = strdup("exports");
     char *stem = lastComponent(path, 0);

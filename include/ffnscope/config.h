@@ -38,6 +38,7 @@ typedef struct Config {
     uint64_t memory_limit;    /* capture.memory_limit in bytes, 0: not set (80% of available memory);
                                * `--memory-limit` overrides it */
     double concentration_k;   /* default 0.1 */
+    int overlap_k;            /* eigenvectors per expert for the subspace overlap, default 8 */
     int n_models;
     ModelEntry *models;
     char *theme;              /* default "default" */

@@ -9,4 +9,9 @@
  * OpenBLAS is already set to one thread, several may run at once. */
 int eigenSymmetric(double *a, int dim, double *eig, Error *err);
 
+/* Like eigenSymmetric, and the eigenvectors of the k largest eigenvalues:
+ * vecs [k * dim] column-major (vector j at vecs + j*dim, unit length, in
+ * ascending order of their values). Slower than eigenSymmetric (eigen.c). */
+int eigenSymmetricTop(double *a, int dim, double *eig, int k, double *vecs, Error *err);
+
 #endif

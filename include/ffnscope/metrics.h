@@ -8,7 +8,9 @@
 enum {
     WARN_RANK_LIMITED = 1u << 0, /* tokens < 10 * width */
     WARN_NONFINITE = 1u << 1,    /* rows with NaN/Inf were dropped */
-    WARN_ZERO_VARIANCE = 1u << 2 /* sum of eigenvalues is 0 */
+    WARN_ZERO_VARIANCE = 1u << 2, /* sum of eigenvalues is 0 */
+    WARN_NO_TOKENS = 1u << 3,     /* an expert no token was routed to: no spectrum */
+    WARN_TOO_FEW_TOKENS = 1u << 4 /* an expert one token was routed to: no spectrum */
 };
 
 /* Everything ffnscope measures on one spectrum. */
@@ -29,6 +31,10 @@ typedef struct Metrics {
  * when >= 1. */
 void metricsCompute(const double *eig_desc, int width, int64_t tokens, int64_t nonfinite_rows,
                     double k_param, Metrics *out);
+
+/* The metrics of a stream too short for a covariance (tokens < 2): every
+ * measure NaN, the count kept and WARN_NO_TOKENS or WARN_TOO_FEW_TOKENS. */
+void metricsEmpty(int width, int64_t tokens, int64_t nonfinite_rows, Metrics *out);
 
 /* Writes the warnings as "rank_limited;nonfinite=12;zero_variance" ("" when
  * none) and returns buf. */

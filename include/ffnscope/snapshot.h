@@ -36,10 +36,27 @@ typedef struct LayerSnapshot {
     int routed;          /* 0: a dense FFN (expert ignored); 1: one expert of a routed FFN */
     int expert;          /* when routed: the expert's index or CAPTURE_SHARED (ffnscope/model.h) */
     int width;           /* this row's FFN width (an expert's intermediate size); 0: the model's */
-    Metrics metrics;     /* meaningful when n_eigen > 0 */
+    Metrics metrics;     /* meaningful when n_eigen > 0, or (an expert with < 2 tokens) when its warnings
+                            hold WARN_NO_TOKENS or WARN_TOO_FEW_TOKENS: its count, the rest NaN */
     int n_eigen;         /* width once computed, 0 before the first refresh */
     double *eigen;       /* [n_eigen], descending */
+    /* routed experts (expert >= 0): the subspace overlap of this row's (layer, site) over
+     * overlap_pairs pairs of experts with overlap_k eigenvectors each (README "Mixture of
+     * experts"); overlap_pairs 0: not computed */
+    double overlap;
+    int overlap_k, overlap_pairs;
 } LayerSnapshot;
+
+/* A routed layer-site at a glance: the load (tokens routed to each expert are the rows'
+ * metrics.tokens + nonfinite_rows), its entropy in nats and over ln E, and the overlap. */
+typedef struct MoeStats {
+    int n_experts;             /* routed experts (the shared one not counted) */
+    int64_t tokens;            /* routed token slots: tokens x experts per token */
+    double entropy;            /* -sum p_e ln p_e, p_e = tokens_e / tokens; NaN without tokens */
+    double entropy_norm;       /* entropy / ln n_experts */
+    double overlap;            /* NaN when fewer than two experts have eigenvectors */
+    int overlap_k, overlap_pairs;
+} MoeStats;
 
 typedef struct ModelSnapshot {
     char *name, *family, *format, *path;
@@ -107,6 +124,14 @@ void snapshotModelClear(ModelSnapshot *m);
 int snapshotFindModel(const Snapshot *s, const char *name);
 /* The row for (layer, site) of a model, or NULL. */
 const LayerSnapshot *snapshotFindRow(const ModelSnapshot *m, int layer, Site site);
+
+/* Whether a row has anything to show or write: a spectrum, or an expert's count of < 2 tokens. */
+int snapshotRowCounted(const LayerSnapshot *r);
+/* Tokens routed to a row's expert. */
+int64_t snapshotRowTokens(const LayerSnapshot *r);
+/* The routed-layer statistics of (layer, site); returns n_experts, 0 when the layer is not
+ * routed there (out then unset). */
+int snapshotMoeStats(const ModelSnapshot *m, int layer, Site site, MoeStats *out);
 
 /* The fit group of a model: its fit_group, else its family (never NULL). */
 const char *snapshotFitGroup(const ModelSnapshot *m);

@@ -39,7 +39,7 @@ static const char *rankMetric(RankKind k) { return k == RANK_SOFT ? "soft_rank" 
 /* Rows that are written: computed layers of models that did not fail. */
 static int rowWritten(const ModelSnapshot *m, const LayerSnapshot *r)
 {
-    return m->status != MODEL_FAILED && r->n_eigen > 0;
+    return m->status != MODEL_FAILED && snapshotRowCounted(r);
 }
 
 /* The expert column: "" for a dense FFN, "shared", or the expert's index. */
@@ -201,17 +201,73 @@ static json_t *fitJson(const FitSnapshot *f, int *bad)
     return o;
 }
 
+/* One routed layer: the load per expert (from its first captured site), its entropy and the
+ * overlap per site (README "Mixture of experts"). NULL with *bad unset when the layer is not
+ * routed or has nothing written. */
+static json_t *moeJson(const ModelSnapshot *m, int layer, int *bad)
+{
+    MoeStats st[SITE_COUNT];
+    int have[SITE_COUNT], any = -1;
+    for (int si = 0; si < SITE_COUNT; si++) {
+        have[si] = snapshotMoeStats(m, layer, (Site)si, &st[si]) > 0;
+        if (have[si] && any < 0) any = si;
+    }
+    if (any < 0) return NULL;
+    json_t *o = json_object(), *load = json_array(), *ov = json_object(), *pairs = json_object();
+    if (!o || !load || !ov || !pairs) {
+        json_decref(o);
+        json_decref(load);
+        json_decref(ov);
+        json_decref(pairs);
+        return *bad = 1, NULL;
+    }
+    for (int i = 0; i < m->n_rows; i++) {
+        const LayerSnapshot *r = &m->rows[i];
+        if (r->layer == layer && (int)r->site == any && r->routed && r->expert >= 0)
+            add(load, json_integer(snapshotRowTokens(r)), bad);
+    }
+    int k = 0;
+    for (int si = 0; si < SITE_COUNT; si++) {
+        if (!have[si]) continue;
+        put(ov, siteName((Site)si), jnum(st[si].overlap), bad);
+        put(pairs, siteName((Site)si), json_integer(st[si].overlap_pairs), bad);
+        if (st[si].overlap_k) k = st[si].overlap_k;
+    }
+    put(o, "model", jstr(m->name), bad);
+    put(o, "layer", json_integer(layer), bad);
+    put(o, "experts", json_integer(st[any].n_experts), bad);
+    put(o, "load", load, bad);
+    put(o, "tokens", json_integer(st[any].tokens), bad);
+    put(o, "entropy", jnum(st[any].entropy), bad);
+    put(o, "entropy_norm", jnum(st[any].entropy_norm), bad);
+    put(o, "overlap", ov, bad);
+    put(o, "overlap_k", json_integer(k), bad);
+    put(o, "overlap_pairs", pairs, bad);
+    return o;
+}
+
 static int writeMetricsJson(const Snapshot *s, const Config *cfg, const char *path, Error *err)
 {
     int bad = 0;
     json_t *root = json_object(), *models = json_array(), *rows = json_array(), *fits = json_array(),
-           *dbeta = json_array(), *errors = json_array();
-    if (!root || !models || !rows || !fits || !dbeta || !errors) bad = 1;
+           *dbeta = json_array(), *errors = json_array(), *moe = json_array();
+    if (!root || !models || !rows || !fits || !dbeta || !errors || !moe) bad = 1;
     for (int i = 0; !bad && i < s->n_models; i++) {
         const ModelSnapshot *m = &s->models[i];
         add(models, modelJson(m, &bad), &bad);
         for (int j = 0; j < m->n_rows; j++)
             if (rowWritten(m, &m->rows[j])) add(rows, rowJson(m, &m->rows[j], &bad), &bad);
+        for (int j = 0; j < m->n_rows && m->status != MODEL_FAILED; j++) {
+            const LayerSnapshot *r = &m->rows[j];
+            /* once per routed layer: at its first expert row */
+            if (!r->routed || r->expert < 0 || (j > 0 && m->rows[j - 1].routed && m->rows[j - 1].layer == r->layer))
+                continue;
+            int seen = 0;
+            for (int q = 0; q < j; q++) seen |= m->rows[q].layer == r->layer && m->rows[q].routed;
+            if (seen) continue;
+            json_t *e = moeJson(m, r->layer, &bad);
+            if (e) add(moe, e, &bad);
+        }
         if (m->status == MODEL_FAILED) {
             json_t *e = json_object();
             if (e) {
@@ -245,7 +301,8 @@ static int writeMetricsJson(const Snapshot *s, const Config *cfg, const char *pa
         put(root, "fits", fits, &bad);
         put(root, "delta_beta", dbeta, &bad);
         put(root, "errors", errors, &bad);
-        models = rows = fits = dbeta = errors = NULL;
+        put(root, "moe", moe, &bad);
+        models = rows = fits = dbeta = errors = moe = NULL;
     }
     char *text = bad ? NULL : json_dumps(root, JSON_INDENT(1) | JSON_REAL_PRECISION(17) | JSON_PRESERVE_ORDER);
     json_decref(root);
@@ -254,6 +311,7 @@ static int writeMetricsJson(const Snapshot *s, const Config *cfg, const char *pa
     json_decref(fits);
     json_decref(dbeta);
     json_decref(errors);
+    json_decref(moe);
     if (!text) return errorNoMem(err, path);
     size_t n = strlen(text);
     text[n] = '\n';   /* json_dumps leaves room: replace the NUL, write n+1 */
@@ -393,6 +451,7 @@ static int resolvedConfig(Yb *y, const Config *cfg, const char *dir)
     ySet(y, root, "capture", cap);
     int met = yMap(y);
     ySet(y, met, "concentration_k", yExact(y, cfg->concentration_k));
+    ySet(y, met, "overlap_k", yInt(y, cfg->overlap_k));
     ySet(y, root, "metrics", met);
     int models = ySeq(y, 0);
     for (int i = 0; i < cfg->n_models; i++) {
@@ -589,6 +648,8 @@ static unsigned warningsFromString(const char *s, int64_t *nonfinite)
     unsigned bits = 0;
     if (strstr(s, "rank_limited")) bits |= WARN_RANK_LIMITED;
     if (strstr(s, "zero_variance")) bits |= WARN_ZERO_VARIANCE;
+    if (strstr(s, "no_tokens")) bits |= WARN_NO_TOKENS;
+    if (strstr(s, "too_few_tokens")) bits |= WARN_TOO_FEW_TOKENS;
     const char *nf = strstr(s, "nonfinite");
     if (nf) {
         bits |= WARN_NONFINITE;
@@ -718,6 +779,15 @@ static int loadRow(Loader *l, json_t *o, int index, Snapshot *s, StFile *st, con
         goto out;
     x->warnings = warningsFromString(warn ? warn : "", &nonfinite);
     x->nonfinite_rows = nonfinite;
+    if (x->warnings & (WARN_NO_TOKENS | WARN_TOO_FEW_TOKENS)) {
+        /* an expert with fewer than 2 tokens: a count, no spectrum */
+        if (expert < 0 || tokens + nonfinite > 1) {
+            bad(l, "no_tokens/too_few_tokens on a row that is not an expert with < 2 tokens", index);
+            goto out;
+        }
+        rc = 0;
+        goto out;
+    }
 
     char key[512], ex[16];
     snprintf(key, sizeof key, "%s/%s/layer%d%s%s", m->name, site, r->layer, expert == CAPTURE_DENSE ? "" : "/expert",
@@ -743,6 +813,39 @@ out:
     free(site);
     free(warn);
     return rc;
+}
+
+/* The overlap of a routed layer's sites onto its expert rows (the load and entropy come from
+ * the rows themselves). */
+static int loadMoe(Loader *l, json_t *o, int index, Snapshot *s)
+{
+    char *model = NULL;
+    int64_t layer, k;
+    if (!json_is_object(o)) return bad(l, "a moe entry is not an object", index);
+    if (getStr(l, o, "model", 1, &model, index)) return -1;
+    int mi = snapshotFindModel(s, model);
+    free(model);
+    if (mi < 0) return bad(l, "a moe entry names a model that is not listed", index);
+    if (getI64(l, o, "layer", 0, 1000000, &layer, index) || getI64(l, o, "overlap_k", 0, 1 << 24, &k, index))
+        return -1;
+    json_t *ov = json_object_get(o, "overlap"), *pairs = json_object_get(o, "overlap_pairs");
+    if (!json_is_object(ov) || !json_is_object(pairs)) return bad(l, "moe overlap is not an object by site", index);
+    ModelSnapshot *m = &s->models[mi];
+    for (int si = 0; si < SITE_COUNT; si++) {
+        json_t *v = json_object_get(ov, siteName((Site)si)), *p = json_object_get(pairs, siteName((Site)si));
+        if (!v || !p) continue;
+        if (!(json_is_number(v) || json_is_null(v)) || !json_is_integer(p) || json_integer_value(p) < 0 ||
+            json_integer_value(p) > (1 << 30) || (json_is_null(v) && json_integer_value(p) > 0))
+            return bad(l, "moe overlap or overlap_pairs is not a number", index);
+        for (int i = 0; i < m->n_rows; i++) {
+            LayerSnapshot *r = &m->rows[i];
+            if (r->layer != (int)layer || r->site != (Site)si || !r->routed || r->expert < 0) continue;
+            r->overlap = json_is_number(v) ? json_number_value(v) : 0;
+            r->overlap_k = (int)k;
+            r->overlap_pairs = (int)json_integer_value(p);
+        }
+    }
+    return 0;
 }
 
 int resultsLoad(const char *dir, Snapshot **out, Error *err)
@@ -795,6 +898,13 @@ int resultsLoad(const char *dir, Snapshot **out, Error *err)
     for (int i = 0; i < s->n_models; i++)
         if (s->models[i].n_rows > 1)
             qsort(s->models[i].rows, (size_t)s->models[i].n_rows, sizeof *s->models[i].rows, rowCmp);
+    json_t *moe = json_object_get(root, "moe");
+    if (moe && !json_is_array(moe)) {
+        bad(&l, "\"moe\" must be an array", -1);
+        goto out;
+    }
+    for (size_t i = 0; i < json_array_size(moe); i++)
+        if (loadMoe(&l, json_array_get(moe, i), (int)i, s)) goto out;
     if (snapshotComputeFits(s)) {
         errorNoMem(err, dir);
         goto out;

@@ -25,6 +25,8 @@ typedef struct Stream {
     Covacc *acc;
     int64_t refreshed_count;   /* acc->count at the last spectrum refresh */
     int due;                   /* a refresh was asked for and not yet done */
+    double *vecs;              /* a routed expert's top eigenvectors from the final solve, [n_vecs * width] */
+    int n_vecs;
 } Stream;
 
 typedef struct ModelRun {

@@ -188,3 +188,43 @@ const char *workerStateName(WorkerState st)
     }
     return "unknown";
 }
+
+int snapshotRowCounted(const LayerSnapshot *r)
+{
+    return r->n_eigen > 0 || (r->metrics.warnings & (WARN_NO_TOKENS | WARN_TOO_FEW_TOKENS));
+}
+
+int64_t snapshotRowTokens(const LayerSnapshot *r) { return r->metrics.tokens + r->metrics.nonfinite_rows; }
+
+int snapshotMoeStats(const ModelSnapshot *m, int layer, Site site, MoeStats *out)
+{
+    int n = 0;
+    int64_t total = 0;
+    const LayerSnapshot *first = NULL;
+    for (int i = 0; i < m->n_rows; i++) {
+        const LayerSnapshot *r = &m->rows[i];
+        if (r->layer != layer || r->site != site || !r->routed || r->expert < 0) continue;
+        if (!first) first = r;
+        n++;
+        total += snapshotRowTokens(r);
+    }
+    if (!n) return 0;
+    double h = 0;
+    for (int i = 0; i < m->n_rows; i++) {
+        const LayerSnapshot *r = &m->rows[i];
+        if (r->layer != layer || r->site != site || !r->routed || r->expert < 0) continue;
+        int64_t t = snapshotRowTokens(r);
+        if (t > 0) {
+            double p = (double)t / (double)total;
+            h -= p * log(p);
+        }
+    }
+    out->n_experts = n;
+    out->tokens = total;
+    out->entropy = total > 0 ? h : NAN;
+    out->entropy_norm = total > 0 && n > 1 ? h / log((double)n) : NAN;
+    out->overlap = first->overlap_pairs > 0 ? first->overlap : NAN;
+    out->overlap_k = first->overlap_k;
+    out->overlap_pairs = first->overlap_pairs;
+    return n;
+}

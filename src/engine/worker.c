@@ -344,15 +344,37 @@ static int pollCommands(Worker *w, ModelRun *r)
 
 static LayerSnapshot *rowOf(ModelRun *r, int i) { return &r->w->draft->models[r->index].rows[i]; }
 
+/* Eigenvectors per expert for the subspace overlap: metrics.overlap_k, at most the width. */
+static int overlapK(const ModelRun *r, int width)
+{
+    int k = r->cfg->overlap_k > 0 ? r->cfg->overlap_k : 8;
+    return k < width ? k : width;
+}
+
+/* Whether the final solve of stream s keeps its top eigenvectors: a routed expert whose
+ * covariance can have rank k (k + 1 tokens or more). */
+static int wantsVectors(const ModelRun *r, const Stream *s)
+{
+    return s->key.expert >= 0 && s->acc && s->acc->count > overlapK(r, s->width);
+}
+
 /* A stream's spectrum and metrics from its covariance `cov` (destroyed) into
- * its snapshot row. */
-static int solveInto(ModelRun *r, int i, double *cov, Error *err)
+ * its snapshot row; with `vectors`, its top eigenvectors into the stream. */
+static int solveInto(ModelRun *r, int i, double *cov, int vectors, Error *err)
 {
     Stream *s = &r->streams[i];
     LayerSnapshot *row = rowOf(r, i);
     if (!row->eigen && !(row->eigen = malloc((size_t)s->width * sizeof *row->eigen)))
         return errorNoMem(err, "eigenvalues");
-    if (eigenSymmetric(cov, s->width, row->eigen, err)) return -1;
+    if (vectors) {
+        int k = overlapK(r, s->width);
+        if (!s->vecs && !(s->vecs = malloc((size_t)k * (size_t)s->width * sizeof *s->vecs)))
+            return errorNoMem(err, "eigenvectors");
+        if (eigenSymmetricTop(cov, s->width, row->eigen, k, s->vecs, err)) return -1;
+        s->n_vecs = k;
+    } else if (eigenSymmetric(cov, s->width, row->eigen, err)) {
+        return -1;
+    }
     metricsCompute(row->eigen, s->width, s->acc->count, s->acc->nonfinite_rows, r->cfg->concentration_k,
                    &row->metrics);
     row->n_eigen = s->width;
@@ -384,7 +406,7 @@ static int refreshStream(ModelRun *r, int i, Error *err)
         w->cov_cap = dd;
     }
     double t = now();
-    if (covaccCovariance(s->acc, w->cov, err) || solveInto(r, i, w->cov, err)) return -1;
+    if (covaccCovariance(s->acc, w->cov, err) || solveInto(r, i, w->cov, 0, err)) return -1;
     double d3 = (double)s->width * s->width * s->width, cost = now() - t;
     /* an eigensolve costs about D^3: keep a running rate to price the next one */
     w->solve_rate = w->solve_rate > 0 ? 0.5 * w->solve_rate + 0.5 * cost / d3 : cost / d3;
@@ -611,7 +633,10 @@ int runCorpus(ModelRun *r, const char **text, size_t *len, Error *err)
 
 static void freeStreams(ModelRun *r)
 {
-    for (int i = 0; i < r->n_streams; i++) covaccFree(r->streams[i].acc);
+    for (int i = 0; i < r->n_streams; i++) {
+        covaccFree(r->streams[i].acc);
+        free(r->streams[i].vecs);
+    }
     free(r->streams);
     r->streams = NULL;
     r->n_streams = 0;
@@ -635,9 +660,63 @@ typedef struct FinalSolve {
 
 static int solveFinal(ModelRun *r, int i, Error *err)
 {
-    if (!needsSolve(&r->streams[i])) return 0;
-    double *cov = covaccTakeCovariance(r->streams[i].acc, err);
-    return cov ? solveInto(r, i, cov, err) : -1;
+    Stream *s = &r->streams[i];
+    if (s->acc && s->acc->count < 2 && s->key.expert >= 0) {
+        /* an expert (almost) no token was routed to: its count shows, with a warning */
+        LayerSnapshot *row = rowOf(r, i);
+        metricsEmpty(s->width, s->acc->count, s->acc->nonfinite_rows, &row->metrics);
+        return 0;
+    }
+    int vectors = wantsVectors(r, s) && !s->n_vecs;
+    if (!needsSolve(s) && !vectors) return 0;
+    double *cov = covaccTakeCovariance(s->acc, err);
+    return cov ? solveInto(r, i, cov, vectors, err) : -1;
+}
+
+/* ||A^T B||_F^2 / k for two orthonormal bases A, B [k * dim] (columns). */
+static double subspaceOverlap(const double *a, const double *b, int dim, int k)
+{
+    double sum = 0;
+    for (int x = 0; x < k; x++)
+        for (int y = 0; y < k; y++) {
+            double dot = 0;
+            for (int t = 0; t < dim; t++) dot += a[(size_t)x * dim + t] * b[(size_t)y * dim + t];
+            sum += dot * dot;
+        }
+    return sum / k;
+}
+
+/* After the final solves of a group: the subspace overlap of each routed (layer, site) whose
+ * experts were solved now, written to each of its expert rows. */
+static void computeOverlaps(ModelRun *r)
+{
+    for (int i = 0; i < r->n_streams; i++) {
+        Stream *s = &r->streams[i];
+        if (s->key.expert < 0 || !s->acc) continue;
+        /* i is the first expert of its (layer, site): streams are sorted by key */
+        if (i > 0 && r->streams[i - 1].key.layer == s->key.layer && r->streams[i - 1].key.site == s->key.site &&
+            r->streams[i - 1].key.expert >= 0)
+            continue;
+        int end = i;
+        while (end < r->n_streams && r->streams[end].key.layer == s->key.layer &&
+               r->streams[end].key.site == s->key.site && r->streams[end].key.expert >= 0)
+            end++;
+        double sum = 0;
+        int pairs = 0, k = overlapK(r, s->width);
+        for (int a = i; a < end; a++)
+            for (int b = a + 1; b < end; b++) {
+                const Stream *x = &r->streams[a], *y = &r->streams[b];
+                if (x->n_vecs != k || y->n_vecs != k || x->width != y->width) continue;
+                sum += subspaceOverlap(x->vecs, y->vecs, x->width, k);
+                pairs++;
+            }
+        for (int a = i; a < end; a++) {
+            LayerSnapshot *row = rowOf(r, a);
+            row->overlap = pairs ? sum / pairs : 0;
+            row->overlap_k = k;
+            row->overlap_pairs = pairs;
+        }
+    }
 }
 
 static void *finalSolver(void *arg)
@@ -680,6 +759,7 @@ static int finalRefresh(ModelRun *r, Error *err)
         return -1;
     }
     if (atomic_load(&r->w->interrupt)) rc = pollCommands(r->w, r);
+    else computeOverlaps(r);
     return rc;
 }
 
@@ -691,6 +771,9 @@ int runCloseGroup(ModelRun *r, Error *err)
     for (int i = 0; i < r->n_streams; i++) {
         covaccFree(r->streams[i].acc);
         r->streams[i].acc = NULL;
+        free(r->streams[i].vecs);
+        r->streams[i].vecs = NULL;
+        r->streams[i].n_vecs = 0;
     }
     r->tokens_before += r->tokens_done;
     publish(r->w, r);

@@ -3,6 +3,7 @@
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/threads.h"
 
@@ -38,4 +39,61 @@ int eigenSymmetric(double *a, int dim, double *eig, Error *err)
     for (int i = 0; i < dim; i++)
         if (eig[i] < 0) eig[i] = 0; /* round-off of a positive semi-definite matrix */
     return 0;
+}
+
+/* Values and the top k vectors from one tridiagonal reduction: the
+ * two-stage reduction cannot keep the transform, so this takes the one-stage
+ * dsytrd (slower: only expert streams, whose subspaces are compared, use
+ * it), then every value from the tridiagonal by dsterf, the k largest
+ * vectors of the tridiagonal by MRRR (dstemr, O(D k)) and dormtr's
+ * back-transform (O(D^2 k)). */
+int eigenSymmetricTop(double *a, int dim, double *eig, int k, double *vecs, Error *err)
+{
+    if (dim <= 0 || k <= 0 || k > dim)
+        return errorSet(err, EXIT_RUNTIME, "eigenvectors: bad dimension %d or count %d", dim, k);
+    threadsBlasSingle();
+    size_t n = (size_t)dim;
+    /* d, e, tau: the reduction; ew: dsterf's copy of e; w: dstemr's values */
+    double *buf = calloc(5 * n, sizeof *buf);
+    lapack_int *support = malloc(2 * (size_t)k * sizeof *support);
+    if (!buf || !support) {
+        free(buf);
+        free(support);
+        return errorNoMem(err, "eigenvectors");
+    }
+    double *d = buf, *e = d + n, *tau = e + n, *ew = tau + n, *w = ew + n;
+    lapack_int found = 0, tryrac = 1, info;
+    int rc = 0;
+    if ((info = LAPACKE_dsytrd(LAPACK_COL_MAJOR, 'L', dim, a, dim, d, e, tau))) {
+        rc = errorSet(err, EXIT_RUNTIME, "eigenvectors: LAPACKE_dsytrd failed (%d)", (int)info);
+        goto out;
+    }
+    memcpy(eig, d, n * sizeof *eig);
+    memcpy(ew, e, n * sizeof *ew);
+    if ((info = LAPACKE_dsterf(dim, eig, ew))) {
+        rc = errorSet(err, EXIT_RUNTIME, "eigenvalues: dsterf did not converge (%d)", (int)info);
+        goto out;
+    }
+    for (int i = 0; i < dim; i++)
+        if (isnan(eig[i])) {
+            rc = errorSet(err, EXIT_RUNTIME, "eigenvalues: the matrix holds NaN");
+            goto out;
+        }
+    info = LAPACKE_dstemr(LAPACK_COL_MAJOR, 'V', 'I', dim, d, e, 0, 0, dim - k + 1, dim, &found, w, vecs, dim, k,
+                          support, &tryrac);
+    if (info || found != k) {
+        rc = errorSet(err, EXIT_RUNTIME, "eigenvectors: dstemr failed (%d, %d of %d found)", (int)info, (int)found, k);
+        goto out;
+    }
+    if ((info = LAPACKE_dormtr(LAPACK_COL_MAJOR, 'L', 'L', 'N', dim, k, a, dim, tau, vecs, dim))) {
+        rc = errorSet(err, EXIT_RUNTIME, "eigenvectors: dormtr failed (%d)", (int)info);
+        goto out;
+    }
+    qsort(eig, n, sizeof *eig, cmpDesc);
+    for (int i = 0; i < dim; i++)
+        if (eig[i] < 0) eig[i] = 0;
+out:
+    free(buf);
+    free(support);
+    return rc;
 }

@@ -84,6 +84,15 @@ void metricsCompute(const double *eig_desc, int width, int64_t tokens, int64_t n
     out->alpha = decayExponent(eig_desc, width);
 }
 
+void metricsEmpty(int width, int64_t tokens, int64_t nonfinite_rows, Metrics *out)
+{
+    *out = (Metrics){.width = width, .tokens = tokens, .nonfinite_rows = nonfinite_rows};
+    out->hard_rank = out->soft_rank = out->hard_util = out->soft_util = NAN;
+    out->concentration = out->eee = out->sui = out->alpha = NAN;
+    out->warnings = tokens == 0 ? WARN_NO_TOKENS : WARN_TOO_FEW_TOKENS;
+    if (nonfinite_rows) out->warnings |= WARN_NONFINITE;
+}
+
 static void append(char *buf, size_t len, size_t *at, const char *text)
 {
     size_t n = strlen(text);
@@ -105,5 +114,7 @@ const char *metricsWarnings(const Metrics *m, char *buf, size_t len)
         append(buf, len, &at, part);
     }
     if (m->warnings & WARN_ZERO_VARIANCE) append(buf, len, &at, at ? ";zero_variance" : "zero_variance");
+    if (m->warnings & WARN_NO_TOKENS) append(buf, len, &at, at ? ";no_tokens" : "no_tokens");
+    if (m->warnings & WARN_TOO_FEW_TOKENS) append(buf, len, &at, at ? ";too_few_tokens" : "too_few_tokens");
     return buf;
 }
