@@ -63,6 +63,8 @@ static json_t *jsonPlan(const char *name, const ModelInfo *in, const Plan *p)
     B("weights_layer_f32_bytes", p->weights_layer);
     B("weights_resident_bytes", p->weights_resident);
     B("accumulator_bytes", p->accumulator);
+    B("accumulators_bytes", p->accumulators);
+    json_object_set_new(o, "accumulators", json_integer(p->n_accumulators));
     B("accumulator_scratch_bytes", p->acc_scratch);
     B("residual_bytes", p->residual);
     B("scratch_bytes", p->scratch);
@@ -128,7 +130,7 @@ int cmdPlan(int argc, char **argv, Error *err)
             break;
         }
         Plan p;
-        if (planCompute(modelInfo(m), cfg, &env, &p, err)) {
+        if (planComputeModel(m, cfg, &env, &p, err)) {
             modelFree(m);
             status = EXIT_RUNTIME;
             break;

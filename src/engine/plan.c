@@ -1,8 +1,12 @@
 /* The memory plan (plan.h). Every term is what the code allocates, counted
  * the way it allocates it:
- *   accumulator  covacc.c: the D x D float64 scatter and the D mean;
+ *   accumulator  covacc.c: the D x D float64 scatter and the D mean, one
+ *                per (layer, site, expert) with the expert's width for a
+ *                routed layer (and its shared expert's), plus k eigenvectors
+ *                per routed expert for the overlap (worker.c);
  *   acc_scratch  covacc.c: one float64 block of covaccBatchRows(D) + 1 rows
- *                shared by a model's accumulators, its mean and delta;
+ *                shared by a model's accumulators of width D, its mean and
+ *                delta: one per distinct width;
  *   scratch      decoder.c: the named forward buffers for batch x seq_len
  *                rows (x, h, out: d; q, att: heads x head_dim; k, v: kv
  *                heads x head_dim; gate, up: D; scores: seq_len^2 per
@@ -69,62 +73,136 @@ static uint64_t forwardScratch(const ModelInfo *in, int batch, int seq_len, int 
     return floats * 4;
 }
 
+/* How many groups the captured layers cap[0..n) make when each group's accumulators
+ * (cost[i] for cap[i]) stay under `room`, filled greedily in order; 0 when one layer alone
+ * is over it. */
+static int groupsUnder(const uint64_t *cost, int n, uint64_t room)
+{
+    int groups = 0;
+    uint64_t used = 0;
+    for (int i = 0; i < n; i++) {
+        if (cost[i] > room) return 0;
+        if (!groups || used + cost[i] > room) {
+            groups++;
+            used = 0;
+        }
+        used += cost[i];
+    }
+    return groups;
+}
+
 /* The passes, groups and peak for weights that hold `weights` bytes during
- * the capture. cap: the captured layers. */
-static int schedule(Plan *p, uint64_t weights, const int *cap, Error *err)
+ * the capture. cap: the captured layers, cost: their accumulators (every
+ * site, every expert). */
+static int schedule(Plan *p, uint64_t weights, const int *cap, const uint64_t *cost, Error *err)
 {
     free(p->groups);
     p->groups = NULL;
     p->passes = 0;
     p->residual_on_disk = 0;
     p->weights_resident = weights;
-    uint64_t layer_accs = (uint64_t)p->n_sites * p->accumulator;
+    uint64_t all = 0, most = 0;
+    for (int i = 0; i < p->n_captured; i++) {
+        all += cost[i];
+        if (cost[i] > most) most = cost[i];
+    }
     uint64_t fixed = p->base + p->weights_resident + p->scratch + p->acc_scratch + p->solve;
-    p->need = fixed + layer_accs;
+    p->need = fixed + most;
     p->fits = p->need <= p->limit && p->n_captured > 0;
-    int per_pass = 0;
+    uint64_t room = 0;
     if (p->n_captured == 0) {
         p->peak = fixed;
-    } else if (fixed + (uint64_t)p->n_captured * layer_accs <= p->limit) {
-        per_pass = p->n_captured;
-        p->peak = fixed + (uint64_t)p->n_captured * layer_accs;
-    } else if (fixed + p->residual + layer_accs <= p->limit) {
-        per_pass = (int)((p->limit - fixed - p->residual) / layer_accs);
+    } else if (fixed + all <= p->limit) {
+        room = all;
+    } else if (fixed + p->residual + most <= p->limit) {
+        room = p->limit - fixed - p->residual;
     } else if (p->fits) {
         /* the boundary states do not fit beside one layer: they go to a file */
         p->residual_on_disk = 1;
-        per_pass = (int)((p->limit - fixed) / layer_accs);
+        room = p->limit - fixed;
     }
-    if (per_pass > 0) {
-        p->passes = (p->n_captured + per_pass - 1) / per_pass;
-        /* spread the layers evenly over the passes the limit forces */
-        int each = (p->n_captured + p->passes - 1) / p->passes;
-        p->passes = (p->n_captured + each - 1) / each;
-        if (!(p->groups = calloc((size_t)p->passes, sizeof *p->groups))) {
-            return errorNoMem(err, "memory plan");
+    if (room > 0) {
+        p->passes = groupsUnder(cost, p->n_captured, room);
+        /* spread the layers evenly over the passes the limit forces: the least room per group
+         * that still needs no more passes */
+        uint64_t lo = most, hi = room;
+        while (lo < hi) {
+            uint64_t mid = lo + (hi - lo) / 2;
+            if (groupsUnder(cost, p->n_captured, mid) <= p->passes) hi = mid;
+            else lo = mid + 1;
         }
-        for (int g = 0; g < p->passes; g++) {
-            int a = g * each, b = a + each < p->n_captured ? a + each : p->n_captured;
-            p->groups[g].first = g ? p->groups[g - 1].last + 1 : 0;
-            p->groups[g].last = cap[b - 1];
-            p->groups[g].n_captured = b - a;
+        p->passes = groupsUnder(cost, p->n_captured, lo);
+        if (!(p->groups = calloc((size_t)p->passes, sizeof *p->groups))) return errorNoMem(err, "memory plan");
+        uint64_t used = 0, largest = 0;
+        int g = -1;
+        for (int i = 0; i < p->n_captured; i++) {
+            if (g < 0 || used + cost[i] > lo) {
+                g++;
+                p->groups[g].first = g ? p->groups[g - 1].last + 1 : 0;
+                used = 0;
+            }
+            used += cost[i];
+            if (used > largest) largest = used;
+            p->groups[g].last = cap[i];
+            p->groups[g].n_captured++;
         }
-        if (p->passes > 1)
-            p->peak = fixed + (p->residual_on_disk ? 0 : p->residual) + (uint64_t)each * layer_accs;
+        p->peak = fixed + (p->passes > 1 && !p->residual_on_disk ? p->residual : 0) + largest;
     }
     return 0;
 }
 
-int planCompute(const ModelInfo *in, const Config *cfg, const PlanEnv *env, Plan *p, Error *err)
+static uint64_t accBytes(uint64_t w) { return 8 * w * w + 8 * w; }
+
+static uint64_t accScratchBytes(uint64_t w)
+{
+    return ((uint64_t)covaccBatchRows((int)w) + 1) * w * 8 + 16 * w + (uint64_t)covaccBatchRows((int)w);
+}
+
+int planCompute(const ModelInfo *in, const LayerFfn *ffn, const Config *cfg, const PlanEnv *env, Plan *p,
+                Error *err)
 {
     memset(p, 0, sizeof *p);
     p->limit = env->limit;
     int threads = env->threads > 0 ? env->threads : 1;
     for (int s = 0; s < SITE_COUNT; s++) p->n_sites += (cfg->sites & SITE_BIT(s)) != 0;
-    int *cap = malloc(sizeof *cap * (size_t)(in->n_layers > 0 ? in->n_layers : 1));
-    if (!cap) return errorNoMem(err, "memory plan");
-    for (int l = 0; l < in->n_layers; l++)
-        if (configWantsLayer(cfg, l)) cap[p->n_captured++] = l;
+    int n = in->n_layers > 0 ? in->n_layers : 1;
+    int *cap = malloc(sizeof *cap * (size_t)n);
+    uint64_t *cost = malloc(sizeof *cost * (size_t)n);
+    /* the distinct accumulator widths: each has its own shared batch block (worker.c runOpenGroup) */
+    int *widths = malloc(sizeof *widths * (size_t)(3 * n + 1)), n_widths = 0;
+    if (!cap || !cost || !widths) {
+        free(cap);
+        free(cost);
+        free(widths);
+        return errorNoMem(err, "memory plan");
+    }
+    uint64_t D = (uint64_t)in->ffn_width, d = (uint64_t)in->d_model, row_widths = 0, widest = 0;
+    int k = cfg->overlap_k > 0 ? cfg->overlap_k : 8;
+    for (int l = 0; l < in->n_layers; l++) {
+        if (!configWantsLayer(cfg, l)) continue;
+        LayerFfn f = ffn ? ffn[l] : (LayerFfn){.width = in->ffn_width};
+        /* a layer's streams: (width, count) of its dense FFN, or its experts and shared expert */
+        int w[3] = {f.n_experts > 0 ? f.expert_width : (f.width > 0 ? f.width : in->ffn_width),
+                    f.n_experts > 0 ? f.shared_width : 0, 0};
+        int count[2] = {f.n_experts > 0 ? f.n_experts : 1, w[1] > 0};
+        uint64_t bytes = 0;
+        for (int j = 0; j < 2; j++) {
+            if (!count[j]) continue;
+            uint64_t wj = (uint64_t)w[j];
+            bytes += (uint64_t)count[j] * accBytes(wj);
+            /* a routed expert's top eigenvectors, kept from its final solve to the overlap */
+            if (j == 0 && f.n_experts > 0) bytes += (uint64_t)count[j] * (uint64_t)(k < w[j] ? k : w[j]) * wj * 8;
+            row_widths += (uint64_t)count[j] * wj;
+            p->n_accumulators += count[j] * p->n_sites;
+            if (wj > widest) widest = wj;
+            int seen = 0;
+            for (int q = 0; q < n_widths; q++) seen |= widths[q] == w[j];
+            if (!seen) widths[n_widths++] = w[j];
+        }
+        cap[p->n_captured] = l;
+        cost[p->n_captured++] = (uint64_t)p->n_sites * bytes;
+    }
+    if (!widest) widest = D;
 
     int seq_len = cfg->corpus.seq_len;
     if (in->context > 0 && seq_len > in->context) seq_len = in->context;
@@ -133,35 +211,49 @@ int planCompute(const ModelInfo *in, const Config *cfg, const PlanEnv *env, Plan
     p->tokens = n_seq * seq_len;
     p->rows = cfg->corpus.batch * seq_len;
 
-    uint64_t D = (uint64_t)in->ffn_width, d = (uint64_t)in->d_model;
     int64_t read_params = in->global_params + (int64_t)in->n_layers * in->layer_params;
     p->weights_stored = (uint64_t)((double)read_params * planDtypeBytes(in->dtype) + 0.5);
     p->weights_layer = (uint64_t)in->layer_params * 4;
     p->weights_resident = (uint64_t)read_params * 4;
-    p->accumulator = 8 * D * D + 8 * D;
-    p->acc_scratch = ((uint64_t)covaccBatchRows((int)D) + 1) * D * 8 + 16 * D + (uint64_t)covaccBatchRows((int)D);
+    p->accumulator = accBytes(D);
+    for (int i = 0; i < p->n_captured; i++) p->accumulators += cost[i];
+    for (int q = 0; q < n_widths; q++) p->acc_scratch += accScratchBytes((uint64_t)widths[q]);
+    if (!n_widths) p->acc_scratch = accScratchBytes(D);
     p->residual = (uint64_t)p->tokens * d * 4;
     p->scratch = forwardScratch(in, cfg->corpus.batch, seq_len, threads);
-    p->solve = (uint64_t)threads * (SOLVE_WORK_PER_D * D + 8 * D) + (env->live ? 8 * D * D : 0);
-    /* the token ids: at most one per corpus byte */
-    p->base = BASE_BYTES + env->corpus_bytes * 5 + (uint64_t)p->n_captured * p->n_sites * D * 8 * 3;
+    p->solve = (uint64_t)threads * (SOLVE_WORK_PER_D * widest + 8 * widest) + (env->live ? 8 * widest * widest : 0);
+    /* the token ids: at most one per corpus byte; every row's spectrum in the draft and two snapshots */
+    p->base = BASE_BYTES + env->corpus_bytes * 5 + (uint64_t)p->n_sites * row_widths * 8 * 3;
 
     /* Weights widened once, as float32, unless that forces more passes (or
      * does not fit) where keeping them stored and widening a layer at a time
      * would not (Hugging Face and GGUF files only). */
-    int rc = schedule(p, p->weights_resident, cap, err);
+    int rc = schedule(p, p->weights_resident, cap, cost, err);
     int can_stream = !strcmp(in->format, "hf") || !strcmp(in->format, "gguf");
     uint64_t streamed = p->weights_stored + p->weights_layer;
     if (!rc && can_stream && streamed < p->weights_resident && (!p->fits || p->passes > 1)) {
         Plan resident = *p;
         resident.groups = NULL;
-        if (!(rc = schedule(p, streamed, cap, err)) && p->fits && (!resident.fits || p->passes < resident.passes)) {
+        if (!(rc = schedule(p, streamed, cap, cost, err)) && p->fits && (!resident.fits || p->passes < resident.passes)) {
             p->stream_weights = 1;
         } else if (!rc) {
-            rc = schedule(p, resident.weights_resident, cap, err);
+            rc = schedule(p, resident.weights_resident, cap, cost, err);
         }
     }
     free(cap);
+    free(cost);
+    free(widths);
+    return rc;
+}
+
+int planComputeModel(const Model *m, const Config *cfg, const PlanEnv *env, Plan *plan, Error *err)
+{
+    const ModelInfo *in = modelInfo(m);
+    LayerFfn *ffn = calloc((size_t)(in->n_layers > 0 ? in->n_layers : 1), sizeof *ffn);
+    if (!ffn) return errorNoMem(err, "memory plan");
+    for (int l = 0; l < in->n_layers; l++) modelLayerFfn(m, l, &ffn[l]);
+    int rc = planCompute(in, ffn, cfg, env, plan, err);
+    free(ffn);
     return rc;
 }
 
@@ -183,11 +275,16 @@ void planSummary(const Plan *p, const ModelInfo *in, char *buf, size_t len)
         PUT(")");
     }
     if (p->stream_weights)
-        PUT(", peak %s of %s; weights %s (%s as stored, one layer at a time as float32), accumulator %s x %d", peak,
-            limit, w, in->dtype, acc, p->n_captured * p->n_sites);
+        PUT(", peak %s of %s; weights %s (%s as stored, one layer at a time as float32)", peak, limit, w, in->dtype);
     else
-        PUT(", peak %s of %s; weights %s as float32 (%s stored), accumulator %s x %d", peak, limit, w, in->dtype, acc,
-            p->n_captured * p->n_sites);
+        PUT(", peak %s of %s; weights %s as float32 (%s stored)", peak, limit, w, in->dtype);
+    if (p->n_accumulators == p->n_captured * p->n_sites) {
+        PUT(", accumulator %s x %d", acc, p->n_accumulators);
+    } else {
+        /* experts: accumulators of several widths */
+        memFormatSize(p->accumulators, acc, sizeof acc);
+        PUT(", accumulators %s in %d (experts)", acc, p->n_accumulators);
+    }
     if (p->passes > 1) PUT(", hidden states %s %s", res, p->residual_on_disk ? "in a temporary file" : "in memory");
 #undef PUT
 }
@@ -198,7 +295,7 @@ int planRefuse(const Plan *p, const char *name, Error *err)
     memFormatSize(p->need, need, sizeof need);
     memFormatSize(p->limit, limit, sizeof limit);
     memFormatSize(p->weights_resident, w, sizeof w);
-    memFormatSize((uint64_t)p->n_sites * p->accumulator, acc, sizeof acc);
+    memFormatSize(p->need - (p->base + p->weights_resident + p->scratch + p->acc_scratch + p->solve), acc, sizeof acc);
     memFormatSize(p->scratch + p->acc_scratch, batch, sizeof batch);
     return errorSet(err, EXIT_INPUT,
                     "%s: needs at least %s to capture one layer (weights %s, accumulators %s, one batch %s); "

@@ -38,7 +38,9 @@ typedef struct Plan {
     uint64_t weights_stored;    /* every weight the forward pass reads, in its storage dtype */
     uint64_t weights_layer;     /* one layer widened to float32 */
     uint64_t weights_resident;  /* weights held during the capture */
-    uint64_t accumulator;       /* one (layer, site) accumulator: 8 D^2 + 8 D */
+    uint64_t accumulator;       /* one (layer, site) accumulator of the model's width: 8 D^2 + 8 D */
+    uint64_t accumulators;      /* every captured (layer, site, expert)'s, each of its width */
+    int n_accumulators;
     uint64_t acc_scratch;       /* the float64 block the accumulators share */
     uint64_t residual;          /* hidden states at a group boundary, every captured token */
     uint64_t scratch;           /* forward-pass buffers for one batch */
@@ -54,9 +56,13 @@ typedef struct Plan {
     int fits;                   /* need <= limit */
 } Plan;
 
-/* Computes the plan. Fails only when out of memory. A plan that does not
- * fit is still filled (fits = 0, passes = 0). */
-int planCompute(const ModelInfo *info, const Config *cfg, const PlanEnv *env, Plan *plan, Error *err);
+/* Computes the plan. ffn: every layer's FFN (modelLayerFfn), NULL when
+ * every layer is dense of info->ffn_width. Fails only when out of memory. A
+ * plan that does not fit is still filled (fits = 0, passes = 0). */
+int planCompute(const ModelInfo *info, const LayerFfn *ffn, const Config *cfg, const PlanEnv *env, Plan *plan,
+                Error *err);
+/* planCompute with the layers of an opened (possibly info_only) model. */
+int planComputeModel(const Model *m, const Config *cfg, const PlanEnv *env, Plan *plan, Error *err);
 void planFree(Plan *plan);
 
 /* Bytes per stored weight of a dtype name (F32 4, F16/BF16 2, Q8_0 34/32,

@@ -127,7 +127,7 @@ int runCheckpoint(ModelRun *r, Error *err)
     if (modelOpen(e->path, &peek, &m, err)) return -1;
     PlanEnv env;
     planEnvDefault(cfg, runMemoryLimit(r), runLive(r), &env);
-    if (planCompute(modelInfo(m), cfg, &env, &plan, err)) goto out;
+    if (planComputeModel(m, cfg, &env, &plan, err)) goto out;
     runDescribe(r, modelInfo(m)->family, modelInfo(m)->format, modelInfo(m)->ffn_width, modelInfo(m)->n_layers);
     if (!plan.fits) {
         planRefuse(&plan, e->name, err);

@@ -546,15 +546,17 @@ int runDeclareStreams(ModelRun *r, int n, const int *layers, const Site *sites, 
 int runOpenGroup(ModelRun *r, int pass, int passes, int first, int last, Error *err)
 {
     ModelSnapshot *m = &r->w->draft->models[r->index];
-    Covacc *peer = NULL;
     for (int i = 0; i < r->n_streams; i++) {
         Stream *s = &r->streams[i];
         if (s->key.layer < first || s->key.layer > last || s->acc) continue;
-        /* layers are fed one at a time, so one set of batch buffers serves them all */
+        /* layers (and experts) are fed one at a time, so one set of batch buffers serves all the
+         * accumulators of one width */
+        Covacc *peer = NULL;
+        for (int j = 0; j < i && !peer; j++)
+            if (r->streams[j].acc && r->streams[j].width == s->width) peer = r->streams[j].acc;
         if (!(s->acc = covaccNewSharing(s->width, peer))) return errorNoMem(err, r->entry->path);
         s->refreshed_count = 0;
         s->due = 0;
-        if (!peer) peer = s->acc;
     }
     r->tokens_done = 0;
     r->next_refresh_at = r->cfg->refresh_tokens;

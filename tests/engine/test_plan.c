@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "engine/plan.h"
+#include "ffnscope/covacc.h"
 #include "ffnscope/site.h"
 #include "util/memsize.h"
 
@@ -92,7 +93,7 @@ Test(plan, parts_follow_the_formulas)
     PlanEnv e = env(1ull << 40);
     Plan p;
     Error err = {0};
-    cr_assert(planCompute(&in, &c, &e, &p, &err) == 0);
+    cr_assert(planCompute(&in, NULL, &c, &e, &p, &err) == 0);
     cr_assert_eq(p.n_captured, 24);
     cr_assert_eq(p.n_sites, 1);
     cr_assert_eq(p.tokens, 16384);      /* 128 sequences of 128 */
@@ -149,12 +150,12 @@ Test(plan, groups_under_a_limit)
     Plan p;
     Error err = {0};
     PlanEnv e = env(1ull << 40);
-    cr_assert(planCompute(&in, &c, &e, &p, &err) == 0);
+    cr_assert(planCompute(&in, NULL, &c, &e, &p, &err) == 0);
     uint64_t need = p.need, layer = 2 * p.accumulator, residual = p.residual;
     planFree(&p);
     /* room for exactly 5 layers beside the hidden states: 24 layers in 5 passes of 5, 5, 5, 5, 4 */
     e = env(need + residual + 4 * layer + 1000);
-    cr_assert(planCompute(&in, &c, &e, &p, &err) == 0);
+    cr_assert(planCompute(&in, NULL, &c, &e, &p, &err) == 0);
     cr_assert_eq(p.passes, 5);
     cr_assert(!p.residual_on_disk);
     checkGroups(&p, &c, 24);
@@ -163,7 +164,7 @@ Test(plan, groups_under_a_limit)
     planFree(&p);
     /* room for one layer but not for the hidden states beside it: they go to a file */
     e = env(need + residual / 2);
-    cr_assert(planCompute(&in, &c, &e, &p, &err) == 0);
+    cr_assert(planCompute(&in, NULL, &c, &e, &p, &err) == 0);
     cr_assert(p.fits);
     cr_assert(p.residual_on_disk);
     cr_assert_eq(p.passes, 24);
@@ -171,7 +172,7 @@ Test(plan, groups_under_a_limit)
     planFree(&p);
     /* below one layer: refused, the message names the model and the limit */
     e = env(need - 1);
-    cr_assert(planCompute(&in, &c, &e, &p, &err) == 0);
+    cr_assert(planCompute(&in, NULL, &c, &e, &p, &err) == 0);
     cr_assert(!p.fits);
     cr_assert_eq(p.passes, 0);
     cr_assert(planRefuse(&p, "tiny-llama", &err) != 0);
@@ -192,16 +193,75 @@ Test(plan, selected_layers_group_on_captured_ones)
     Plan p;
     Error err = {0};
     PlanEnv e = env(1ull << 40);
-    cr_assert(planCompute(&in, &c, &e, &p, &err) == 0);
+    cr_assert(planCompute(&in, NULL, &c, &e, &p, &err) == 0);
     uint64_t need = p.need, residual = p.residual;
     planFree(&p);
     e = env(need + residual + p.accumulator + 10);   /* two layers per pass */
-    cr_assert(planCompute(&in, &c, &e, &p, &err) == 0);
+    cr_assert(planCompute(&in, NULL, &c, &e, &p, &err) == 0);
     cr_assert_eq(p.passes, 3);
     checkGroups(&p, &c, 24);
     cr_assert_eq(p.groups[0].last, 5);
     cr_assert_eq(p.groups[1].first, 6);
     cr_assert_eq(p.groups[1].last, 11);
     cr_assert_eq(p.groups[2].last, 20);
+    planFree(&p);
+}
+
+/* A mixture-of-experts model: layer 0 and 2 dense (144), layer 1 routed (8 experts of 40),
+ * layer 3 routed (6 experts of 48 and a shared expert of 128); the post site. Counted by hand:
+ *   dense 144:  8 * 144^2 + 8 * 144                                   = 167040
+ *   layer 1:    8 * (8 * 40^2 + 8 * 40) + 8 experts * 8 vectors * 40 * 8 = 104960 + 20480 = 125440
+ *   layer 3:    6 * (8 * 48^2 + 8 * 48) + 6 * 8 * 48 * 8 + 8 * 128^2 + 8 * 128
+ *                                                     = 112896 + 18432 + 132096 = 263424
+ * 17 accumulators, 722944 bytes, one batch block per distinct width (144, 40, 48, 128). */
+Test(plan, experts_count_one_accumulator_each)
+{
+    ModelInfo in = llama24();
+    in.n_layers = 4;
+    in.ffn_width = 144;
+    LayerFfn ffn[4] = {{.width = 144},
+                       {.width = 144, .n_experts = 8, .top_k = 2, .expert_width = 40},
+                       {.width = 144},
+                       {.width = 144, .n_experts = 6, .top_k = 2, .expert_width = 48, .shared_width = 128}};
+    Config c = config(SITE_BIT(SITE_POST));
+    c.corpus.tokens = 128;   /* hidden states of 32 KiB: smaller than the accumulators */
+    Plan p;
+    Error err = {0};
+    PlanEnv e = env(1ull << 40);
+    cr_assert(planCompute(&in, ffn, &c, &e, &p, &err) == 0);
+    cr_assert_eq(p.residual, 128ull * 64 * 4);
+    cr_assert_eq(p.n_accumulators, 17);
+    cr_assert_eq(p.accumulators, 722944ull);
+    uint64_t scratch = 0;
+    int widths[] = {144, 40, 48, 128};
+    for (int i = 0; i < 4; i++) {
+        uint64_t w = (uint64_t)widths[i], rows = (uint64_t)covaccBatchRows(widths[i]);
+        scratch += (rows + 1) * w * 8 + 16 * w + rows;
+    }
+    cr_assert_eq(p.acc_scratch, scratch);
+    cr_assert_eq(p.passes, 1);
+    uint64_t fixed = p.need - 263424;   /* need: the fixed part and the largest layer (3) */
+    cr_assert_eq(p.peak, fixed + 722944);
+    uint64_t residual = p.residual;
+    planFree(&p);
+    /* room for 300000 bytes of accumulators beside the hidden states: greedy gives {0, 1}, {2},
+     * {3}; evening out cannot do better than 292480 (layers 0 and 1) in three passes */
+    e = env(fixed + residual + 300000);
+    cr_assert(planCompute(&in, ffn, &c, &e, &p, &err) == 0);
+    cr_assert_eq(p.passes, 3);
+    cr_assert(!p.residual_on_disk);
+    cr_assert_eq(p.groups[0].first, 0);
+    cr_assert_eq(p.groups[0].last, 1);
+    cr_assert_eq(p.groups[0].n_captured, 2);
+    cr_assert_eq(p.groups[1].first, 2);
+    cr_assert_eq(p.groups[1].last, 2);
+    cr_assert_eq(p.groups[2].first, 3);
+    cr_assert_eq(p.groups[2].last, 3);
+    cr_assert_eq(p.peak, fixed + residual + 292480);
+    planFree(&p);
+    /* under the largest layer (3): refused */
+    e = env(fixed + 263423);
+    cr_assert(planCompute(&in, ffn, &c, &e, &p, &err) == 0);
+    cr_assert(!p.fits);
     planFree(&p);
 }
