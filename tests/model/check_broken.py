@@ -183,6 +183,26 @@ CASES = [
     ("olmo2 misshaped k_norm", "olmo2",
      lambda d: edit_tensors(st(d), reshape("model.layers.0.self_attn.k_norm.weight", (16,))),
      ["{dir}/model.safetensors", "'model.layers.0.self_attn.k_norm.weight' has shape [16]"]),
+    # mixture of experts: the router, the experts and their counts
+    ("moe more experts per token than experts", "qwen3-moe",
+     lambda d: edit_config(d, lambda c: c.update(num_experts_per_tok=9)),
+     ["{dir}/config.json", "num_experts_per_tok 9 exceeds num_experts 8"]),
+    ("moe zero experts", "olmoe", lambda d: edit_config(d, lambda c: c.update(num_experts=0)),
+     ["{dir}/config.json", "'num_experts'", "positive integer"]),
+    ("mixtral zero experts", "mixtral", lambda d: edit_config(d, lambda c: c.update(num_local_experts=0)),
+     ["{dir}/config.json", "'num_local_experts'", "positive integer"]),
+    ("moe missing expert tensor", "qwen2-moe",
+     lambda d: edit_tensors(st(d), drop("model.layers.2.mlp.experts.5.down_proj.weight")),
+     ["{dir}/model.safetensors", "'model.layers.2.mlp.experts.5.down_proj.weight'", "missing"]),
+    ("mixtral missing expert tensor", "mixtral",
+     lambda d: edit_tensors(st(d), drop("model.layers.1.block_sparse_moe.experts.3.w3.weight")),
+     ["{dir}/model.safetensors", "'model.layers.1.block_sparse_moe.experts.3.w3.weight'", "missing"]),
+    ("moe misshaped router", "olmoe",
+     lambda d: edit_tensors(st(d), reshape("model.layers.1.mlp.gate.weight", (7, 64))),
+     ["{dir}/model.safetensors", "'model.layers.1.mlp.gate.weight' has shape [7,64], expected [8,64]"]),
+    ("moe router missing", "qwen3-moe",
+     lambda d: edit_tensors(st(d), drop("model.layers.3.mlp.gate.weight")),
+     ["{dir}/model.safetensors", "'model.layers.3.mlp.gate.weight'", "missing"]),
 ]
 
 
