@@ -36,6 +36,13 @@ static const MetricHelp metric_help[] = {
     {"rank_limited", "N < 10 \xc2\xb7 D", "few tokens for the width: the covariance has rank <= N-1, which caps both ranks."},
     {"nonfinite", "rows dropped", "activation rows holding NaN or Inf were left out (their count is shown)."},
     {"zero_variance", "\xce\xa3\xce\xbb = 0", "every eigenvalue is zero; HR, SR and SUI are reported as 0."},
+    {"load", "n_e, p_e = n_e / \xce\xa3 n", "mixture of experts: tokens routed to each expert of a layer."},
+    {"load entropy", "H = -\xce\xa3 p_e ln p_e, H / ln E",
+     "in nats, and over its most (ln E, E routed experts): 1 = every expert gets the same load."},
+    {"overlap", "mean ||U_a\xe1\xb5\x80 U_b||_F\xc2\xb2 / k",
+     "over pairs of a layer's experts with more than k tokens, U_e the top k eigenvectors (k = 8 unless "
+     "metrics.overlap_k): 1 = one shared subspace, about k/D for random ones."},
+    {"no_tokens", "n_e < 2", "an expert no token (or too_few_tokens: one) was routed to: its count, no spectrum."},
 };
 
 typedef enum LineKind { LINE_BLANK, LINE_HEADING, LINE_PAIR, LINE_TEXT } LineKind;
