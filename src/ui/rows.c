@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "ffnscope/metrics.h"
+#include "ffnscope/model.h"
 #include "ui/ui.h"
 
 static const struct {
@@ -21,6 +22,7 @@ static const struct {
     [COL_WIDTH] = {"width", "D", 1},
     [COL_LAYER] = {"layer", "L", 1},
     [COL_SITE] = {"site", "site", 0},
+    [COL_EXPERT] = {"expert", "E", 0},
     [COL_TOKENS] = {"tokens", "N", 1},
     [COL_HARD_RANK] = {"hard_rank", "HR", 1},
     [COL_SOFT_RANK] = {"soft_rank", "SR", 1},
@@ -44,7 +46,7 @@ double columnValue(const ModelSnapshot *m, const LayerSnapshot *r, Column c)
     switch (c) {
     case COL_WIDTH: return m->width > 0 ? m->width : (have ? mt->width : NAN);
     case COL_LAYER: return r->layer;
-    case COL_TOKENS: return have ? (double)mt->tokens : NAN;
+    case COL_TOKENS: return have || snapshotRowCounted(r) ? (double)mt->tokens : NAN;
     case COL_HARD_RANK: return have ? mt->hard_rank : NAN;
     case COL_SOFT_RANK: return have ? mt->soft_rank : NAN;
     case COL_HARD_UTIL: return have ? mt->hard_util : NAN;
@@ -64,8 +66,13 @@ void columnText(const ModelSnapshot *m, const LayerSnapshot *r, Column c, int pr
     case COL_MODEL: snprintf(buf, n, "%s", m->name ? m->name : ""); return;
     case COL_FAMILY: snprintf(buf, n, "%s", m->family ? m->family : ""); return;
     case COL_SITE: snprintf(buf, n, "%s", siteName(r->site)); return;
+    case COL_EXPERT:
+        if (!r->routed) snprintf(buf, n, "%s", "");
+        else if (r->expert == CAPTURE_SHARED) snprintf(buf, n, "%s", "shared");
+        else snprintf(buf, n, "%d", r->expert);
+        return;
     case COL_WARNINGS:
-        if (r->n_eigen > 0) metricsWarnings(&r->metrics, buf, n);
+        if (snapshotRowCounted(r)) metricsWarnings(&r->metrics, buf, n);
         else snprintf(buf, n, "%s", "");
         return;
     case COL_WIDTH:

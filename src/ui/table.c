@@ -9,7 +9,7 @@
 #include "ui/views.h"
 
 static const Column priority[COL_COUNT] = {
-    COL_MODEL, COL_LAYER, COL_SITE, COL_SUI, COL_SOFT_RANK, COL_HARD_RANK, COL_WIDTH, COL_ALPHA,
+    COL_MODEL, COL_LAYER, COL_SITE, COL_EXPERT, COL_SUI, COL_SOFT_RANK, COL_HARD_RANK, COL_WIDTH, COL_ALPHA,
     COL_SOFT_UTIL, COL_HARD_UTIL, COL_CONCENTRATION, COL_EEE, COL_FAMILY, COL_TOKENS, COL_WARNINGS,
 };
 
@@ -29,6 +29,12 @@ static int columnWidth(Column c, const Snapshot *s)
     case COL_WIDTH: return 5;
     case COL_LAYER: return 3;
     case COL_SITE: return 4;
+    case COL_EXPERT:
+        /* only for a model with experts */
+        for (int i = 0; s && i < s->n_models; i++)
+            for (int j = 0; j < s->models[i].n_rows; j++)
+                if (s->models[i].rows[j].routed) return 6;
+        return 0;
     case COL_TOKENS: return 7;
     case COL_HARD_RANK:
     case COL_SOFT_RANK: return 7;
@@ -54,6 +60,7 @@ void tableGeometry(Rect r, const Snapshot *s, const UiState *st, TableGeom *g)
     for (int i = 0; i < COL_COUNT; i++)
         if (priority[i] != COL_MODEL && priority[i] != st->sort_col) order[no++] = priority[i];
     for (int i = 0; i < no; i++) {
+        if (!width[order[i]]) continue;
         int need = width[order[i]] + (used ? 1 : 0);
         if (used + need > avail) continue;
         want[order[i]] = 1;

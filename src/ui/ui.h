@@ -24,6 +24,7 @@ typedef enum Column {
     COL_WIDTH,
     COL_LAYER,
     COL_SITE,
+    COL_EXPERT,   /* "" for a dense FFN, the expert index or "shared" */
     COL_TOKENS,
     COL_HARD_RANK,
     COL_SOFT_RANK,

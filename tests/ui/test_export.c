@@ -42,34 +42,35 @@ Test(export, csv_has_the_metrics_header_and_exact_values)
     cr_assert_eq(n, 4 + 4 + 4 + 4 + 8 + 4 + 4);
     char *csv = capture(exportCsv, s, rows, n);
     char *save, *line = strtok_r(csv, "\n", &save);
-    cr_assert_str_eq(line, "model,family,width,layer,site,tokens,hard_rank,soft_rank,hard_util,soft_util,"
+    cr_assert_str_eq(line, "model,family,width,layer,site,expert,tokens,hard_rank,soft_rank,hard_util,soft_util,"
                            "concentration,eee,sui,alpha,warnings");
     int count = 0;
     while ((line = strtok_r(NULL, "\n", &save))) {
         const ModelSnapshot *m = &s->models[rows[count].model];
         const LayerSnapshot *r = &m->rows[rows[count].row];
-        char *fields[15], *fs, *p = line;
+        char *fields[16], *fs, *p = line;
         int nf = 0;
         /* no field of the fixture needs quoting; empty fields are kept */
-        while (nf < 15) {
+        while (nf < 16) {
             fields[nf++] = p;
             fs = strchr(p, ',');
             if (!fs) break;
             *fs = '\0';
             p = fs + 1;
         }
-        cr_assert_eq(nf, 15, "line %d", count + 2);
+        cr_assert_eq(nf, 16, "line %d", count + 2);
         cr_assert_str_eq(fields[0], m->name);
         cr_assert_eq(atoi(fields[3]), r->layer);
         cr_assert_str_eq(fields[4], siteName(r->site));
+        cr_assert_str_eq(fields[5], "", "a dense FFN: no expert");
         if (r->n_eigen > 0) {
-            cr_assert_eq(strtod(fields[6], NULL), r->metrics.hard_rank, "full precision");
-            cr_assert_eq(strtod(fields[12], NULL), r->metrics.sui);
-            cr_assert_eq(strtod(fields[13], NULL), r->metrics.alpha);
+            cr_assert_eq(strtod(fields[7], NULL), r->metrics.hard_rank, "full precision");
+            cr_assert_eq(strtod(fields[13], NULL), r->metrics.sui);
+            cr_assert_eq(strtod(fields[14], NULL), r->metrics.alpha);
         } else {
-            cr_assert_str_eq(fields[6], "", "not computed yet: empty");
+            cr_assert_str_eq(fields[7], "", "not computed yet: empty");
         }
-        if (!strcmp(m->name, "llama-w384") && r->layer == 3) cr_assert_str_eq(fields[14], "rank_limited;nonfinite=12");
+        if (!strcmp(m->name, "llama-w384") && r->layer == 3) cr_assert_str_eq(fields[15], "rank_limited;nonfinite=12");
         count++;
     }
     cr_assert_eq(count, n);
