@@ -110,7 +110,7 @@ send e; wait_for "saved exports/table-"
 table=$(ls "$tmp"/exports/table-*.csv | head -n 1)
 tbase=${table%.csv}
 nonempty "$tbase.csv" "$tbase.md" "$tbase.json"
-[ "$(head -n 1 "$tbase.csv")" = "model,family,width,layer,site,tokens,hard_rank,soft_rank,hard_util,soft_util,concentration,eee,sui,alpha,warnings" ] \
+[ "$(head -n 1 "$tbase.csv")" = "model,family,width,layer,site,expert,tokens,hard_rank,soft_rank,hard_util,soft_util,concentration,eee,sui,alpha,warnings" ] \
   || fail "csv header"
 [ "$(wc -l < "$tbase.csv")" = 19 ] || fail "csv rows"
 "$py" -c 'import json, sys; rows = json.load(open(sys.argv[1])); assert len(rows) == 18, len(rows)' "$tbase.json" || fail "json rows"
