@@ -72,6 +72,60 @@ def same(a, b, what):
             check(ok, "%s %s %s: %.12g vs single pass %.12g" % (what, key, k, u, v))
 
 
+def streamed(ffn, tmp, tok):
+    """A BF16 model whose weights dominate (d 512, FFN 96): under a limit below its float32 weights
+    the plan keeps them stored and widens one layer at a time. Its metrics must equal the
+    unbounded run's (1e-6) and the PyTorch reference's over the same token ids (1e-4, numpy float64
+    metrics), with peak RSS under the limit."""
+    import reference  # noqa: E402  (torch: only this case needs it)
+    import np_metrics  # noqa: E402
+    quiet(["--out", os.path.join(tmp, "models"), "--shape", "llama", "--name", "wide-bf16", "--d", "512",
+           "--layers", "4", "--heads", "8", "--ffn", "96", "--vocab", "1024", "--context", "64", "--dtype", "BF16"])
+    cfg = os.path.join(tmp, "wide.yaml")
+    with open(cfg, "w") as f:
+        f.write("version: 1\ncorpus: {path: corpus.txt, tokens: 1024, seq_len: 64, batch: 2}\n"
+                "capture: {sites: [post, pre]}\nmodels:\n  - {path: models/wide-bf16, tokenizer: %s}\n" % tok)
+    p = subprocess.run([ffn, "plan", cfg, "--format", "json"], cwd=tmp, capture_output=True, text=True)
+    check(p.returncode == 0, "wide plan: " + p.stderr)
+    if p.returncode:
+        return
+    o = json.loads(p.stdout)[0]
+    check(not o["stream_weights"], "unbounded: weights widened once")
+    saved = o["weights_resident_bytes"] - o["weights_stored_bytes"] - o["weights_layer_f32_bytes"]
+    check(saved > 4 << 20, "streaming saves %d bytes" % saved)
+    limit = o["need_bytes"] - saved // 2
+    p = subprocess.run([ffn, "plan", cfg, "--format", "json", "--memory-limit", str(limit)], cwd=tmp,
+                       capture_output=True, text=True)
+    s = json.loads(p.stdout)[0] if p.returncode == 0 else {}
+    check(s.get("stream_weights") is True and s.get("fits") is True and s.get("peak_bytes", limit + 1) <= limit,
+          "under %d: streamed plan %r" % (limit, s))
+    rc, _, err, _ = timed([ffn, "run", cfg, "--out", os.path.join(tmp, "wide-free")], tmp)
+    check(rc == 0, "wide unbounded: " + err)
+    rc2, _, err2, rss = timed([ffn, "run", cfg, "--out", os.path.join(tmp, "wide-streamed"), "--memory-limit",
+                               str(limit)], tmp)
+    check(rc2 == 0 and "one layer at a time" in err2, "wide streamed: exit %d: %s" % (rc2, err2))
+    check(rss is not None and rss < limit, "streamed: peak RSS %s over the limit %d" % (rss, limit))
+    if rc or rc2:
+        return
+    got = metrics(os.path.join(tmp, "wide-streamed"))
+    same(got, metrics(os.path.join(tmp, "wide-free")), "streamed")
+    ids = json.loads(subprocess.run([ffn, "tokenize", tok, os.path.join(tmp, "corpus.txt"), "--format", "json"],
+                                    capture_output=True, text=True).stdout)
+    seqs = np.array(ids[:1024], dtype=np.int64)
+    acts = reference.capture(reference.load_model(os.path.join(tmp, "models", "wide-bf16")), seqs, 64, 2, None,
+                             ("post", "pre"))
+    worst = 0.0
+    for (layer, site), x in acts.items():
+        ref = np_metrics.metrics(x.astype(np.float64), concentration_k=0.1)
+        row = got.get(("wide-bf16", layer, site))
+        check(row is not None, "streamed: row %d %s" % (layer, site))
+        for k in KEYS:
+            if row is not None and not np.isnan(ref[k]):
+                worst = max(worst, abs(float(row[k] or "nan") - ref[k]) / max(abs(ref[k]), 1e-12))
+    check(worst <= 1e-4, "streamed vs the PyTorch reference: %.3g relative" % worst)
+    print("streamed weights: peak RSS %d KiB under %d; vs reference %.2g" % (rss // 1024, limit, worst))
+
+
 def main():
     ffn = os.path.abspath(sys.argv[1])
     tmp = tempfile.mkdtemp(prefix="ffnscope-memory-")
@@ -155,11 +209,13 @@ def main():
     p = subprocess.run([ffn, "run", cfg, "--memory-limit", "12X"], cwd=tmp, capture_output=True, text=True)
     check(p.returncode == 2 and "--memory-limit" in p.stderr, "bad size: exit %d %s" % (p.returncode, p.stderr))
 
+    streamed(ffn, tmp, tok)
+
     if failures:
         print("%d failure(s); files kept in %s" % (len(failures), tmp))
         return 1
     subprocess.run(["rm", "-rf", tmp])
-    print("memory: grouped runs equal the single pass; limits kept; refusals named")
+    print("memory: grouped runs equal the single pass; limits kept; refusals named; streamed weights")
     return 0
 
 
