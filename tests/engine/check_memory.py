@@ -27,6 +27,9 @@ sys.path.insert(0, os.path.join(ROOT, "tools"))
 import make_random_model  # noqa: E402
 
 TOL = 1e-6
+# Under AddressSanitizer (scripts/test.sh exports ASAN_OPTIONS for that build) peak RSS includes
+# the shadow memory and the quarantine: the limits are checked by the release build's run.
+SANITIZED = "ASAN_OPTIONS" in os.environ
 KEYS = ("hard_rank", "soft_rank", "hard_util", "soft_util", "concentration", "eee", "sui", "alpha")
 failures = []
 
@@ -104,7 +107,7 @@ def streamed(ffn, tmp, tok):
     rc2, _, err2, rss = timed([ffn, "run", cfg, "--out", os.path.join(tmp, "wide-streamed"), "--memory-limit",
                                str(limit)], tmp)
     check(rc2 == 0 and "one layer at a time" in err2, "wide streamed: exit %d: %s" % (rc2, err2))
-    check(rss is not None and rss < limit, "streamed: peak RSS %s over the limit %d" % (rss, limit))
+    check(SANITIZED or (rss is not None and rss < limit), "streamed: peak RSS %s over the limit %d" % (rss, limit))
     if rc or rc2:
         return
     got = metrics(os.path.join(tmp, "wide-streamed"))
@@ -188,7 +191,7 @@ def main():
               "%s plan line: %s" % (name, err))
         if disk:
             check("hidden states" in err and "temporary file" in err, name + ": the plan says the file: " + err)
-        check(rss is not None and rss < limit, "%s: peak RSS %s over the limit %d" % (name, rss, limit))
+        check(SANITIZED or (rss is not None and rss < limit), "%s: peak RSS %s over the limit %d" % (name, rss, limit))
         if rc == 0:
             same(metrics(out), ref, name)
             left = sorted(f for f in os.listdir(out) if f.startswith("."))
