@@ -225,7 +225,13 @@ static int analyzeStats(const char *path, const char *tensor, Format format, dou
         }
         char at[600];
         snprintf(at, sizeof at, "%s: %s", path, names[n]);
-        if (statsLoad(f, i, acc, err) || statsMetrics(acc, at, k_param, &ms[n], NULL, err)) goto out;
+        if (statsLoad(f, i, acc, err)) goto out;
+        if (key.routed && key.expert != CAPTURE_SHARED && acc->count < 2) {
+            /* an expert (almost) no token was routed to: its count and a warning, as ffnscope run shows it */
+            metricsEmpty(acc->dim, acc->count, acc->nonfinite_rows, &ms[n]);
+        } else if (statsMetrics(acc, at, k_param, &ms[n], NULL, err)) {
+            goto out;
+        }
         np[n] = names[n];
         n++;
     }
