@@ -19,7 +19,10 @@ tokens in whole sequences. Ranks take contiguous blocks of those sequences, accu
 float64 with matrix products (per batch: mean, centred X^T X, Chan's update), and combine with
 collective sums around the global mean (exact in float64). Rank 0 writes the file atomically.
 Models come from tools/reference.py: every family it reads in the Hugging Face layout (GPT-2,
-LLaMA, Mistral, Qwen2, Qwen3, Gemma 1-3, GPT-NeoX, Phi-3, OLMo 2, nGPT; docs/architectures.md).
+LLaMA, Mistral, Qwen2, Qwen3, Gemma 1-3, GPT-NeoX, Phi-3, OLMo 2, nGPT, and the mixture-of-experts
+Mixtral, Qwen2-MoE, Qwen3-MoE, OLMoE; docs/architectures.md). A routed layer is captured per
+expert, on the rows routed to it, as `layers.N.SITE.expertE.*` at the expert's width (and
+`layers.N.SITE.expertshared.*` for a shared expert, every row), as `ffnscope run` captures it.
 """
 import argparse
 import json
@@ -38,6 +41,19 @@ from reference import InputError  # noqa: E402
 
 FORMAT_VERSION = 1
 SITE_ORDER = {"post": 0, "pre": 1}  # ffnscope's Site enum: entries sort by layer, then this
+
+
+def entry_order(key):
+    """The file's entry order (src/io/stats.h): layer, site, then a dense entry (expert None),
+    experts by index, the shared expert last."""
+    layer, site, expert = key
+    rank = -1 if expert is None else (1 << 30) if expert == "shared" else expert
+    return (layer, SITE_ORDER[site], rank)
+
+
+def entry_name(key):
+    layer, site, expert = key
+    return "layers.%d.%s" % (layer, site) + ("" if expert is None else ".expert%s" % expert)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,10 +225,27 @@ class _Enough(Exception):
     """Raised by the last hook of a forward pass: later layers are not needed."""
 
 
+def capture_modules(model, layers, sites):
+    """{(layer, site, expert): (module, width)}: expert None for a dense FFN, else the routed
+    expert's index or "shared"."""
+    out = {}
+    for l in layers:
+        for s, m in model.sites(l).items():
+            if s in sites:
+                out[(l, s, None)] = (m, model.ffn_width())
+        if hasattr(model, "expert_sites"):
+            for (s, e), m in model.expert_sites(l).items():
+                if s in sites:
+                    out[(l, s, e)] = (m, model.expert_width(e))
+    return out
+
+
 def capture_stats(model, seqs, batch, layers, sites, device, autocast_dtype):
-    """Runs seqs [n, T] through the model, batch sequences at a time; returns {(layer, site): acc}."""
-    width = model.ffn_width()
-    accs = {(l, s): Accumulator(width, device) for l in layers for s in sites}
+    """Runs seqs [n, T] through the model, batch sequences at a time; returns
+    {(layer, site, expert): acc}. Every expert's hook fires once per forward pass, on the rows
+    routed to it (possibly none)."""
+    mods = capture_modules(model, layers, sites)
+    accs = {k: Accumulator(w, device) for k, (_, w) in mods.items()}
     fired = [0]
 
     def make_hook(key):
@@ -223,7 +256,7 @@ def capture_stats(model, seqs, batch, layers, sites, device, autocast_dtype):
                 raise _Enough()
         return hook
 
-    handles = [model.sites(l)[s].register_forward_hook(make_hook((l, s))) for (l, s) in accs]
+    handles = [mods[k][0].register_forward_hook(make_hook(k)) for k in accs]
     try:
         with torch.no_grad():
             for i in range(0, len(seqs), batch):
@@ -246,11 +279,11 @@ def capture_stats(model, seqs, batch, layers, sites, device, autocast_dtype):
 def write_stats(path, meta, entries):
     """Streams the statistics file: header first, then one entry at a time, so host memory stays
     at one scatter matrix; temp file in the same folder, fsync, rename."""
-    entries = sorted(entries, key=lambda e: (e[0], SITE_ORDER[e[1]]))
+    entries = sorted(entries, key=lambda e: entry_order(e[0]))
     header, at = {"__metadata__": {k: str(v) for k, v in meta.items()}}, 0
-    width = int(meta["width"])
-    for layer, site, _ in entries:
-        base = "layers.%d.%s." % (layer, site)
+    for key, acc in entries:
+        base = entry_name(key) + "."
+        width = acc.mean.shape[0]
         for field, dtype, shape in (("count", "I64", [1]), ("nonfinite", "I64", [1]),
                                     ("mean", "F64", [width]), ("scatter", "F64", [width, width])):
             size = 8 * int(np.prod(shape))
@@ -264,7 +297,7 @@ def write_stats(path, meta, entries):
         with os.fdopen(fd, "wb") as f:
             f.write(len(hj).to_bytes(8, "little"))
             f.write(hj)
-            for _, _, acc in entries:
+            for _, acc in entries:
                 f.write(np.array([acc.count, acc.nonfinite], dtype="<i8").tobytes())
                 f.write(acc.mean.cpu().numpy().astype("<f8").tobytes())
                 s = acc.scatter.cpu().numpy()
@@ -368,7 +401,7 @@ def run(argv):
     accs = capture_stats(model, seqs[lo:hi], args.batch, layers, args.site_list, device,
                          None if dtype == torch.float32 else dtype)
     if distributed:
-        for key in sorted(accs, key=lambda k: (k[0], SITE_ORDER[k[1]])):
+        for key in sorted(accs, key=entry_order):  # the same order on every rank
             accs[key].all_combine()
     if rank == 0:
         meta = {
@@ -383,9 +416,11 @@ def run(argv):
             "tokens": n_seq * seq_len,
             "seq_len": seq_len,
         }
-        write_stats(args.out, meta, [(l, s, a) for (l, s), a in accs.items()])
-        sys.stderr.write("capture_torch.py: %s: %d tokens, %d layer statistics, width %d, %d rank%s, %.1f s\n"
-                         % (args.out, n_seq * seq_len, len(accs), model.ffn_width(), world,
+        write_stats(args.out, meta, list(accs.items()))
+        experts = sum(1 for k in accs if k[2] is not None)
+        sys.stderr.write("capture_torch.py: %s: %d tokens, %d statistics entries (%d of experts), width %d, "
+                         "%d rank%s, %.1f s\n"
+                         % (args.out, n_seq * seq_len, len(accs), experts, model.ffn_width(), world,
                             "" if world == 1 else "s", time.time() - t0))
     if distributed:
         dist.barrier()

@@ -195,35 +195,48 @@ static int printRows(Format format, const char *path, const char *const *names, 
     return 0;
 }
 
-/* A covariance statistics file (io/stats.h): one row per layer and site,
- * named "layers.N.SITE", metrics from the stored count, mean and scatter.
+/* A covariance statistics file (io/stats.h): one row per layer and site (and
+ * expert), named "layers.N.SITE" ("layers.N.SITE.expertE"), metrics from the stored count, mean and scatter.
  * Entries load one at a time, so memory stays at a few D^2 buffers. */
 static int analyzeStats(const char *path, const char *tensor, Format format, double k_param, Error *err)
 {
     StatsFile *f;
     if (statsOpen(path, &f, err)) return err->code ? err->code : EXIT_INPUT;
     int count = statsCount(f), n = 0;
-    char (*names)[64] = calloc((size_t)count, sizeof *names);
+    char (*names)[80] = calloc((size_t)count, sizeof *names);
     const char **np = calloc((size_t)count, sizeof *np);
     Metrics *ms = calloc((size_t)count, sizeof *ms);
-    Covacc *acc = covaccNew(statsMeta(f)->width);
+    Covacc *acc = NULL;
     int rc = -1;
-    if (!names || !np || !ms || !acc) {
+    if (!names || !np || !ms) {
         errorNoMem(err, path);
         goto out;
     }
     for (int i = 0; i < count; i++) {
         StatsKey key = statsKey(f, i);
-        statsEntryName(key.layer, key.site, names[n], sizeof names[n]);
+        statsEntryName(key, names[n], sizeof names[n]);
         if (tensor && strcmp(names[n], tensor)) continue;
+        if (!acc || acc->dim != key.width) { /* experts have their own width */
+            covaccFree(acc);
+            if (!(acc = covaccNew(key.width))) {
+                errorNoMem(err, path);
+                goto out;
+            }
+        }
         char at[600];
         snprintf(at, sizeof at, "%s: %s", path, names[n]);
-        if (statsLoad(f, i, acc, err) || statsMetrics(acc, at, k_param, &ms[n], NULL, err)) goto out;
+        if (statsLoad(f, i, acc, err)) goto out;
+        if (key.routed && key.expert != CAPTURE_SHARED && acc->count < 2) {
+            /* an expert (almost) no token was routed to: its count and a warning, as ffnscope run shows it */
+            metricsEmpty(acc->dim, acc->count, acc->nonfinite_rows, &ms[n]);
+        } else if (statsMetrics(acc, at, k_param, &ms[n], NULL, err)) {
+            goto out;
+        }
         np[n] = names[n];
         n++;
     }
     if (n == 0) {
-        errorSet(err, EXIT_INPUT, "%s: no statistics named '%s' (names are layers.N.post, layers.N.pre)", path, tensor);
+        errorSet(err, EXIT_INPUT, "%s: no statistics named '%s' (names are layers.N.post, layers.N.pre, layers.N.SITE.expertE)", path, tensor);
         goto out;
     }
     rc = printRows(format, path, np, ms, n, err);

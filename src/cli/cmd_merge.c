@@ -10,7 +10,8 @@
 #include "ffnscope/covacc.h"
 #include "io/stats.h"
 
-/* Shards must describe the same model and the same (layer, site) list. */
+/* Shards must describe the same model and the same (layer, site, expert) list
+ * with the same widths. */
 static int checkSameModel(const StatsFile *first, const StatsFile *other, Error *err)
 {
     const StatsMeta *a = statsMeta(first), *b = statsMeta(other);
@@ -24,21 +25,24 @@ static int checkSameModel(const StatsFile *first, const StatsFile *other, Error 
                         a->family);
     if (b->n_layers != a->n_layers)
         return errorSet(err, EXIT_INPUT, "%s: %d model layers, %s has %d", pb, b->n_layers, pa, a->n_layers);
-    /* Both lists are sorted by (layer, site): walk them together. */
+    /* Both lists are sorted by (layer, site, expert): walk them together. */
     int na = statsCount(first), nb = statsCount(other), i = 0, j = 0;
     while (i < na || j < nb) {
-        StatsKey ka = i < na ? statsKey(first, i) : (StatsKey){0, 0};
-        StatsKey kb = j < nb ? statsKey(other, j) : (StatsKey){0, 0};
-        int c = i >= na ? 1 : j >= nb ? -1 : ka.layer != kb.layer ? (ka.layer < kb.layer ? -1 : 1)
-                                                                 : (int)ka.site - (int)kb.site;
-        char name[64];
+        StatsKey ka = i < na ? statsKey(first, i) : (StatsKey){0};
+        StatsKey kb = j < nb ? statsKey(other, j) : (StatsKey){0};
+        int c = i >= na ? 1 : j >= nb ? -1 : statsKeyCompare(&ka, &kb);
+        char name[80];
         if (c < 0) {
-            statsEntryName(ka.layer, ka.site, name, sizeof name);
+            statsEntryName(ka, name, sizeof name);
             return errorSet(err, EXIT_INPUT, "%s: has no statistics for %s (present in %s)", pb, name, pa);
         }
         if (c > 0) {
-            statsEntryName(kb.layer, kb.site, name, sizeof name);
+            statsEntryName(kb, name, sizeof name);
             return errorSet(err, EXIT_INPUT, "%s: has statistics for %s, %s has none", pb, name, pa);
+        }
+        if (ka.width != kb.width) {
+            statsEntryName(ka, name, sizeof name);
+            return errorSet(err, EXIT_INPUT, "%s: %s has width %d, %s has %d", pb, name, kb.width, pa, ka.width);
         }
         i++;
         j++;
@@ -109,9 +113,7 @@ int cmdMerge(int argc, char **argv, Error *err)
     const StatsMeta *meta = statsMeta(files[0]);
     int n = statsCount(files[0]);
     keys = malloc((size_t)n * sizeof *keys);
-    acc = covaccNew(meta->width);
-    part = covaccNew(meta->width);
-    if (!keys || !acc || !part) {
+    if (!keys) {
         errorNoMem(err, out);
         goto done;
     }
@@ -127,6 +129,16 @@ int cmdMerge(int argc, char **argv, Error *err)
     int64_t rows_min = INT64_MAX, rows_max = 0;
     /* Entry by entry, so memory stays at two accumulators whatever the model size. */
     for (int e = 0; e < n; e++) {
+        if (!acc || acc->dim != keys[e].width) { /* experts have their own width */
+            covaccFree(acc);
+            covaccFree(part);
+            acc = covaccNew(keys[e].width);
+            part = covaccNew(keys[e].width);
+            if (!acc || !part) {
+                errorNoMem(err, out);
+                goto done;
+            }
+        }
         covaccReset(acc);
         for (int s = 0; s < n_in; s++) {
             /* Same sorted entry list in every shard (checked above). */

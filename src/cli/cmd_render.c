@@ -57,13 +57,14 @@ static int applySelect(const Snapshot *s, UiState *st, const char *sel, Error *e
         long l = strtol(layer, &end, 10);
         if (!*layer || *end || l < 0) return errorSet(err, EXIT_INPUT, "render: --select: bad layer '%s'", layer);
         st->sel_layer = (int)l;
-        if (!modelFindRow(&s->models[m], st->sel_layer, st->sel_site))
+        if (!modelFindLayer(&s->models[m], st->sel_layer, st->sel_site))
             return errorSet(err, EXIT_INPUT, "render: --select: %s has no layer %ld at site %s", name, l,
                             siteName(st->sel_site));
         st->on_model = 0;
     } else if (s->models[m].n_rows > 0) {
         st->sel_layer = s->models[m].rows[0].layer;
         st->sel_site = s->models[m].rows[0].site;
+        st->sel_expert = uiRowExpert(&s->models[m].rows[0]);
     }
     return 0;
 }

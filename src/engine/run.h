@@ -103,7 +103,9 @@ int runCheckpoint(ModelRun *r, Error *err);
 int runStats(ModelRun *r, Error *err);   /* covariance statistics files (source_stats.c) */
 
 /* Writes the finished streams' accumulators as a covariance statistics file:
- * `save` itself, or save/NAME.stats.safetensors when it is a folder. */
-int runSaveStats(ModelRun *r, const char *save, const char *family, int n_layers, Error *err);
+ * `save` itself, or save/NAME.stats.safetensors when it is a folder. The
+ * file's width is the dense streams' or, when every stream is an expert's,
+ * `width`; experts are written with their own width. */
+int runSaveStats(ModelRun *r, const char *save, const char *family, int width, int n_layers, Error *err);
 
 #endif

@@ -7,6 +7,7 @@
  * one at a time, and the worker's final refresh computes the spectra. Family,
  * width and layer count come from the file's metadata, so statistics captured
  * elsewhere (tools/capture_torch.py) join their family's scaling fit. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -23,10 +24,9 @@ int runStats(ModelRun *r, Error *err)
     if (statsOpen(path, &f, err)) return -1;
     const StatsMeta *meta = statsMeta(f);
     int n = statsCount(f), sel = 0, rc = -1;
-    int *idx = calloc((size_t)n, sizeof *idx), *layers = calloc((size_t)n, sizeof *layers);
-    int *widths = calloc((size_t)n, sizeof *widths);
-    Site *sites = calloc((size_t)n, sizeof *sites);
-    if (!idx || !layers || !widths || !sites) {
+    int *idx = calloc((size_t)n, sizeof *idx), *widths = calloc((size_t)n, sizeof *widths);
+    CaptureKey *keys = calloc((size_t)n, sizeof *keys);
+    if (!idx || !widths || !keys) {
         errorNoMem(err, path);
         goto out;
     }
@@ -35,9 +35,8 @@ int runStats(ModelRun *r, Error *err)
         StatsKey k = statsKey(f, i);
         if (!configWantsLayer(cfg, k.layer) || !(cfg->sites & SITE_BIT(k.site))) continue;
         idx[sel] = i;
-        layers[sel] = k.layer;
-        sites[sel] = k.site;
-        widths[sel] = meta->width;
+        keys[sel] = (CaptureKey){k.layer, k.site, k.routed ? k.expert : CAPTURE_DENSE};
+        widths[sel] = k.width;
         if (statsRows(f, i) > rows) rows = statsRows(f, i);
         sel++;
     }
@@ -46,11 +45,12 @@ int runStats(ModelRun *r, Error *err)
                  path, n, n == 1 ? "y" : "ies");
         goto out;
     }
-    int n_layers = meta->n_layers > layers[sel - 1] ? meta->n_layers : layers[sel - 1] + 1;
+    int last = keys[sel - 1].layer;
+    int n_layers = meta->n_layers > last ? meta->n_layers : last + 1;
     runDescribe(r, meta->family, "stats", meta->width, n_layers);
-    if (runSetStreams(r, sel, layers, sites, widths, rows, err)) goto out;
+    if (runDeclareKeys(r, sel, keys, widths, rows, err) || runOpenGroup(r, 1, 1, 0, INT32_MAX, err)) goto out;
     for (int j = 0; j < sel; j++) {
-        Stream *s = runStream(r, (CaptureKey){layers[j], sites[j], CAPTURE_DENSE});
+        Stream *s = runStream(r, keys[j]);
         if (statsLoad(f, idx[j], s->acc, err)) goto out;
         if (runInterrupted(r)) break;
     }
@@ -58,9 +58,8 @@ int runStats(ModelRun *r, Error *err)
     rc = p ? p : 0;
 out:
     free(idx);
-    free(layers);
     free(widths);
-    free(sites);
+    free(keys);
     statsClose(f);
     return rc;
 }
@@ -82,22 +81,28 @@ static int targetPath(const char *save, const char *name, char *buf, size_t len,
     return 0;
 }
 
-int runSaveStats(ModelRun *r, const char *save, const char *family, int n_layers, Error *err)
+int runSaveStats(ModelRun *r, const char *save, const char *family, int width, int n_layers, Error *err)
 {
     if (r->n_streams < 1) return 0;
     char path[4096];
     if (targetPath(save, r->entry->name, path, sizeof path, err)) return -1;
     StatsEntry *e = calloc((size_t)r->n_streams, sizeof *e);
     if (!e) return errorNoMem(err, path);
-    int width = r->streams[0].width;
+    /* the file's width is the dense layers' (the model's when every layer is routed); experts carry
+     * their own */
+    int dense = -1;
     for (int i = 0; i < r->n_streams; i++) {
-        if (r->streams[i].width != width) {
+        const Stream *s = &r->streams[i];
+        int routed = s->key.expert != CAPTURE_DENSE;
+        if (!routed && dense < 0) dense = s->width;
+        if (!routed && s->width != dense) {
             free(e);
             return errorSet(err, EXIT_INPUT, "%s: layers of different widths (%d, %d) cannot share a statistics file",
-                            r->entry->path, width, r->streams[i].width);
+                            r->entry->path, dense, s->width);
         }
-        e[i] = (StatsEntry){r->streams[i].key.layer, r->streams[i].key.site, r->streams[i].acc};
+        e[i] = (StatsEntry){s->key.layer, s->key.site, s->acc, routed, s->key.expert};
     }
+    if (dense > 0) width = dense;
     char producer[128];
     snprintf(producer, sizeof producer, "ffnscope %s run", FFNSCOPE_VERSION);
     StatsMeta meta = {

@@ -804,7 +804,7 @@ static int runModel(Worker *w, int index)
                                           : runActivations(&r, &err);
     m = &w->draft->models[index];
     /* saved first: the final refresh spends the statistics */
-    if (rc == 0 && w->cfg->save_stats) rc = runSaveStats(&r, w->cfg->save_stats, m->family, m->n_layers, &err);
+    if (rc == 0 && w->cfg->save_stats) rc = runSaveStats(&r, w->cfg->save_stats, m->family, m->width, m->n_layers, &err);
     if (rc == 0) rc = finalRefresh(&r, &err);
     if (rc == 0) {
         m->status = MODEL_DONE;

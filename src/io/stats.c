@@ -27,8 +27,7 @@ enum { F_COUNT, F_NONFINITE, F_MEAN, F_SCATTER, N_FIELDS };
 static const char *const field_names[N_FIELDS] = {"count", "nonfinite", "mean", "scatter"};
 
 typedef struct StatsItem {
-    int layer;
-    Site site;
+    StatsKey key;
     const StTensor *t[N_FIELDS]; /* t[F_NONFINITE] may be NULL */
     int64_t count, nonfinite;
 } StatsItem;
@@ -43,44 +42,65 @@ struct StatsFile {
 struct StatsWriter {
     AtomicFile af;
     char *path;
-    int width;
     int n, next;
-    StatsKey *keys;       /* [n] */
-    double *row;          /* [width] mirrored scatter row */
+    StatsKey *keys;       /* [n], widths filled in */
+    double *row;          /* [widest entry] mirrored scatter row */
 };
 
-void statsEntryName(int layer, Site site, char *buf, int len)
+void statsEntryName(StatsKey key, char *buf, int len)
 {
-    snprintf(buf, (size_t)len, "layers.%d.%s", layer, siteName(site));
+    if (!key.routed) snprintf(buf, (size_t)len, "layers.%d.%s", key.layer, siteName(key.site));
+    else if (key.expert == CAPTURE_SHARED) snprintf(buf, (size_t)len, "layers.%d.%s.expertshared", key.layer, siteName(key.site));
+    else snprintf(buf, (size_t)len, "layers.%d.%s.expert%d", key.layer, siteName(key.site), key.expert);
 }
 
 /* --- names and small values ------------------------------------------- */
 
-/* Parses "layers.N.S.F"; 0 on success. N: decimal without leading zeros. */
-static int parseName(const char *name, int *layer, Site *site, int *field)
+/* A decimal without leading zeros at *p, at most max, followed by '.'; *p moves past the dot. */
+static int parseIndex(const char **p, long max, long *out)
+{
+    const char *q = *p;
+    if (*q < '0' || *q > '9' || (q[0] == '0' && q[1] >= '0' && q[1] <= '9')) return -1;
+    long v = 0;
+    while (*q >= '0' && *q <= '9') {
+        v = v * 10 + (*q - '0');
+        if (v > max) return -1;
+        q++;
+    }
+    if (*q++ != '.') return -1;
+    *p = q;
+    *out = v;
+    return 0;
+}
+
+/* Parses "layers.N.S.F" and "layers.N.S.expert{E,shared}.F"; 0 on success. */
+static int parseName(const char *name, StatsKey *key, int *field)
 {
     if (strncmp(name, "layers.", 7)) return -1;
     const char *p = name + 7;
-    if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9')) return -1;
-    long v = 0;
-    while (*p >= '0' && *p <= '9') {
-        v = v * 10 + (*p - '0');
-        if (v > STATS_MAX_LAYER) return -1;
-        p++;
-    }
-    if (*p++ != '.') return -1;
+    long layer, expert = CAPTURE_DENSE;
+    if (parseIndex(&p, STATS_MAX_LAYER, &layer)) return -1;
     if (!strncmp(p, "post.", 5)) {
-        *site = SITE_POST;
+        key->site = SITE_POST;
         p += 5;
     } else if (!strncmp(p, "pre.", 4)) {
-        *site = SITE_PRE;
+        key->site = SITE_PRE;
         p += 4;
     } else {
         return -1;
     }
+    if (!strncmp(p, "expertshared.", 13)) {
+        expert = CAPTURE_SHARED;
+        p += 13;
+    } else if (!strncmp(p, "expert", 6)) {
+        p += 6;
+        if (parseIndex(&p, STATS_MAX_EXPERT, &expert)) return -1;
+    }
     for (int f = 0; f < N_FIELDS; f++)
         if (!strcmp(p, field_names[f])) {
-            *layer = (int)v;
+            key->layer = (int)layer;
+            key->routed = expert != CAPTURE_DENSE;
+            key->expert = (int)expert;
             *field = f;
             return 0;
         }
@@ -123,12 +143,17 @@ static int readCount(const char *path, const StTensor *t, int64_t *out, Error *e
                     stDtypeName(t->dtype));
 }
 
-static int cmpKey(const void *a, const void *b)
+int statsKeyCompare(const StatsKey *x, const StatsKey *y)
 {
-    const StatsKey *x = a, *y = b;
     if (x->layer != y->layer) return x->layer < y->layer ? -1 : 1;
-    return (int)x->site - (int)y->site;
+    if (x->site != y->site) return (int)x->site - (int)y->site;
+    if (x->routed != y->routed) return x->routed - y->routed;
+    if (!x->routed) return 0;
+    unsigned ex = (unsigned)x->expert, ey = (unsigned)y->expert; /* CAPTURE_SHARED after every index */
+    return ex == ey ? 0 : ex < ey ? -1 : 1;
 }
+
+static int cmpKey(const void *a, const void *b) { return statsKeyCompare(a, b); }
 
 /* --- reading ---------------------------------------------------------- */
 
@@ -169,8 +194,7 @@ static int readMeta(StatsFile *f, Error *err)
 
 /* One parsed tensor name, for grouping. */
 typedef struct NamedTensor {
-    int layer;
-    Site site;
+    StatsKey key;
     int field;
     const StTensor *t;
 } NamedTensor;
@@ -178,9 +202,8 @@ typedef struct NamedTensor {
 static int cmpNamed(const void *a, const void *b)
 {
     const NamedTensor *x = a, *y = b;
-    if (x->layer != y->layer) return x->layer < y->layer ? -1 : 1;
-    if (x->site != y->site) return (int)x->site - (int)y->site;
-    return x->field - y->field;
+    int c = statsKeyCompare(&x->key, &y->key);
+    return c ? c : x->field - y->field;
 }
 
 /* Groups the tensors into entries (by sorting, so a header with very many
@@ -189,7 +212,6 @@ static int readItems(StatsFile *f, Error *err)
 {
     const char *path = stPath(f->st);
     int nt = stCount(f->st);
-    int64_t d = f->meta.width;
     NamedTensor *named = calloc(nt ? (size_t)nt : 1, sizeof *named);
     f->items = calloc(nt ? (size_t)nt : 1, sizeof *f->items);
     if (!named || !f->items) {
@@ -199,21 +221,17 @@ static int readItems(StatsFile *f, Error *err)
     for (int i = 0; i < nt; i++) {
         const StTensor *t = stTensor(f->st, i);
         named[i].t = t;
-        if (parseName(t->name, &named[i].layer, &named[i].site, &named[i].field)) {
+        if (parseName(t->name, &named[i].key, &named[i].field)) {
             free(named);
             return errorSet(err, EXIT_INPUT,
-                            "%s: tensor '%s': not a statistics tensor (expected layers.N.{post,pre}.{count,"
-                            "nonfinite,mean,scatter})",
+                            "%s: tensor '%s': not a statistics tensor (expected layers.N.{post,pre}[.expertE]."
+                            "{count,nonfinite,mean,scatter})",
                             path, t->name);
         }
     }
     qsort(named, (size_t)nt, sizeof *named, cmpNamed);
     for (int i = 0; i < nt; i++) {
-        if (i == 0 || named[i].layer != named[i - 1].layer || named[i].site != named[i - 1].site) {
-            f->items[f->n].layer = named[i].layer;
-            f->items[f->n].site = named[i].site;
-            f->n++;
-        }
+        if (i == 0 || statsKeyCompare(&named[i].key, &named[i - 1].key)) f->items[f->n++].key = named[i].key;
         /* Names are unique and carry no leading zeros, so each field
          * appears at most once per entry. */
         f->items[f->n - 1].t[named[i].field] = named[i].t;
@@ -222,22 +240,29 @@ static int readItems(StatsFile *f, Error *err)
     if (f->n == 0) return errorSet(err, EXIT_INPUT, "%s: no statistics tensors", path);
     for (int k = 0; k < f->n; k++) {
         StatsItem *it = &f->items[k];
-        char base[64];
-        statsEntryName(it->layer, it->site, base, sizeof base);
+        char base[80];
+        statsEntryName(it->key, base, sizeof base);
         for (int fl = 0; fl < N_FIELDS; fl++)
             if (!it->t[fl] && fl != F_NONFINITE)
                 return errorSet(err, EXIT_INPUT, "%s: tensor '%s.%s' is missing", path, base, field_names[fl]);
         const StTensor *m = it->t[F_MEAN], *s = it->t[F_SCATTER];
+        int64_t d = f->meta.width;
         if (m->dtype != ST_F64 || s->dtype != ST_F64)
             return errorSet(err, EXIT_INPUT, "%s: tensor '%s': dtype %s (expected F64)", path,
                             m->dtype != ST_F64 ? m->name : s->name,
                             stDtypeName(m->dtype != ST_F64 ? m->dtype : s->dtype));
+        /* an expert's width is its own: the mean's length, within bounds */
+        if (it->key.routed && m->ndim == 1) d = m->shape[0] >= 1 && m->shape[0] <= STATS_MAX_WIDTH ? m->shape[0] : -1;
+        if (d < 0)
+            return errorSet(err, EXIT_INPUT, "%s: tensor '%s': width %lld is outside 1..%d", path, m->name,
+                            (long long)m->shape[0], STATS_MAX_WIDTH);
         if (m->ndim != 1 || m->shape[0] != d)
             return errorSet(err, EXIT_INPUT, "%s: tensor '%s': shape is not [%lld] (width %lld)", path, m->name,
                             (long long)d, (long long)d);
         if (s->ndim != 2 || s->shape[0] != d || s->shape[1] != d)
             return errorSet(err, EXIT_INPUT, "%s: tensor '%s': shape is not [%lld, %lld] (width %lld)", path,
                             s->name, (long long)d, (long long)d, (long long)d);
+        it->key.width = (int)d;
         if (readCount(path, it->t[F_COUNT], &it->count, err)) return -1;
         it->nonfinite = 0;
         if (it->t[F_NONFINITE] && readCount(path, it->t[F_NONFINITE], &it->nonfinite, err)) return -1;
@@ -264,18 +289,14 @@ const char *statsPath(const StatsFile *f) { return stPath(f->st); }
 
 int statsCount(const StatsFile *f) { return f->n; }
 
-StatsKey statsKey(const StatsFile *f, int i)
-{
-    StatsKey k = {f->items[i].layer, f->items[i].site};
-    return k;
-}
+StatsKey statsKey(const StatsFile *f, int i) { return f->items[i].key; }
 
 int64_t statsRows(const StatsFile *f, int i) { return f->items[i].count; }
 
 int statsFind(const StatsFile *f, int layer, Site site)
 {
     for (int i = 0; i < f->n; i++)
-        if (f->items[i].layer == layer && f->items[i].site == site) return i;
+        if (f->items[i].key.layer == layer && f->items[i].key.site == site && !f->items[i].key.routed) return i;
     return -1;
 }
 
@@ -334,8 +355,8 @@ int statsLoad(StatsFile *f, int i, Covacc *acc, Error *err)
     const char *path = stPath(f->st);
     if (i < 0 || i >= f->n) return errorSet(err, EXIT_RUNTIME, "%s: no statistics entry %d", path, i);
     const StatsItem *it = &f->items[i];
-    if (acc->dim != f->meta.width)
-        return errorSet(err, EXIT_RUNTIME, "%s: accumulator width %d, file width %d", path, acc->dim, f->meta.width);
+    if (acc->dim != it->key.width)
+        return errorSet(err, EXIT_RUNTIME, "%s: accumulator width %d, entry width %d", path, acc->dim, it->key.width);
     if (stToF64(it->t[F_MEAN], acc->mean, err) || stToF64(it->t[F_SCATTER], acc->scatter, err)) return -1;
     acc->count = it->count;
     acc->nonfinite_rows = it->nonfinite;
@@ -414,17 +435,18 @@ static json_t *buildHeader(const StatsMeta *meta, const StatsKey *keys, int n, u
     }
     md = NULL;
     uint64_t at = 0;
-    const int64_t one[1] = {1}, dd[2] = {meta->width, meta->width};
+    const int64_t one[1] = {1};
     for (int i = 0; i < n; i++) {
-        char name[96];
-        const char *site = siteName(keys[i].site);
-        snprintf(name, sizeof name, "layers.%d.%s.count", keys[i].layer, site);
+        char base[80], name[96];
+        const int64_t dd[2] = {keys[i].width, keys[i].width};
+        statsEntryName(keys[i], base, sizeof base);
+        snprintf(name, sizeof name, "%s.count", base);
         if (addHeaderEntry(root, name, "I64", 1, one, &at)) goto fail;
-        snprintf(name, sizeof name, "layers.%d.%s.nonfinite", keys[i].layer, site);
+        snprintf(name, sizeof name, "%s.nonfinite", base);
         if (addHeaderEntry(root, name, "I64", 1, one, &at)) goto fail;
-        snprintf(name, sizeof name, "layers.%d.%s.mean", keys[i].layer, site);
+        snprintf(name, sizeof name, "%s.mean", base);
         if (addHeaderEntry(root, name, "F64", 1, dd, &at)) goto fail;
-        snprintf(name, sizeof name, "layers.%d.%s.scatter", keys[i].layer, site);
+        snprintf(name, sizeof name, "%s.scatter", base);
         if (addHeaderEntry(root, name, "F64", 2, dd, &at)) goto fail;
     }
     *data_len = at;
@@ -452,18 +474,27 @@ int statsWriterOpen(const char *path, const StatsMeta *meta, const StatsKey *key
     if (meta->width < 1 || meta->width > STATS_MAX_WIDTH)
         return errorSet(err, EXIT_INPUT, "%s: width %d is outside 1..%d", path, meta->width, STATS_MAX_WIDTH);
     if (n < 1) return errorSet(err, EXIT_INPUT, "%s: no statistics to write", path);
+    int widest = meta->width;
+    for (int i = 0; i < n; i++) {
+        int d = keys[i].width ? keys[i].width : meta->width;
+        if (d < 1 || d > STATS_MAX_WIDTH || (!keys[i].routed && d != meta->width))
+            return errorSet(err, EXIT_INPUT, "%s: entry (layer %d, site %d) has width %d (file width %d)", path,
+                            keys[i].layer, (int)keys[i].site, d, meta->width);
+        if (d > widest) widest = d;
+    }
     StatsWriter *w = calloc(1, sizeof *w);
     if (!w) return errorNoMem(err, path);
-    w->width = meta->width;
     w->n = n;
     w->path = strdup(path);
     w->keys = malloc((size_t)n * sizeof *w->keys);
-    w->row = malloc((size_t)meta->width * sizeof *w->row);
+    w->row = malloc((size_t)widest * sizeof *w->row);
     if (!w->path || !w->keys || !w->row) {
         statsWriterAbort(w);
         return errorNoMem(err, path);
     }
     memcpy(w->keys, keys, (size_t)n * sizeof *keys);
+    for (int i = 0; i < n; i++)
+        if (!w->keys[i].width) w->keys[i].width = meta->width;
     StatsKey *sorted = malloc((size_t)n * sizeof *sorted);
     if (!sorted) {
         statsWriterAbort(w);
@@ -472,7 +503,9 @@ int statsWriterOpen(const char *path, const StatsMeta *meta, const StatsKey *key
     memcpy(sorted, keys, (size_t)n * sizeof *keys);
     qsort(sorted, (size_t)n, sizeof *sorted, cmpKey);
     for (int i = 0; i < n; i++) {
-        int bad = sorted[i].layer < 0 || sorted[i].layer > STATS_MAX_LAYER || (unsigned)sorted[i].site >= SITE_COUNT;
+        int bad = sorted[i].layer < 0 || sorted[i].layer > STATS_MAX_LAYER || (unsigned)sorted[i].site >= SITE_COUNT ||
+                  (sorted[i].routed && sorted[i].expert != CAPTURE_SHARED &&
+                   (sorted[i].expert < 0 || sorted[i].expert > STATS_MAX_EXPERT));
         int dup = i > 0 && !cmpKey(&sorted[i - 1], &sorted[i]);
         if (bad || dup) {
             errorSet(err, EXIT_INPUT, "%s: %s statistics entry (layer %d, site %d)", path, bad ? "invalid" : "duplicate",
@@ -485,7 +518,7 @@ int statsWriterOpen(const char *path, const StatsMeta *meta, const StatsKey *key
     free(sorted);
 
     uint64_t data_len;
-    json_t *hdr = buildHeader(meta, keys, n, &data_len);
+    json_t *hdr = buildHeader(meta, w->keys, n, &data_len);
     char *text = hdr ? json_dumps(hdr, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
     json_decref(hdr);
     if (!text) {
@@ -518,10 +551,13 @@ int statsWriterOpen(const char *path, const StatsMeta *meta, const StatsKey *key
 int statsWriterPut(StatsWriter *w, const Covacc *acc, Error *err)
 {
     if (w->next >= w->n) return errorSet(err, EXIT_RUNTIME, "%s: more entries than announced", w->path);
-    if (acc->dim != w->width)
-        return errorSet(err, EXIT_RUNTIME, "%s: layer %d %s: width %d, file width %d", w->path,
-                        w->keys[w->next].layer, siteName(w->keys[w->next].site), acc->dim, w->width);
-    int64_t d = w->width;
+    const StatsKey *k = &w->keys[w->next];
+    if (acc->dim != k->width) {
+        char name[80];
+        statsEntryName(*k, name, sizeof name);
+        return errorSet(err, EXIT_RUNTIME, "%s: %s: width %d, entry width %d", w->path, name, acc->dim, k->width);
+    }
+    int64_t d = k->width;
     int64_t head[2] = {acc->count, acc->nonfinite_rows};
     errno = 0;
     if (fwrite(head, sizeof head[0], 2, w->af.fp) != 2) return writerFail(w, err);
@@ -550,11 +586,15 @@ int statsWriterCommit(StatsWriter *w, Error *err)
 
 /* --- whole files ------------------------------------------------------ */
 
+static StatsKey entryKey(const StatsEntry *e)
+{
+    return (StatsKey){e->layer, e->site, e->routed, e->routed ? e->expert : CAPTURE_DENSE, e->acc->dim};
+}
+
 static int cmpEntryPtr(const void *a, const void *b)
 {
-    const StatsEntry *x = *(const StatsEntry *const *)a, *y = *(const StatsEntry *const *)b;
-    if (x->layer != y->layer) return x->layer < y->layer ? -1 : 1;
-    return (int)x->site - (int)y->site;
+    StatsKey x = entryKey(*(const StatsEntry *const *)a), y = entryKey(*(const StatsEntry *const *)b);
+    return statsKeyCompare(&x, &y);
 }
 
 int statsWrite(const char *path, const StatsMeta *meta, const StatsEntry *entries, int n, Error *err)
@@ -569,7 +609,7 @@ int statsWrite(const char *path, const StatsMeta *meta, const StatsEntry *entrie
     }
     for (int i = 0; i < n; i++) order[i] = &entries[i];
     qsort(order, (size_t)n, sizeof *order, cmpEntryPtr);
-    for (int i = 0; i < n; i++) keys[i] = (StatsKey){order[i]->layer, order[i]->site};
+    for (int i = 0; i < n; i++) keys[i] = entryKey(order[i]);
     StatsWriter *w;
     int rc = statsWriterOpen(path, meta, keys, n, &w, err);
     for (int i = 0; rc == 0 && i < n; i++) rc = statsWriterPut(w, order[i]->acc, err);
@@ -609,9 +649,11 @@ int statsRead(const char *path, StatsMeta *meta, StatsEntry **entries, int *n, E
         return errorNoMem(err, path);
     }
     for (int i = 0; i < count; i++) {
-        e[i].layer = f->items[i].layer;
-        e[i].site = f->items[i].site;
-        if (!(e[i].acc = covaccNew(f->meta.width))) {
+        e[i].layer = f->items[i].key.layer;
+        e[i].site = f->items[i].key.site;
+        e[i].routed = f->items[i].key.routed;
+        e[i].expert = f->items[i].key.expert;
+        if (!(e[i].acc = covaccNew(f->items[i].key.width))) {
             errorNoMem(err, path);
             goto fail;
         }

@@ -14,12 +14,17 @@
  *   layers.N.S.mean       F64 [D]     mean of the accumulated rows
  *   layers.N.S.scatter    F64 [D, D]  sum over rows of (x - mean)(x - mean)^T, full and symmetric
  *
+ * A routed (mixture-of-experts) layer has one entry per expert instead,
+ * layers.N.S.expertE.F (E its index, no leading zeros) and
+ * layers.N.S.expertshared.F for a shared expert, with the same four fields;
+ * an expert's D is its own width (the shapes give it), a dense entry's D is
+ * `width`.
  * count and nonfinite may also be F64 holding a whole number, and scalar
  * (shape []) instead of [1]. N is written without leading zeros. No other
  * tensors are allowed. __metadata__ (all values are strings):
  *
  *   ffnscope_stats  "1"           marks the file and gives the format version (required)
- *   width           "D"           FFN width, shared by every entry (required)
+ *   width           "D"           FFN width of every dense entry (required)
  *   model           name          (optional, "" when unknown)
  *   family          gpt2 | llama | ngpt | ""   (optional)
  *   n_layers        layers in the model (optional, 0 when unknown)
@@ -38,11 +43,13 @@
 #include "ffnscope/covacc.h"
 #include "ffnscope/error.h"
 #include "ffnscope/metrics.h"
+#include "ffnscope/model.h"
 #include "ffnscope/site.h"
 
 #define STATS_FORMAT_VERSION 1
 #define STATS_MAX_WIDTH (1 << 20)
 #define STATS_MAX_LAYER 99999
+#define STATS_MAX_EXPERT 65535
 
 /* Which model the statistics describe. On read the strings are owned by the
  * StatsFile (never NULL). */
@@ -54,16 +61,25 @@ typedef struct StatsMeta {
     const char *producer;  /* NULL when writing: "ffnscope VERSION" */
 } StatsMeta;
 
+/* routed 0: a dense FFN's entry; routed 1: expert is the index or
+ * CAPTURE_SHARED (ffnscope/model.h), as in snapshot rows. */
 typedef struct StatsKey {
     int layer;
     Site site;
+    int routed, expert;
+    int width;             /* the entry's D; 0 when writing: the file's width */
 } StatsKey;
 
 typedef struct StatsEntry {
     int layer;
     Site site;
-    Covacc *acc;           /* owned by whoever holds the entry array */
+    Covacc *acc;           /* owned by whoever holds the entry array; its dim is the width */
+    int routed, expert;
 } StatsEntry;
+
+/* The entry order: layer, site, then a dense entry before experts, experts
+ * by index, the shared expert last (<0, 0, >0; width ignored). */
+int statsKeyCompare(const StatsKey *a, const StatsKey *b);
 
 /* --- reading, one entry at a time ------------------------------------- */
 
@@ -71,17 +87,17 @@ typedef struct StatsFile StatsFile;
 
 /* Maps PATH and checks its structure: marker, version, width, names, dtypes,
  * shapes, complete entries and counts. Entries come sorted by layer, then
- * site. Errors: EXIT_INPUT "PATH: ..." naming the tensor or key. */
+ * site, then expert (by index, the shared expert last). Errors: EXIT_INPUT "PATH: ..." naming the tensor or key. */
 int statsOpen(const char *path, StatsFile **out, Error *err);
 const StatsMeta *statsMeta(const StatsFile *f);
 const char *statsPath(const StatsFile *f);
 int statsCount(const StatsFile *f);
-/* Layer and site of entry i, and its row counts (no data read). */
+/* Layer, site, expert and width of entry i, and its row counts (no data read). */
 StatsKey statsKey(const StatsFile *f, int i);
 int64_t statsRows(const StatsFile *f, int i);
-/* Index of (layer, site) or -1. */
+/* Index of the dense entry (layer, site) or -1. */
 int statsFind(const StatsFile *f, int layer, Site site);
-/* Loads entry i into acc (acc->dim must be the width) and validates the
+/* Loads entry i into acc (acc->dim must be the entry's width) and validates the
  * values: finite, zero when count is 0, scatter symmetric with a
  * non-negative diagonal and bounded off-diagonal. */
 int statsLoad(StatsFile *f, int i, Covacc *acc, Error *err);
@@ -101,7 +117,7 @@ typedef struct StatsWriter StatsWriter;
  * key, in order, and statsWriterCommit renames the file into place. */
 int statsWriterOpen(const char *path, const StatsMeta *meta, const StatsKey *keys, int n,
                     StatsWriter **out, Error *err);
-/* Appends the next entry's statistics (acc->dim == meta->width). The scatter
+/* Appends the next entry's statistics (acc->dim == its key's width). The scatter
  * is written full, mirrored from the accumulator's upper triangle. */
 int statsWriterPut(StatsWriter *w, const Covacc *acc, Error *err);
 /* Flushes, fsyncs, renames and frees; on failure nothing is left behind. */
@@ -111,7 +127,7 @@ void statsWriterAbort(StatsWriter *w);
 
 /* --- whole files ------------------------------------------------------ */
 
-/* Writes every entry (sorted by layer, then site) atomically. */
+/* Writes every entry (sorted by layer, site, expert) atomically. */
 int statsWrite(const char *path, const StatsMeta *meta, const StatsEntry *entries, int n,
                Error *err);
 
@@ -133,7 +149,8 @@ int statsSpectrum(const Covacc *acc, const char *what, double *eig, Error *err);
 int statsMetrics(const Covacc *acc, const char *what, double k_param, Metrics *m, double *eig,
                  Error *err);
 
-/* "layers.N.S", the tensor name analyze prints for an entry. */
-void statsEntryName(int layer, Site site, char *buf, int len);
+/* "layers.N.S" (or "layers.N.S.expertE", "layers.N.S.expertshared"), the
+ * name analyze prints for an entry. */
+void statsEntryName(StatsKey key, char *buf, int len);
 
 #endif

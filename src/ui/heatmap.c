@@ -108,7 +108,7 @@ static HeatCell cellAt(const Snapshot *s, const UiState *st, const HeatGeom *g, 
 {
     HeatCell hc = {0, NAN, 0};
     if (li < 0 || li >= g->n_layers) return hc;
-    const LayerSnapshot *r = modelFindRow(&s->models[m], g->layers[li], st->sel_site);
+    const LayerSnapshot *r = modelFindLayer(&s->models[m], g->layers[li], st->sel_site);
     if (!r || r->n_eigen <= 0) return hc;
     hc.v = columnValue(&s->models[m], r, st->heat_metric);
     if (!isfinite(hc.v)) return hc;

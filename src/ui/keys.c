@@ -193,6 +193,7 @@ static void selectItem(UiState *st, const Snapshot *s, const SideItem *it)
         const LayerSnapshot *r = &s->models[it->model].rows[it->row];
         st->sel_layer = r->layer;
         st->sel_site = r->site;
+        st->sel_expert = uiRowExpert(r);
         st->on_model = 0;
     } else {
         st->on_model = 1;
@@ -274,6 +275,7 @@ static void tableMove(UiState *st, const Snapshot *s, int delta, int absolute)
     st->sel_model = rows[c].model;
     st->sel_layer = r->layer;
     st->sel_site = r->site;
+    st->sel_expert = uiRowExpert(r);
     sidebarFollows(st);
     free(rows);
 }

@@ -46,7 +46,7 @@ int sidebarCursor(const Snapshot *s, const UiState *st, const SideItem *items, i
             if (st->on_model) return i;
         } else if (items[i].kind == SIDE_LAYER) {
             const LayerSnapshot *r = &s->models[items[i].model].rows[items[i].row];
-            if (r->layer == st->sel_layer && r->site == st->sel_site) return i;
+            if (r->layer == st->sel_layer && r->site == st->sel_site && uiRowExpert(r) == st->sel_expert) return i;
         }
     }
     return model_line;
@@ -106,10 +106,14 @@ static void drawLayer(Canvas *c, Rect r, int y, const ModelSnapshot *m, const La
     Style base = selected ? stSelected(ctx) : stText(ctx);
     canvasHLine(c, r.x, y, r.w, ' ', base);
     char label[32];
-    snprintf(label, sizeof label, "L%d %s", row->layer, siteName(row->site));
-    canvasText(c, r.x + 4, y, 9, label, base);
-    int bar_x = r.x + 14, val_w = 4;
-    int bar_w = r.w - 14 - val_w - 2;
+    /* a routed layer lists its experts, each its own line: "L0 post e3", "L0 post sh" (shared) */
+    int label_w = row->routed ? 11 : 9;
+    if (!row->routed) snprintf(label, sizeof label, "L%d %s", row->layer, siteName(row->site));
+    else if (row->expert == CAPTURE_SHARED) snprintf(label, sizeof label, "L%d %s sh", row->layer, siteName(row->site));
+    else snprintf(label, sizeof label, "L%d %s e%d", row->layer, siteName(row->site), row->expert);
+    canvasText(c, r.x + 4, y, label_w, label, base);
+    int bar_x = r.x + 5 + label_w, val_w = 4;
+    int bar_w = r.w - (5 + label_w) - val_w - 2;
     if (bar_w < 3) return;
     (void)m;
     if (row->n_eigen > 0) {

@@ -296,7 +296,13 @@ static void spectrumDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st
     if (r.w > 60) canvasTextRight(c, r.x + r.w - 1, r.y, right_w, scale, stDim(ctx));
     else right_w = -2;
     if (m) {
-        if (row) snprintf(buf, sizeof buf, "  %s \xc2\xb7 layer %d \xc2\xb7 %s", m->name, row->layer, siteName(row->site));
+        if (row && row->routed && row->expert == CAPTURE_SHARED)
+            snprintf(buf, sizeof buf, "  %s \xc2\xb7 layer %d \xc2\xb7 %s \xc2\xb7 shared expert", m->name, row->layer,
+                     siteName(row->site));
+        else if (row && row->routed)
+            snprintf(buf, sizeof buf, "  %s \xc2\xb7 layer %d \xc2\xb7 %s \xc2\xb7 expert %d", m->name, row->layer,
+                     siteName(row->site), row->expert);
+        else if (row) snprintf(buf, sizeof buf, "  %s \xc2\xb7 layer %d \xc2\xb7 %s", m->name, row->layer, siteName(row->site));
         else snprintf(buf, sizeof buf, "  %s", m->name);
         canvasText(c, x, r.y, r.x + r.w - 3 - right_w - x, buf, stText(ctx));
     }

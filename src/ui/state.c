@@ -13,6 +13,7 @@ void uiStateInit(UiState *st)
     st->view = VIEW_SPECTRUM;
     st->sel_model = -1;
     st->sel_site = SITE_POST;
+    st->sel_expert = CAPTURE_DENSE;
     st->on_model = 1;
     st->log_scale = 1;
     st->heat_metric = COL_SUI;
@@ -41,7 +42,17 @@ const ModelSnapshot *uiSelectedModel(const Snapshot *s, const UiState *st)
     return &s->models[st->sel_model];
 }
 
-const LayerSnapshot *modelFindRow(const ModelSnapshot *m, int layer, Site site)
+int uiRowExpert(const LayerSnapshot *r) { return r->routed ? r->expert : CAPTURE_DENSE; }
+
+const LayerSnapshot *modelFindRow(const ModelSnapshot *m, int layer, Site site, int expert)
+{
+    for (int i = 0; i < m->n_rows; i++)
+        if (m->rows[i].layer == layer && m->rows[i].site == site && uiRowExpert(&m->rows[i]) == expert)
+            return &m->rows[i];
+    return NULL;
+}
+
+const LayerSnapshot *modelFindLayer(const ModelSnapshot *m, int layer, Site site)
 {
     for (int i = 0; i < m->n_rows; i++)
         if (m->rows[i].layer == layer && m->rows[i].site == site) return &m->rows[i];
@@ -51,14 +62,20 @@ const LayerSnapshot *modelFindRow(const ModelSnapshot *m, int layer, Site site)
 const LayerSnapshot *uiSelectedRow(const Snapshot *s, const UiState *st)
 {
     const ModelSnapshot *m = uiSelectedModel(s, st);
-    return m ? modelFindRow(m, st->sel_layer, st->sel_site) : NULL;
+    return m ? modelFindRow(m, st->sel_layer, st->sel_site, st->sel_expert) : NULL;
 }
 
-/* When the selected (layer, site) does not exist in the model, the nearest
- * layer at the same site, else the first row. */
+/* When the selected (layer, site, expert) does not exist in the model: the
+ * first row of that layer and site (a routed layer's first expert), else the
+ * nearest layer at the same site, else the first row. */
 static void snapToRow(const ModelSnapshot *m, UiState *st)
 {
-    if (m->n_rows == 0 || modelFindRow(m, st->sel_layer, st->sel_site)) return;
+    if (m->n_rows == 0 || modelFindRow(m, st->sel_layer, st->sel_site, st->sel_expert)) return;
+    const LayerSnapshot *same = modelFindLayer(m, st->sel_layer, st->sel_site);
+    if (same) {
+        st->sel_expert = uiRowExpert(same);
+        return;
+    }
     const LayerSnapshot *best = NULL;
     for (int i = 0; i < m->n_rows; i++) {
         const LayerSnapshot *r = &m->rows[i];
@@ -68,6 +85,7 @@ static void snapToRow(const ModelSnapshot *m, UiState *st)
     if (!best) best = &m->rows[0];
     st->sel_layer = best->layer;
     st->sel_site = best->site;
+    st->sel_expert = uiRowExpert(best);
 }
 
 static int clampInt(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
@@ -98,6 +116,7 @@ int uiSync(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx *c
         if (m->n_rows > 0) {
             st->sel_layer = m->rows[0].layer;
             st->sel_site = m->rows[0].site;
+            st->sel_expert = uiRowExpert(&m->rows[0]);
         }
         st->expanded[st->sel_model] = 1;
     }
@@ -135,7 +154,9 @@ int uiSync(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx *c
     int found = -1;
     for (int i = 0; i < nr; i++) {
         const LayerSnapshot *r = &s->models[rows[i].model].rows[rows[i].row];
-        if (rows[i].model == st->sel_model && r->layer == st->sel_layer && r->site == st->sel_site) found = i;
+        if (rows[i].model == st->sel_model && r->layer == st->sel_layer && r->site == st->sel_site &&
+            uiRowExpert(r) == st->sel_expert)
+            found = i;
     }
     if (found >= 0) st->table_cursor = found;
     st->table_cursor = clampInt(st->table_cursor, 0, nr > 0 ? nr - 1 : 0);

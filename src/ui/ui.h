@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ffnscope/model.h"
 #include "ffnscope/site.h"
 #include "ffnscope/snapshot.h"
 #include "ui/canvas.h"
@@ -45,6 +46,8 @@ typedef struct UiState {
     int sel_model;            /* -1: no models yet */
     int sel_layer;
     Site sel_site;
+    int sel_expert;           /* CAPTURE_DENSE, or the selected expert of a routed layer (index or
+                               * CAPTURE_SHARED) */
     int on_model;             /* sidebar cursor on the model line, not a layer line */
     unsigned char *expanded;  /* [n_expanded] per model */
     int n_expanded;
@@ -84,8 +87,13 @@ void uiMessage(UiState *st, int is_error, const char *fmt, ...) __attribute__((f
 /* The selected model and layer row, or NULL. */
 const ModelSnapshot *uiSelectedModel(const Snapshot *s, const UiState *st);
 const LayerSnapshot *uiSelectedRow(const Snapshot *s, const UiState *st);
-/* Row of model m at (layer, site), or NULL. */
-const LayerSnapshot *modelFindRow(const ModelSnapshot *m, int layer, Site site);
+/* Row of model m at (layer, site, expert), expert CAPTURE_DENSE for a dense
+ * row, or NULL. */
+const LayerSnapshot *modelFindRow(const ModelSnapshot *m, int layer, Site site, int expert);
+/* The first row at (layer, site), whatever its expert, or NULL. */
+const LayerSnapshot *modelFindLayer(const ModelSnapshot *m, int layer, Site site);
+/* A row's expert as the selection keeps it: CAPTURE_DENSE for a dense row. */
+int uiRowExpert(const LayerSnapshot *r);
 
 /* ---- keys and mouse ---- */
 

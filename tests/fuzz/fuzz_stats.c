@@ -11,9 +11,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     (void)statsDetect(path);
     StatsFile *f = NULL;
     if (statsOpen(path, &f, &err) != 0) return 0;
-    int width = statsMeta(f)->width;
-    Covacc *acc = width > 0 && width <= 256 ? covaccNew(width) : NULL;
-    for (int i = 0; acc && i < statsCount(f); i++) {
+    Covacc *acc = NULL;
+    for (int i = 0; i < statsCount(f); i++) {
+        int width = statsKey(f, i).width; /* experts have their own */
+        if (width > 256) continue;
+        if (!acc || acc->dim != width) {
+            covaccFree(acc);
+            if (!(acc = covaccNew(width))) break;
+        }
         covaccReset(acc);
         if (statsLoad(f, i, acc, &err) != 0) continue;
         Metrics m;

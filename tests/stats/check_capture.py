@@ -9,7 +9,11 @@ For a GPT-2, a LLaMA and a Pythia (GPT-NeoX) random model (tools/make_random_mod
     and numpy's eigvalsh of the same statistics to 1e-9; its statistics equal a numpy float64
     reference over tools/reference.py's activations; 2 ranks equal 1 rank to float64 rounding;
   - the file as a config model source, ffnscope merge of PyTorch and ffnscope statistics;
-  - malformed statistics and disagreeing shards exit 2 naming the file.
+  - malformed statistics and disagreeing shards exit 2 naming the file;
+  - a Qwen2-MoE model (routed layers 0 and 2, dense layer 1, a shared expert): capture_torch's
+    per-expert entries (layers.N.SITE.expertE, expertshared) equal ffnscope run --save-stats's to
+    1e-4 relative, and ffnscope analyze of the file equals ffnscope run's metrics.csv row of every
+    expert; ffnscope merge combines them expert by expert.
 usage: check_capture.py FFNSCOPE
 """
 import csv
@@ -217,6 +221,97 @@ def one_model(ffn, tmp, model_dir, corpus, family):
     return two, hdr
 
 
+def row_name(r):
+    """metrics.csv row -> the statistics entry name of io/stats.h."""
+    base = "layers.%s.%s" % (r["layer"], r["site"])
+    return base + (".expert%s" % r["expert"] if r.get("expert") else "")
+
+
+def moe_model(ffn, tmp, model_dir, corpus):
+    name = os.path.basename(model_dir)
+    print("==", name)
+    cfg = os.path.join(tmp, name + ".yaml")
+    res = os.path.join(tmp, "res-" + name)
+    ffn_stats = os.path.join(tmp, name + ".ffnscope.stats.safetensors")
+    with open(cfg, "w") as f:
+        f.write("version: 1\ncorpus:\n  path: %s\n  tokens: %d\n  seq_len: %d\n  batch: %d\n"
+                "capture:\n  sites: [post, pre]\nmodels:\n  - path: %s\n"
+                % (corpus, TOKENS, SEQ_LEN, BATCH, model_dir))
+    run([ffn, "run", cfg, "--out", res, "--save-stats", ffn_stats])
+    with open(os.path.join(res, "metrics.csv")) as f:
+        rows = {row_name(r): r for r in csv.DictReader(f)}
+    cfgj = json.load(open(os.path.join(model_dir, "config.json")))
+    n_exp = cfgj["num_experts"]
+    # layers 0 and 2 routed (n_exp experts + shared), layer 1 dense; both sites
+    want = {"layers.1.post", "layers.1.pre"} | {
+        "layers.%d.%s.expert%s" % (l, s, e) for l in (0, 2) for s in ("post", "pre")
+        for e in list(range(n_exp)) + ["shared"]}
+    check(set(rows) == want, "%s: ffnscope run rows %s" % (name, sorted(set(rows) ^ want)))
+
+    ids = os.path.join(tmp, name + ".ids.json")
+    with open(ids, "w") as f:
+        f.write(run([ffn, "tokenize", model_dir, corpus, "--format", "json"]).stdout)
+    common = ["--model", model_dir, "--ids", ids, "--tokens", str(TOKENS), "--seq-len", str(SEQ_LEN),
+              "--batch", str(BATCH), "--sites", "post,pre"]
+    two = os.path.join(tmp, name + ".two.safetensors")
+    torchrun(common + ["--out", two])
+    t2, meta, hdr, _ = read_stats(two)
+    tf, f_meta, _, _ = read_stats(ffn_stats)
+    check(meta.get("width") == f_meta.get("width") == str(cfgj["intermediate_size"])
+          and meta.get("family") == f_meta.get("family") == "qwen2_moe" and meta.get("n_layers") == "3",
+          "%s: metadata %s / %s" % (name, meta, f_meta))
+    check(sorted(t2) == sorted(tf) == sorted(k + "." + fl for k in want
+                                             for fl in ("count", "nonfinite", "mean", "scatter")),
+          "%s: entry names differ: %s" % (name, sorted(set(t2) ^ set(tf))))
+    for k in want:
+        w = int(rows[k]["width"])
+        check(t2[k + ".mean"].shape == (w,) and t2[k + ".scatter"].shape == (w, w),
+              "%s: %s shape %s, width %d" % (name, k, t2[k + ".mean"].shape, w))
+        check(int(t2[k + ".count"][0]) == int(tf[k + ".count"][0]) == int(rows[k]["tokens"]),
+              "%s: %s counts %d %d %s" % (name, k, t2[k + ".count"][0], tf[k + ".count"][0], rows[k]["tokens"]))
+    worst = 0.0
+    for k in set(t2) & set(tf):
+        if k.endswith(("mean", "scatter")) and np.abs(t2[k]).max() > 0:
+            worst = max(worst, np.abs(tf[k] - t2[k]).max() / np.abs(t2[k]).max())
+    print("ffnscope run statistics vs PyTorch statistics, per expert: %.2g" % worst)
+    check(worst < 1e-4, "%s: ffnscope vs PyTorch statistics %.3g" % (name, worst))
+    loads = [int(t2["layers.0.post.expert%d.count" % e][0]) for e in range(n_exp)]
+    check(sum(loads) == cfgj["num_experts_per_tok"] * TOKENS, "%s: layer 0 load %s" % (name, loads))
+
+    # analyze: one object per entry, experts included, equal to ffnscope run's rows.
+    got = analyze_json(ffn, two)
+    check(set(got) == want, "%s: analyze tensors %s" % (name, sorted(set(got) ^ want)))
+    worst_run, n_cmp = 0.0, 0
+    for tname, o in got.items():
+        r = rows.get(tname)
+        if not r:
+            continue
+        check(o["tokens"] == int(r["tokens"]) and o["width"] == int(r["width"]),
+              "%s: %s tokens/width %s %s" % (name, tname, o["tokens"], o["width"]))
+        check(o["warnings"] == r["warnings"], "%s: %s warnings %r %r" % (name, tname, o["warnings"], r["warnings"]))
+        for k in METRICS:
+            a, b = o[k], r[k]
+            if a is None or b == "":
+                check(a is None and b == "", "%s: %s %s: %r vs %r" % (name, tname, k, a, b))
+                continue
+            worst_run = max(worst_run, rel_err(a, float(b)))
+            n_cmp += 1
+    check(n_cmp > 0 and worst_run < 1e-6, "%s: analyze vs ffnscope run %.3g" % (name, worst_run))
+    print("analyze of the 2-rank file vs ffnscope run, %d entries: %.2g" % (len(got), worst_run))
+
+    # merge: expert by expert
+    both = os.path.join(tmp, name + ".both.safetensors")
+    run([ffn, "merge", two, ffn_stats, "--out", both])
+    tb, _, _, _ = read_stats(both)
+    k = "layers.2.pre.expertshared"
+    check(int(tb[k + ".count"][0]) == 2 * TOKENS, "%s: merged shared count" % name)
+    for k in ("layers.0.post.expert%d" % int(np.argmax(loads)), "layers.2.pre.expertshared"):
+        na, nb = int(t2[k + ".count"][0]), int(tf[k + ".count"][0])
+        d = t2[k + ".mean"] - tf[k + ".mean"]
+        S = t2[k + ".scatter"] + tf[k + ".scatter"] + np.outer(d, d) * (na * nb / (na + nb))
+        check(np.abs(tb[k + ".scatter"] - S).max() <= 1e-12 * np.abs(S).max(), "%s: merged %s" % (name, k))
+
+
 def broken_files(ffn, tmp, two, hdr):
     print("== malformed statistics")
     blob = bytearray(open(two, "rb").read())
@@ -263,10 +358,11 @@ def main():
         write_corpus(corpus)
         models = os.path.join(tmp, "models")
         run([PY, os.path.join(TOOLS, "make_random_model.py"), "--out", models,
-             "--only", "gpt2-prefixed,llama-gqa-bf16,pythia"])
+             "--only", "gpt2-prefixed,llama-gqa-bf16,pythia,qwen2-moe"])
         two, hdr = one_model(ffn, tmp, os.path.join(models, "gpt2-prefixed"), corpus, "gpt2")
         one_model(ffn, tmp, os.path.join(models, "llama-gqa-bf16"), corpus, "llama")
         one_model(ffn, tmp, os.path.join(models, "pythia"), corpus, "gpt_neox")
+        moe_model(ffn, tmp, os.path.join(models, "qwen2-moe"), corpus)
         broken_files(ffn, tmp, two, hdr)
 
         print("== shards that disagree")

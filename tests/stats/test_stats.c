@@ -142,7 +142,7 @@ static void writeShards(const double *x, int n, int d, int n_shards, char names[
         const int layers[3] = {0, 3, 3};
         const Site sites[3] = {SITE_POST, SITE_POST, SITE_PRE};
         for (int k = 0; k < 3; k++) {
-            e[k] = (StatsEntry){layers[k], sites[k], covaccNew(d)};
+            e[k] = (StatsEntry){layers[k], sites[k], covaccNew(d), 0, 0};
             cr_assert(e[k].acc);
             double *shifted = malloc((size_t)(bounds[s + 1] - bounds[s]) * d * sizeof *shifted + 8);
             for (int r = bounds[s]; r < bounds[s + 1]; r++)
@@ -183,7 +183,7 @@ Test(stats, round_trip_is_bit_exact)
     cr_assert_eq(covaccAddF64(acc, x, n, d, &err), 0, "%s", err.msg);
     acc->nonfinite_rows = 3;
     StatsMeta meta = {.model = "m\xc3\xa9", .family = "llama", .width = d, .n_layers = 12, .producer = "test"};
-    StatsEntry e = {7, SITE_PRE, acc};
+    StatsEntry e = {7, SITE_PRE, acc, 0, 0};
     const char *path = tmpPath("rt.safetensors");
     cr_assert_eq(statsWrite(path, &meta, &e, 1, &err), 0, "%s", err.msg);
     cr_assert(statsDetect(path));
@@ -221,6 +221,73 @@ Test(stats, round_trip_is_bit_exact)
     statsEntriesFree(ge, gn);
     covaccFree(acc);
     free(x);
+}
+
+/* A mixture-of-experts layer: one entry per expert at its own width, named
+ * layers.N.S.expertE / expertshared, sorted after the layer's dense entries by
+ * expert index with the shared expert last; merge matches them by expert. */
+Test(stats, expert_entries_round_trip_and_merge)
+{
+    Error err = {0};
+    const int widths[4] = {4, 3, 3, 5};
+    const int layers[4] = {1, 0, 0, 0}, routed[4] = {0, 1, 1, 1}, experts[4] = {0, 1, 0, CAPTURE_SHARED};
+    StatsEntry e[4];
+    double *x[4];
+    for (int k = 0; k < 4; k++) {
+        x[k] = randomRows(20 + k, widths[k]);
+        e[k] = (StatsEntry){layers[k], SITE_POST, covaccNew(widths[k]), routed[k], experts[k]};
+        cr_assert(e[k].acc);
+        cr_assert_eq(covaccAddF64(e[k].acc, x[k], 20 + k, widths[k], &err), 0, "%s", err.msg);
+    }
+    StatsMeta meta = {.model = "moe", .family = "qwen2_moe", .width = 4, .n_layers = 2};
+    char names[2][256];
+    snprintf(names[0], 256, "%s", tmpPath("moe.safetensors"));
+    snprintf(names[1], 256, "%s", names[0]);
+    cr_assert_eq(statsWrite(names[0], &meta, e, 4, &err), 0, "%s", err.msg);
+
+    StatsFile *f;
+    cr_assert_eq(statsOpen(names[0], &f, &err), 0, "%s", err.msg);
+    cr_assert_eq(statsCount(f), 4);
+    const char *want[4] = {"layers.0.post.expert0", "layers.0.post.expert1", "layers.0.post.expertshared",
+                           "layers.1.post"};
+    const int want_src[4] = {2, 1, 3, 0}; /* e[] index of each entry in file order */
+    for (int i = 0; i < 4; i++) {
+        char name[80];
+        StatsKey k = statsKey(f, i);
+        statsEntryName(k, name, sizeof name);
+        cr_expect_str_eq(name, want[i]);
+        const StatsEntry *src = &e[want_src[i]];
+        cr_expect_eq(k.width, src->acc->dim, "%s: width %d", name, k.width);
+        cr_expect_eq(statsRows(f, i), src->acc->count);
+        Covacc *acc = covaccNew(k.width);
+        cr_assert_eq(statsLoad(f, i, acc, &err), 0, "%s", err.msg);
+        cr_expect_eq(memcmp(acc->mean, src->acc->mean, (size_t)k.width * sizeof(double)), 0, "%s mean", name);
+        covaccFree(acc);
+    }
+    cr_expect_eq(statsFind(f, 1, SITE_POST), 3);
+    cr_expect_eq(statsFind(f, 0, SITE_POST), -1, "statsFind names dense entries only");
+    statsClose(f);
+
+    /* merging a file with itself doubles every count, each expert at its width */
+    const int order[2] = {0, 1};
+    const char *out = tmpPath("moe2.safetensors");
+    cr_assert_eq(runMerge(out, names, order, 2, &err), EXIT_OK, "%s", err.msg);
+    StatsEntry *got;
+    int n;
+    cr_assert_eq(statsRead(out, NULL, &got, &n, &err), 0, "%s", err.msg);
+    cr_assert_eq(n, 4);
+    for (int i = 0; i < 4; i++) {
+        const StatsEntry *src = &e[want_src[i]];
+        cr_expect_eq(got[i].routed, src->routed);
+        cr_expect_eq(got[i].expert, src->routed ? src->expert : got[i].expert);
+        cr_expect_eq(got[i].acc->dim, src->acc->dim);
+        cr_expect_eq(got[i].acc->count, 2 * src->acc->count);
+    }
+    statsEntriesFree(got, n);
+    for (int k = 0; k < 4; k++) {
+        covaccFree(e[k].acc);
+        free(x[k]);
+    }
 }
 
 /* Merging 1, 2 and 5 shards, in several orders, equals a single accumulator
@@ -327,7 +394,7 @@ Test(stats, metrics_from_statistics_have_the_known_spectrum)
     Covacc *acc = covaccNew(4);
     Error err = {0};
     cr_assert_eq(covaccAddF64(acc, x, 8, 4, &err), 0);
-    StatsEntry e = {1, SITE_POST, acc};
+    StatsEntry e = {1, SITE_POST, acc, 0, 0};
     StatsMeta meta = {.model = "walsh", .family = "", .width = 4};
     const char *path = tmpPath("walsh.safetensors");
     cr_assert_eq(statsWrite(path, &meta, &e, 1, &err), 0, "%s", err.msg);
@@ -461,6 +528,13 @@ Test(stats, count_as_f64_scalar_reads)
 Test(stats, rejects_malformed_files)
 {
     Bad b;
+    b = goodFile(), b.names[0] = "layers.2.post.expert01.count";
+    expectBad(&b, "not a statistics tensor");
+    b = goodFile(), b.names[0] = "layers.2.post.expert.count";
+    expectBad(&b, "not a statistics tensor");
+    b = goodFile(), b.names[0] = "layers.2.post.expert0.count", b.names[1] = "layers.2.post.expert0.mean";
+    b.names[2] = "layers.2.post.expert0.scatter", b.shapes[2][0] = b.shapes[2][1] = 2;
+    expectBad(&b, "layers.2.post.expert0.scatter': shape is not [3, 3]");
     b = goodFile(), b.meta[0][0] = "format";
     expectBad(&b, "not a covariance statistics file");
     b = goodFile(), b.meta[0][1] = "2";
@@ -571,7 +645,7 @@ Test(stats, merge_rejects_disagreeing_shards)
     snprintf(names[0], 256, "%s", tmpPath("a.safetensors"));
     snprintf(names[1], 256, "%s", tmpPath("b.safetensors"));
     StatsMeta meta = {.model = "m", .family = "gpt2", .width = d, .n_layers = 4};
-    StatsEntry e[2] = {{0, SITE_POST, acc}, {1, SITE_POST, acc}};
+    StatsEntry e[2] = {{0, SITE_POST, acc, 0, 0}, {1, SITE_POST, acc, 0, 0}};
     cr_assert_eq(statsWrite(names[0], &meta, e, 2, &err), 0, "%s", err.msg);
     int order[2] = {0, 1};
     const char *out = tmpPath("out.safetensors");
@@ -582,12 +656,12 @@ Test(stats, merge_rejects_disagreeing_shards)
         int n;
         const char *needle;
     } cases[] = {
-        {{.model = "other", .family = "gpt2", .width = d, .n_layers = 4}, {{0, SITE_POST, acc}, {1, SITE_POST, acc}}, 2, "model 'other'"},
-        {{.model = "m", .family = "llama", .width = d, .n_layers = 4}, {{0, SITE_POST, acc}, {1, SITE_POST, acc}}, 2, "family 'llama'"},
-        {{.model = "m", .family = "gpt2", .width = 5, .n_layers = 4}, {{0, SITE_POST, acc5}, {1, SITE_POST, acc5}}, 2, "width 5"},
-        {{.model = "m", .family = "gpt2", .width = d, .n_layers = 4}, {{0, SITE_POST, acc}}, 1, "has no statistics for layers.1.post"},
-        {{.model = "m", .family = "gpt2", .width = d, .n_layers = 4}, {{0, SITE_POST, acc}, {1, SITE_PRE, acc}}, 2, "layers.1.p"},
-        {{.model = "m", .family = "gpt2", .width = d, .n_layers = 4}, {{0, SITE_POST, acc}, {1, SITE_POST, acc}}, 2, NULL},
+        {{.model = "other", .family = "gpt2", .width = d, .n_layers = 4}, {{0, SITE_POST, acc, 0, 0}, {1, SITE_POST, acc, 0, 0}}, 2, "model 'other'"},
+        {{.model = "m", .family = "llama", .width = d, .n_layers = 4}, {{0, SITE_POST, acc, 0, 0}, {1, SITE_POST, acc, 0, 0}}, 2, "family 'llama'"},
+        {{.model = "m", .family = "gpt2", .width = 5, .n_layers = 4}, {{0, SITE_POST, acc5, 0, 0}, {1, SITE_POST, acc5, 0, 0}}, 2, "width 5"},
+        {{.model = "m", .family = "gpt2", .width = d, .n_layers = 4}, {{0, SITE_POST, acc, 0, 0}}, 1, "has no statistics for layers.1.post"},
+        {{.model = "m", .family = "gpt2", .width = d, .n_layers = 4}, {{0, SITE_POST, acc, 0, 0}, {1, SITE_PRE, acc, 0, 0}}, 2, "layers.1.p"},
+        {{.model = "m", .family = "gpt2", .width = d, .n_layers = 4}, {{0, SITE_POST, acc, 0, 0}, {1, SITE_POST, acc, 0, 0}}, 2, NULL},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         cr_assert_eq(statsWrite(names[1], &cases[c].meta, cases[c].e, cases[c].n, &err), 0, "%s", err.msg);
