@@ -1,7 +1,10 @@
 /* View 2, Heatmap: layers (rows) x models (columns), colour = the chosen
- * metric. With colours and Unicode each text row holds two layers (upper
+ * metric; `x` turns it into layers x experts of the selected mixture-of-
+ * experts model, where the load (tokens routed to each expert) is a metric
+ * too. With colours and Unicode each text row holds two layers (upper
  * half block in the foreground colour, lower half in the background); else
  * each layer gets whole rows, shaded with glyphs when there is no colour. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +18,30 @@ static int cmpInt(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The shared expert sorts after the routed ones. */
+static int cmpExpert(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    x = x == CAPTURE_SHARED ? INT_MAX : x, y = y == CAPTURE_SHARED ? INT_MAX : y;
+    return x < y ? -1 : x > y;
+}
+
+static int sortUnique(int *v, int n, int (*cmp)(const void *, const void *))
+{
+    if (n > 1) qsort(v, (size_t)n, sizeof *v, cmp);
+    int u = 0;
+    for (int i = 0; i < n; i++)
+        if (u == 0 || v[u - 1] != v[i]) v[u++] = v[i];
+    return u;
+}
+
+/* The selected model when the heatmap shows its experts, else NULL. */
+static const ModelSnapshot *expertModel(const Snapshot *s, const UiState *st)
+{
+    const ModelSnapshot *m = st->heat_experts ? uiSelectedModel(s, st) : NULL;
+    return m && modelFirstExpertRow(m, st->sel_site) ? m : NULL;
+}
+
 /* Rows: title, model names, widths; then the grid; then legend and detail. */
 enum { HEAT_TOP = 3, HEAT_BOTTOM = 2 };
 
@@ -22,19 +49,32 @@ int heatGeometry(Rect r, const Snapshot *s, const UiState *st, const RenderCtx *
 {
     memset(g, 0, sizeof *g);
     int n_models = s ? s->n_models : 0;
+    const ModelSnapshot *em = s ? expertModel(s, st) : NULL;
     int total = 0;
-    for (int i = 0; i < n_models; i++) total += s->models[i].n_rows;
+    if (em) total = em->n_rows;
+    else
+        for (int i = 0; i < n_models; i++) total += s->models[i].n_rows;
     if (total > 0) {
-        g->layers = malloc((size_t)total * sizeof *g->layers);
+        /* the experts' columns share the layers' allocation */
+        g->layers = malloc((size_t)total * (em ? 2 : 1) * sizeof *g->layers);
         if (!g->layers) return -1;
     }
-    for (int i = 0; i < n_models; i++)
-        for (int j = 0; j < s->models[i].n_rows; j++)
-            if (s->models[i].rows[j].site == st->sel_site) g->layers[g->n_layers++] = s->models[i].rows[j].layer;
-    if (g->n_layers > 1) qsort(g->layers, (size_t)g->n_layers, sizeof *g->layers, cmpInt);
-    int u = 0;
-    for (int i = 0; i < g->n_layers; i++)
-        if (u == 0 || g->layers[u - 1] != g->layers[i]) g->layers[u++] = g->layers[i];
+    if (em) {
+        g->experts = g->layers + total;
+        for (int j = 0; j < em->n_rows; j++) {
+            const LayerSnapshot *row = &em->rows[j];
+            if (row->site != st->sel_site) continue;
+            g->layers[g->n_layers++] = row->layer;
+            if (row->routed) g->experts[g->n_models++] = row->expert;
+        }
+        g->n_models = sortUnique(g->experts, g->n_models, cmpExpert);
+        n_models = g->n_models;
+    } else {
+        for (int i = 0; i < n_models; i++)
+            for (int j = 0; j < s->models[i].n_rows; j++)
+                if (s->models[i].rows[j].site == st->sel_site) g->layers[g->n_layers++] = s->models[i].rows[j].layer;
+    }
+    int u = sortUnique(g->layers, g->n_layers, cmpInt);
     g->n_layers = u;
 
     g->n_models = n_models;
@@ -79,11 +119,29 @@ int heatHit(const HeatGeom *g, int x, int y, int *model, int *layer_index)
     return 1;
 }
 
+/* The value of an expert's cell: the load (the shared expert has none: every token
+ * reaches it) or the metric; NAN when there is none. */
+static double expertValue(const ModelSnapshot *m, const UiState *st, int layer, int expert)
+{
+    const LayerSnapshot *r = modelFindRow(m, layer, st->sel_site, expert);
+    if (!r) return NAN;
+    if (st->heat_load) return expert >= 0 && snapshotRowCounted(r) ? (double)snapshotRowTokens(r) : NAN;
+    return r->n_eigen > 0 ? columnValue(m, r, st->heat_metric) : NAN;
+}
+
 /* Metric range over what the heatmap shows, for the colour scale. */
 static void valueRange(const Snapshot *s, const HeatGeom *g, const UiState *st, double *lo, double *hi)
 {
     *lo = INFINITY, *hi = -INFINITY;
-    for (int m = 0; m < g->n_models; m++)
+    const ModelSnapshot *em = g->experts ? uiSelectedModel(s, st) : NULL;
+    for (int e = 0; em && e < g->n_models; e++)
+        for (int li = 0; li < g->n_layers; li++) {
+            double v = expertValue(em, st, g->layers[li], g->experts[e]);
+            if (!isfinite(v)) continue;
+            if (v < *lo) *lo = v;
+            if (v > *hi) *hi = v;
+        }
+    for (int m = 0; !em && m < g->n_models; m++)
         for (int j = 0; j < s->models[m].n_rows; j++) {
             const LayerSnapshot *r = &s->models[m].rows[j];
             if (r->site != st->sel_site || r->n_eigen <= 0) continue;
@@ -108,6 +166,13 @@ static HeatCell cellAt(const Snapshot *s, const UiState *st, const HeatGeom *g, 
 {
     HeatCell hc = {0, NAN, 0};
     if (li < 0 || li >= g->n_layers) return hc;
+    if (g->experts) {
+        hc.v = expertValue(uiSelectedModel(s, st), st, g->layers[li], g->experts[m]);
+        if (!isfinite(hc.v)) return hc;
+        hc.have = 1;
+        hc.t = (hc.v - lo) / (hi - lo);
+        return hc;
+    }
     const LayerSnapshot *r = modelFindLayer(&s->models[m], g->layers[li], st->sel_site);
     if (!r || r->n_eigen <= 0) return hc;
     hc.v = columnValue(&s->models[m], r, st->heat_metric);
@@ -139,9 +204,17 @@ static uint32_t shadeFor(double t)
     return shades[i < 0 ? 0 : i > 4 ? 4 : i];
 }
 
-static void fmtValue(Column col, double v, int w, char *buf, size_t n)
+/* The metric's name ("sui", "load") and its short title. */
+static const char *metricName(const UiState *st) { return st->heat_load ? "load" : columnName(st->heat_metric); }
+static const char *metricTitle(const UiState *st) { return st->heat_load ? "load" : columnTitle(st->heat_metric); }
+
+static void fmtValue(const UiState *st, double v, int w, char *buf, size_t n)
 {
-    if (col == COL_HARD_RANK || col == COL_SOFT_RANK) {
+    Column col = st->heat_metric;
+    if (st->heat_load) {
+        if (v < 10000 && w >= 4) snprintf(buf, n, "%.0f", v);
+        else fmtCount((int64_t)v, buf, n);
+    } else if (col == COL_HARD_RANK || col == COL_SOFT_RANK) {
         if (v >= 1000 || w < 5) fmtNum(v, buf, n);
         else snprintf(buf, n, "%.1f", v);
     } else if (col == COL_ALPHA) {
@@ -155,8 +228,8 @@ static void fmtValue(Column col, double v, int w, char *buf, size_t n)
 static void drawLegend(Canvas *c, Rect r, int y, double lo, double hi, const UiState *st, const RenderCtx *ctx)
 {
     char a[32], b[32];
-    fmtValue(st->heat_metric, lo, 6, a, sizeof a);
-    fmtValue(st->heat_metric, hi, 6, b, sizeof b);
+    fmtValue(st, lo, 6, a, sizeof a);
+    fmtValue(st, hi, 6, b, sizeof b);
     int x = r.x + 1;
     x += canvasText(c, x, y, -1, a, stDim(ctx)) + 1;
     int cells = r.w - 4 - textColumns(a) - textColumns(b) - 14;
@@ -169,7 +242,7 @@ static void drawLegend(Canvas *c, Rect r, int y, double lo, double hi, const UiS
     }
     x += cells + 1;
     x += canvasText(c, x, y, -1, b, stDim(ctx)) + 2;
-    canvasText(c, x, y, -1, columnTitle(st->heat_metric), stTitle(ctx));
+    canvasText(c, x, y, -1, metricTitle(st), stTitle(ctx));
 }
 
 static void heatmapDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st, const RenderCtx *ctx)
@@ -178,10 +251,17 @@ static void heatmapDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st,
     canvasFill(c, r, ' ', stText(ctx));
     int x = r.x + 1 + canvasText(c, r.x + 1, r.y, -1, "Heatmap", stTitle(ctx));
     char buf[256];
-    snprintf(buf, sizeof buf, "  %s \xc2\xb7 %s \xc2\xb7 layers \xc3\x97 models", columnName(st->heat_metric),
-             siteName(st->sel_site));
+    const ModelSnapshot *em = expertModel(s, st);
+    if (em)
+        snprintf(buf, sizeof buf, "  %s \xc2\xb7 %s \xc2\xb7 layers \xc3\x97 experts of %s", metricName(st),
+                 siteName(st->sel_site), em->name);
+    else
+        snprintf(buf, sizeof buf, "  %s \xc2\xb7 %s \xc2\xb7 layers \xc3\x97 models", columnName(st->heat_metric),
+                 siteName(st->sel_site));
     x += canvasText(c, x, r.y, r.w - 20, buf, stText(ctx));
-    if (r.w > 70) canvasTextRight(c, r.x + r.w - 1, r.y, 24, "m: metric \xc2\xb7 v: site", stDim(ctx));
+    if (r.w > 70)
+        canvasTextRight(c, r.x + r.w - 1, r.y, 24, em ? "m: metric \xc2\xb7 x: models" : "m: metric \xc2\xb7 v: site",
+                        stDim(ctx));
 
     HeatGeom g;
     if (heatGeometry(r, s, st, ctx, &g) != 0 || g.n_layers == 0 || g.n_models == 0) {
@@ -198,8 +278,20 @@ static void heatmapDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st,
         if (g.layers[i] == st->sel_layer) sel_li = i;
 
     /* Column headers: each family's name over its first column, then the
-     * widths (model names would not fit and the sidebar has them). */
-    for (int m = 0; m < g.n_models; m++) {
+     * widths (model names would not fit and the sidebar has them); for
+     * experts, the expert width over e0, e1, ..., sh. */
+    if (em) {
+        const LayerSnapshot *first = modelFirstExpertRow(em, st->sel_site);
+        snprintf(buf, sizeof buf, "expert width %d", first->width > 0 ? first->width : em->width);
+        canvasText(c, g.grid.x, r.y + 1, g.grid.w, buf, stTitle(ctx));
+    }
+    for (int m = 0; em && m < g.n_models; m++) {
+        Style ws = g.experts[m] == st->sel_expert ? stSelected(ctx) : stDim(ctx);
+        if (g.experts[m] == CAPTURE_SHARED) snprintf(buf, sizeof buf, "sh");
+        else snprintf(buf, sizeof buf, "e%d", g.experts[m]);
+        canvasText(c, g.grid.x + m * g.cell_w, r.y + 2, g.cell_w > 1 ? g.cell_w - 1 : 1, buf, ws);
+    }
+    for (int m = 0; !em && m < g.n_models; m++) {
         int cx = g.grid.x + m * g.cell_w;
         const ModelSnapshot *ms = &s->models[m];
         const char *fam = ms->family && *ms->family ? ms->family : "other";
@@ -263,14 +355,14 @@ static void heatmapDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st,
         int y_full = fullRow(first_half, g.half_per_layer);
         for (int m = 0; m < g.n_models; m++) {
             HeatCell hc = cellAt(s, st, &g, m, li, lo, hi);
-            int selected = m == st->sel_model && li == sel_li;
+            int selected = (em ? g.experts[m] == st->sel_expert : m == st->sel_model) && li == sel_li;
             int w = g.cell_w >= 3 ? g.cell_w - 1 : g.cell_w;
             int cx = g.grid.x + m * g.cell_w;
             int row_y = y_full >= 0 ? g.grid.y + y_full : g.grid.y + first_half / 2;
             Color cell_bg = hc.have ? themeGradient(ctx->theme, hc.t) : empty;
             Color ink = colorLuma(cell_bg) > 0.5 ? RGB(0, 0, 0) : RGB(255, 255, 255);
             if (y_full >= 0 && hc.have && w >= 4) {
-                fmtValue(st->heat_metric, hc.v, w, buf, sizeof buf);
+                fmtValue(st, hc.v, w, buf, sizeof buf);
                 int len = textColumns(buf);
                 if (len <= w) {
                     Style vs = ctx->depth == DEPTH_NONE ? stText(ctx) : (Style){ink, cell_bg, 0};
@@ -289,7 +381,7 @@ static void heatmapDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st,
                     continue;
                 }
             }
-            ModelStatus ms_st = s->models[m].status;
+            ModelStatus ms_st = em ? MODEL_DONE : s->models[m].status;
             if (!hc.have && li == g.first_layer && y_full >= 0 &&
                 (ms_st == MODEL_FAILED || ms_st == MODEL_QUEUED || ms_st == MODEL_LOADING)) {
                 /* A model without spectra says why, once, at the top. */
@@ -317,10 +409,14 @@ static void heatmapDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st,
     const ModelSnapshot *ms = uiSelectedModel(s, st);
     const LayerSnapshot *row = uiSelectedRow(s, st);
     if (ms && row) {
-        char v[32] = "-";
-        if (row->n_eigen > 0) fmtValue(st->heat_metric, columnValue(ms, row, st->heat_metric), 6, v, sizeof v);
-        snprintf(buf, sizeof buf, "%s \xc2\xb7 L%d %s \xc2\xb7 %s %s", ms->name, row->layer, siteName(row->site),
-                 columnName(st->heat_metric), v);
+        char v[32] = "-", ex[16] = "";
+        double val = em ? expertValue(ms, st, row->layer, uiRowExpert(row))
+                   : row->n_eigen > 0 ? columnValue(ms, row, st->heat_metric) : NAN;
+        if (em ? isfinite(val) : row->n_eigen > 0) fmtValue(st, val, 6, v, sizeof v);
+        if (row->routed && row->expert == CAPTURE_SHARED) snprintf(ex, sizeof ex, " shared");
+        else if (row->routed) snprintf(ex, sizeof ex, " e%d", row->expert);
+        snprintf(buf, sizeof buf, "%s \xc2\xb7 L%d %s%s \xc2\xb7 %s %s", ms->name, row->layer, siteName(row->site), ex,
+                 metricName(st), v);
         if (row->n_eigen > 0)
             snprintf(buf + strlen(buf), sizeof buf - strlen(buf), " \xc2\xb7 HR %.1f SR %.1f of %d",
                      row->metrics.hard_rank, row->metrics.soft_rank, row->n_eigen);

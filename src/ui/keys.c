@@ -14,7 +14,7 @@ typedef enum Action {
     ACT_UP, ACT_DOWN, ACT_LEFT, ACT_RIGHT, ACT_PGUP, ACT_PGDN, ACT_HOME, ACT_END,
     ACT_ENTER,
     ACT_VIEW1, ACT_VIEW2, ACT_VIEW3, ACT_VIEW4, ACT_NEXT_VIEW, ACT_PREV_VIEW,
-    ACT_LOG, ACT_METRIC, ACT_METRIC_BACK, ACT_SITE,
+    ACT_LOG, ACT_METRIC, ACT_METRIC_BACK, ACT_EXPERTS, ACT_SITE,
     ACT_SORT_PREV, ACT_SORT_NEXT, ACT_SORT_INVERT, ACT_FILTER,
     ACT_PAUSE, ACT_RESTART, ACT_THEME, ACT_SHOT, ACT_FIGURE, ACT_EXPORT,
     ACT_HELP, ACT_ESC, ACT_QUIT,
@@ -35,6 +35,7 @@ static const Binding bindings[] = {
     {'l', ACT_LOG, IN(VIEW_SPECTRUM)},
     {'m', ACT_METRIC, IN(VIEW_HEATMAP)},
     {'M', ACT_METRIC_BACK, IN(VIEW_HEATMAP)},
+    {'x', ACT_EXPERTS, IN(VIEW_HEATMAP)},
     {'<', ACT_SORT_PREV, IN(VIEW_TABLE)},
     {'>', ACT_SORT_NEXT, IN(VIEW_TABLE)},
     {'I', ACT_SORT_INVERT, IN(VIEW_TABLE)},
@@ -93,6 +94,8 @@ static const ActionInfo actions[] = {
      IN(VIEW_SPECTRUM) | IN(VIEW_SCALING), 0},
     {ACT_LOG, ACT_LOG, "log / linear eigenvalue scale", "Spectrum", "l", "log/lin", IN(VIEW_SPECTRUM), 0},
     {ACT_METRIC, ACT_METRIC_BACK, "next / previous metric", "Heatmap", "m", "metric", IN(VIEW_HEATMAP), 0},
+    {ACT_EXPERTS, ACT_EXPERTS, "layers \xc3\x97 experts of the selected model / layers \xc3\x97 models", "Heatmap", NULL,
+     NULL, 0, 0},
     {ACT_SORT_PREV, ACT_SORT_NEXT, "sort by the column to the left / right", "Table", "</>", "sort", IN(VIEW_TABLE), 0},
     {ACT_SORT_INVERT, ACT_SORT_INVERT, "invert the sort order", "Table", NULL, NULL, 0, 0},
     {ACT_FILTER, ACT_FILTER, "filter rows (a regex; Enter applies, Esc clears)", "Table", "/", "filter", IN(VIEW_TABLE), 0},
@@ -220,9 +223,32 @@ static void sidebarMove(UiState *st, const Snapshot *s, int delta)
     free(items);
 }
 
-static void modelMove(UiState *st, const Snapshot *s, int delta)
+/* Layers x experts: left and right step through the experts' columns. */
+static void expertMove(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx *ctx, int delta)
+{
+    HeatGeom g;
+    if (heatGeometry(lay->main, s, st, ctx, &g) != 0 || g.n_models == 0) {
+        free(g.layers);
+        return;
+    }
+    int c = 0;
+    for (int i = 0; i < g.n_models; i++)
+        if (g.experts[i] == st->sel_expert) c = i;
+    c += delta;
+    if (c < 0) c = 0;
+    if (c >= g.n_models) c = g.n_models - 1;
+    st->sel_expert = g.experts[c];
+    sidebarFollows(st);
+    free(g.layers);
+}
+
+static void modelMove(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx *ctx, int delta)
 {
     if (s->n_models == 0) return;
+    if (st->view == VIEW_HEATMAP && st->heat_experts) {
+        expertMove(st, s, lay, ctx, delta);
+        return;
+    }
     int m = st->sel_model + delta;
     if (m < 0) m = 0;
     if (m >= s->n_models) m = s->n_models - 1;
@@ -364,8 +390,8 @@ Effect uiKey(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx 
     }
     case ACT_HOME: moveBy(st, s, lay, ctx, -1000000); break;
     case ACT_END: moveBy(st, s, lay, ctx, 1000000); break;
-    case ACT_LEFT: modelMove(st, s, -1); break;
-    case ACT_RIGHT: modelMove(st, s, 1); break;
+    case ACT_LEFT: modelMove(st, s, lay, ctx, -1); break;
+    case ACT_RIGHT: modelMove(st, s, lay, ctx, 1); break;
     case ACT_ENTER:
         if (st->view == VIEW_HEATMAP || st->view == VIEW_TABLE) {
             st->view = VIEW_SPECTRUM;
@@ -385,14 +411,40 @@ Effect uiKey(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx 
         break;
     case ACT_METRIC:
     case ACT_METRIC_BACK: {
-        /* Cycles through the numeric metrics, SUI first. */
+        /* Cycles through the numeric metrics, SUI first; layers x experts
+         * adds the load after them (index n_cols). */
         static const Column cycle[] = {COL_SUI, COL_SOFT_UTIL, COL_HARD_UTIL, COL_SOFT_RANK, COL_HARD_RANK,
                                        COL_CONCENTRATION, COL_EEE, COL_ALPHA};
-        int n = (int)(sizeof cycle / sizeof *cycle), i = 0;
-        for (int k = 0; k < n; k++)
+        int n_cols = (int)(sizeof cycle / sizeof *cycle), n = n_cols + (st->heat_experts ? 1 : 0), i = 0;
+        for (int k = 0; k < n_cols; k++)
             if (cycle[k] == st->heat_metric) i = k;
+        if (st->heat_load) i = n_cols;
         i = (i + (a == ACT_METRIC ? 1 : n - 1)) % n;
-        st->heat_metric = cycle[i];
+        st->heat_load = i == n_cols;
+        if (!st->heat_load) st->heat_metric = cycle[i];
+        break;
+    }
+    case ACT_EXPERTS: {
+        const ModelSnapshot *m = uiSelectedModel(s, st);
+        const LayerSnapshot *first = m ? modelFirstExpertRow(m, st->sel_site) : NULL;
+        if (st->heat_experts) {
+            st->heat_experts = 0;
+            st->heat_load = 0;
+            uiMessage(st, 0, "heatmap: layers \xc3\x97 models");
+        } else if (!first) {
+            uiMessage(st, 0, "%s has no experts", m ? m->name : "no model");
+        } else {
+            st->heat_experts = 1;
+            /* From a dense layer (or the other site), start on the first expert. */
+            const LayerSnapshot *cur = uiSelectedRow(s, st);
+            if (!cur || !cur->routed) {
+                st->sel_layer = first->layer;
+                st->sel_site = first->site;
+                st->sel_expert = uiRowExpert(first);
+            }
+            sidebarFollows(st);
+            uiMessage(st, 0, "heatmap: layers \xc3\x97 experts of %s", m->name);
+        }
         break;
     }
     case ACT_SITE: {
@@ -484,7 +536,8 @@ Effect uiMouse(UiState *st, const Snapshot *s, const Layout *lay, const RenderCt
         if (heatGeometry(lay->main, s, st, ctx, &g) == 0) {
             int m, li;
             if (heatHit(&g, x, y, &m, &li)) {
-                st->sel_model = m;
+                if (g.experts) st->sel_expert = g.experts[m];
+                else st->sel_model = m;
                 st->sel_layer = g.layers[li];
                 sidebarFollows(st);
             }

@@ -59,6 +59,17 @@ const LayerSnapshot *modelFindLayer(const ModelSnapshot *m, int layer, Site site
     return NULL;
 }
 
+const LayerSnapshot *modelFirstExpertRow(const ModelSnapshot *m, Site site)
+{
+    const LayerSnapshot *any = NULL;
+    for (int i = 0; m && i < m->n_rows; i++) {
+        if (!m->rows[i].routed) continue;
+        if (m->rows[i].site == site) return &m->rows[i];
+        if (!any) any = &m->rows[i];
+    }
+    return any;
+}
+
 const LayerSnapshot *uiSelectedRow(const Snapshot *s, const UiState *st)
 {
     const ModelSnapshot *m = uiSelectedModel(s, st);
@@ -124,6 +135,9 @@ int uiSync(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx *c
     const ModelSnapshot *m = &s->models[st->sel_model];
     snapToRow(m, st);
     if (!st->expanded[st->sel_model] || m->n_rows == 0) st->on_model = 1;
+    /* Layers x experts needs experts: another model selected (sidebar, table) may have none. */
+    if (st->heat_experts && !modelFirstExpertRow(m, st->sel_site)) st->heat_experts = 0;
+    if (!st->heat_experts) st->heat_load = 0;
 
     if (!lay || lay->too_small) return 0;
     if (st->help) {

@@ -54,6 +54,9 @@ typedef struct UiState {
     int side_scroll;          /* first sidebar item shown */
     int log_scale;            /* spectrum y axis */
     Column heat_metric;
+    int heat_load;            /* layers x experts only: the metric is the load (tokens routed to the
+                               * expert), not heat_metric */
+    int heat_experts;         /* the heatmap shows layers x experts of the selected model */
     int heat_scroll;          /* first heatmap layer shown when they do not fit */
     Column sort_col;
     int sort_desc;
@@ -94,6 +97,8 @@ const LayerSnapshot *modelFindRow(const ModelSnapshot *m, int layer, Site site, 
 const LayerSnapshot *modelFindLayer(const ModelSnapshot *m, int layer, Site site);
 /* A row's expert as the selection keeps it: CAPTURE_DENSE for a dense row. */
 int uiRowExpert(const LayerSnapshot *r);
+/* The first routed row of m (at site first, else at any site), or NULL for a dense model. */
+const LayerSnapshot *modelFirstExpertRow(const ModelSnapshot *m, Site site);
 
 /* ---- keys and mouse ---- */
 

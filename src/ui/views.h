@@ -59,7 +59,9 @@ typedef struct HeatGeom {
     Rect grid;                /* the cells */
     int label_w;              /* layer labels left of the grid */
     int cell_w;               /* columns per model */
-    int n_models;
+    int n_models;             /* grid columns: the models, or (layers x experts) the experts */
+    int *experts;             /* layers x experts: [n_models] each column's expert (CAPTURE_SHARED
+                               * last), in g->layers' allocation; NULL: the columns are models */
     int n_layers;             /* distinct layers at the site */
     int *layers;              /* [n_layers], sorted; malloc'd */
     int half_per_layer;       /* half-rows (two per text row) per layer */
@@ -69,7 +71,8 @@ typedef struct HeatGeom {
 } HeatGeom;
 /* Returns -1 when out of memory; free g->layers. */
 int heatGeometry(Rect r, const Snapshot *s, const UiState *st, const RenderCtx *ctx, HeatGeom *g);
-/* Model and layer index (into g->layers) of a screen cell; -1 when outside. */
+/* Column (model, or expert index into g->experts) and layer index (into g->layers) of a
+ * screen cell; 0 when outside. */
 int heatHit(const HeatGeom *g, int x, int y, int *model, int *layer_index);
 
 typedef struct TableGeom {
