@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ffnscope/metrics.h"
+#include "ffnscope/model.h"
 
 typedef struct ModelSpec {
     const char *name, *family;
@@ -85,6 +86,71 @@ Snapshot *fixtureSnapshot(void)
                 if (!strcmp(sp->name, "llama-w384") && l == 3) tokens = 3000, dropped = 12;
                 metricsCompute(r->eigen, D, tokens, dropped, s->concentration_k, &r->metrics);
             }
+    }
+    snapshotComputeFits(s);
+    return s;
+}
+
+/* Mixture of experts: the spectrum of k equal eigenvalues among D has hard and
+ * soft rank k, so SUI = k / D exactly; the load is the token count set here. */
+enum { MOE_EXPERTS = 4, MOE_WIDTH = 32 };
+static const int moe_rank[2][MOE_EXPERTS + 1] = {{8, 16, 24, 32, 4}, {32, 24, 0, 8, 4}};   /* shared last */
+static const int64_t moe_tokens[2][MOE_EXPERTS] = {{400, 100, 300, 200}, {150, 350, 0, 500}};
+
+static void moeRow(LayerSnapshot *r, int layer, int expert, int rank, int64_t tokens, double k_param)
+{
+    r->layer = layer;
+    r->site = SITE_POST;
+    r->routed = 1;
+    r->expert = expert;
+    r->width = MOE_WIDTH;
+    r->overlap = NAN;
+    if (tokens < 2) {
+        metricsEmpty(MOE_WIDTH, tokens, 0, &r->metrics);
+        return;
+    }
+    r->n_eigen = MOE_WIDTH;
+    r->eigen = calloc(MOE_WIDTH, sizeof *r->eigen);
+    for (int k = 0; k < rank; k++) r->eigen[k] = 1.0;
+    metricsCompute(r->eigen, MOE_WIDTH, tokens, 0, k_param, &r->metrics);
+}
+
+Snapshot *fixtureMoeSnapshot(void)
+{
+    Snapshot *s = snapshotNew();
+    s->source = dup("configs/moe.yaml");
+    s->state = WORKER_DONE;
+    s->concentration_k = 0.1;
+    s->n_models = 2;
+    s->models = calloc(2, sizeof *s->models);
+    for (int i = 0; i < 2; i++) {
+        ModelSnapshot *m = &s->models[i];
+        m->name = dup(i == 0 ? "dense-w64" : "moe-e4");
+        m->family = dup(i == 0 ? "gpt2" : "qwen2_moe");
+        m->format = dup("stats");
+        m->path = dup(m->name);
+        m->width = i == 0 ? 64 : MOE_WIDTH;
+        m->n_layers = 2;
+        m->status = MODEL_DONE;
+        m->tokens_target = m->tokens_done = 1000;
+        m->n_rows = i == 0 ? 2 : 2 * (MOE_EXPERTS + 1);
+        m->rows = calloc((size_t)m->n_rows, sizeof *m->rows);
+        for (int l = 0; l < 2; l++) {
+            if (i == 0) {
+                LayerSnapshot *r = &m->rows[l];
+                r->layer = l;
+                r->site = SITE_POST;
+                r->n_eigen = 64;
+                r->eigen = calloc(64, sizeof *r->eigen);
+                for (int k = 0; k < 16 * (l + 1); k++) r->eigen[k] = 1.0;
+                metricsCompute(r->eigen, 64, 1000, 0, s->concentration_k, &r->metrics);
+                continue;
+            }
+            LayerSnapshot *rows = &m->rows[l * (MOE_EXPERTS + 1)];
+            for (int e = 0; e < MOE_EXPERTS; e++)
+                moeRow(&rows[e], l, e, moe_rank[l][e], moe_tokens[l][e], s->concentration_k);
+            moeRow(&rows[MOE_EXPERTS], l, CAPTURE_SHARED, moe_rank[l][MOE_EXPERTS], 1000, s->concentration_k);
+        }
     }
     snapshotComputeFits(s);
     return s;

@@ -141,3 +141,97 @@ Test(golden, render_is_deterministic)
     free(a);
     free(b);
 }
+
+/* The words of text row y of the main area (non-ASCII cells and the cursor's
+ * brackets split words). */
+static int rowWords(const Canvas *c, Rect r, int y, char words[][16], int max)
+{
+    int n = 0, len = 0;
+    for (int x = r.x; x <= r.x + r.w; x++) {
+        const Cell *cell = x < r.x + r.w ? canvasAt(c, x, y) : NULL;
+        int ch = cell && cell->ch > ' ' && cell->ch < 0x7f && cell->ch != '[' && cell->ch != ']' ? (int)cell->ch : 0;
+        if (ch && len < 15) {
+            if (n < max) words[n][len] = (char)ch;
+            len++;
+        } else if (!ch && len) {
+            if (n < max) words[n][len] = '\0';
+            n++, len = 0;
+        }
+    }
+    return n;
+}
+
+static void checkRow(const Canvas *c, Rect r, int y, const char *const *want, int n_want)
+{
+    char words[32][16];
+    int n = rowWords(c, r, y, words, 32);
+    cr_assert_eq(n, n_want, "row %d: %d words, expected %d (%s ...)", y, n, n_want, n ? words[0] : "");
+    for (int i = 0; i < n_want; i++) cr_assert_str_eq(words[i], want[i], "row %d word %d", y, i);
+}
+
+/* Layers x experts of the MoE fixture: SUI = k / D of its k-equal-eigenvalue spectra, then
+ * the load is each expert's token count; the shared expert has no load; x on the dense
+ * model changes nothing. */
+Test(golden, expert_heatmap)
+{
+    Snapshot *s = fixtureMoeSnapshot();
+    Theme t;
+    themeDefault(&t);
+    RenderCtx ctx = {&t, DEPTH_TRUE, 0, 0, 0};
+    Layout lay;
+    layoutCompute(120, 40, &lay);
+    UiState st;
+    uiStateInit(&st);
+    st.view = VIEW_HEATMAP;
+    cr_assert_eq(uiSync(&st, s, &lay, &ctx), 0);
+    cr_assert_eq(st.sel_model, 0);
+    uiKey(&st, s, &lay, &ctx, 'x');
+    cr_assert_eq(st.heat_experts, 0);
+    cr_assert_str_eq(st.message, "dense-w64 has no experts");
+
+    uiKey(&st, s, &lay, &ctx, KEY_UI_RIGHT);
+    cr_assert_eq(uiSync(&st, s, &lay, &ctx), 0);
+    cr_assert_eq(st.sel_model, 1);
+    uiKey(&st, s, &lay, &ctx, 'x');
+    cr_assert_eq(uiSync(&st, s, &lay, &ctx), 0);
+    cr_assert_eq(st.heat_experts, 1);
+    cr_assert_eq(st.sel_expert, 0);
+
+    HeatGeom g;
+    cr_assert_eq(heatGeometry(lay.main, s, &st, &ctx, &g), 0);
+    cr_assert_eq(g.n_models, 5);
+    cr_assert_eq(g.n_layers, 2);
+    cr_assert_eq(g.half_per_layer % 4, 0, "each layer has a text row of its own for its values");
+    int y0 = g.grid.y + (g.half_per_layer / 2 - 1) / 2, y1 = y0 + g.half_per_layer / 2;
+    free(g.layers);
+
+    Canvas *c = canvasNew(120, 40, 0);
+    uiRender(c, s, &st, &ctx);
+    static const char *const head[] = {"e0", "e1", "e2", "e3", "sh"};
+    checkRow(c, lay.main, lay.main.y + 2, head, 5);
+    static const char *const sui0[] = {"L0", "0.250", "0.500", "0.750", "1.000", "0.125"};
+    static const char *const sui1[] = {"L1", "1.000", "0.750", "0.250", "0.125"};
+    checkRow(c, lay.main, y0, sui0, 6);
+    checkRow(c, lay.main, y1, sui1, 5);
+
+    /* M from SUI goes back to the last metric of the cycle: the load. */
+    uiKey(&st, s, &lay, &ctx, 'M');
+    cr_assert_eq(st.heat_load, 1);
+    uiKey(&st, s, &lay, &ctx, KEY_UI_RIGHT);   /* e1 */
+    cr_assert_eq(uiSync(&st, s, &lay, &ctx), 0);
+    cr_assert_eq(st.sel_expert, 1);
+    uiRender(c, s, &st, &ctx);
+    static const char *const load0[] = {"L0", "400", "100", "300", "200"};
+    static const char *const load1[] = {"L1", "150", "350", "0", "500"};
+    checkRow(c, lay.main, y0, load0, 5);
+    checkRow(c, lay.main, y1, load1, 5);
+
+    /* Back to layers x models: the load is no metric there. */
+    uiKey(&st, s, &lay, &ctx, 'x');
+    cr_assert_eq(st.heat_experts, 0);
+    cr_assert_eq(st.heat_load, 0);
+    cr_assert_eq(st.heat_metric, COL_SUI);
+    canvasFree(c);
+    uiStateFree(&st);
+    snapshotRelease(s);
+}
