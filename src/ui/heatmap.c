@@ -265,7 +265,9 @@ static void heatmapDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st,
 
     HeatGeom g;
     if (heatGeometry(r, s, st, ctx, &g) != 0 || g.n_layers == 0 || g.n_models == 0) {
-        const char *msg = em ? "no experts at this site" : g.n_models == 0 ? "no models" : "no layers computed yet at this site";
+        const char *msg = em                ? "no experts at this site"
+                          : g.n_models == 0 ? "no models"
+                                            : "no layers computed yet at this site";
         canvasText(c, r.x + (r.w - textColumns(msg)) / 2, r.y + r.h / 2, r.w - 2, msg, stDim(ctx));
         free(g.layers);
         canvasUnclip(c);
