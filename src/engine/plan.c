@@ -225,21 +225,15 @@ int planCompute(const ModelInfo *in, const LayerFfn *ffn, const Config *cfg, con
     /* the token ids: at most one per corpus byte; every row's spectrum in the draft and two snapshots */
     p->base = BASE_BYTES + env->corpus_bytes * 5 + (uint64_t)p->n_sites * row_widths * 8 * 3;
 
-    /* Weights widened once, as float32, unless that forces more passes (or
-     * does not fit) where keeping them stored and widening a layer at a time
-     * would not (Hugging Face and GGUF files only). */
-    int rc = schedule(p, p->weights_resident, cap, cost, err);
-    int can_stream = !strcmp(in->format, "hf") || !strcmp(in->format, "gguf");
+    /* Weights stay in their storage dtype and are widened one layer at a time
+     * when that layer runs, wherever that holds less than widening them all
+     * (a BF16, F16 or quantized Hugging Face or GGUF checkpoint): widening a
+     * layer costs under 1% of the sgemms it feeds at ffnscope's batch sizes
+     * (BENCHMARKS.md), its float32 copy all of the weights' memory again. */
     uint64_t streamed = p->weights_stored + p->weights_layer;
-    if (!rc && can_stream && streamed < p->weights_resident && (!p->fits || p->passes > 1)) {
-        Plan resident = *p;
-        resident.groups = NULL;
-        if (!(rc = schedule(p, streamed, cap, cost, err)) && p->fits && (!resident.fits || p->passes < resident.passes)) {
-            p->stream_weights = 1;
-        } else if (!rc) {
-            rc = schedule(p, resident.weights_resident, cap, cost, err);
-        }
-    }
+    int stream = (!strcmp(in->format, "hf") || !strcmp(in->format, "gguf")) && streamed < p->weights_resident;
+    int rc = schedule(p, stream ? streamed : p->weights_resident, cap, cost, err);
+    p->stream_weights = stream;
     free(cap);
     free(cost);
     free(widths);
