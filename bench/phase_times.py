@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Runs `ffnscope run ...` on a pseudo-terminal, so that it draws its progress bar, and stamps
 when each phase began: loading (start), capturing (the first "N/M tokens" bar), the final spectra
-("computing the final spectra") and the end. Peak RSS comes from GNU time around the command.
+(the bar at 100%) and the end. Peak RSS comes from GNU time around the command.
 
 usage: phase_times.py OUT.json -- ffnscope run ...
 Prints the phases in seconds as JSON (also written to OUT.json) with the plan and done lines.
@@ -36,7 +36,8 @@ def main():
         text = chunk.decode("utf-8", "replace")
         if "capturing" not in stamps and re.search(r"\d+/\d+ tokens", text):
             stamps["capturing"] = now
-        if "spectra" not in stamps and "computing the final spectra" in text:
+        # at 100% the worker solves the final spectra (the words saying so may be cut at the width)
+        if "spectra" not in stamps and " 100% " in text:
             stamps["spectra"] = now
     rc = p.wait()
     end = time.monotonic() - t0
