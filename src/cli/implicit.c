@@ -141,8 +141,16 @@ int implicitYaml(const ImplicitArgs *a, char **yaml, Error *err)
         }
         if (a->layers) {
             fprintf(f, "  layers: ");
+            /* "all" and "A-B" as they are; "0,11,23" as the list the config takes */
             if (!strcmp(a->layers, "all")) fprintf(f, "all");
-            else quoted(f, a->layers);
+            else if (strchr(a->layers, ',')) {
+                fprintf(f, "[");
+                for (const char *c = a->layers; *c; c++) {
+                    if (*c == ',') fputs(", ", f);
+                    else fputc(*c, f);
+                }
+                fprintf(f, "]");
+            } else quoted(f, a->layers);
             fprintf(f, "\n");
         }
     }

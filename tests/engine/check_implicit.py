@@ -78,8 +78,10 @@ def main():
         check(all(int(r["tokens"]) == 8 * 32 for r in a), "tokens: %s" % sorted({r["tokens"] for r in a}))
 
     # 2. the default results folder
-    p = run([ffn, "run", paths[2], "--corpus", corpus, "--tokens", "128", "--seq-len", "32"], tmp)
+    p = run([ffn, "run", paths[2], "--corpus", corpus, "--tokens", "128", "--seq-len", "32", "--layers", "0,1"], tmp)
     check(p.returncode == 0, "run without --out: %s" % p.stderr)
+    check(len(rows_of(os.path.join(tmp, "results", names[2], "metrics.csv"))) == 2 if p.returncode == 0 else False,
+          "--layers 0,1: two rows")
     check(os.path.isfile(os.path.join(tmp, "results", names[2], "metrics.csv")),
           "results/%s/metrics.csv was not written" % names[2])
 
