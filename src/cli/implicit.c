@@ -150,6 +150,8 @@ int implicitYaml(const ImplicitArgs *a, char **yaml, Error *err)
                     else fputc(*c, f);
                 }
                 fprintf(f, "]");
+            } else if (strspn(a->layers, "0123456789") == strlen(a->layers)) {
+                fputs(a->layers, f); /* one layer: a number, not a string */
             } else quoted(f, a->layers);
             fprintf(f, "\n");
         }

@@ -82,6 +82,10 @@ def main():
     check(p.returncode == 0, "run without --out: %s" % p.stderr)
     check(len(rows_of(os.path.join(tmp, "results", names[2], "metrics.csv"))) == 2 if p.returncode == 0 else False,
           "--layers 0,1: two rows")
+    p = run([ffn, "run", paths[2], "--corpus", corpus, "--tokens", "128", "--seq-len", "32", "--layers", "1",
+             "--out", "one"], tmp)
+    check(p.returncode == 0 and [r["layer"] for r in rows_of(os.path.join(tmp, "one", "metrics.csv"))] == ["1"],
+          "--layers 1: one row of layer 1: %s" % p.stderr)
     check(os.path.isfile(os.path.join(tmp, "results", names[2], "metrics.csv")),
           "results/%s/metrics.csv was not written" % names[2])
 
