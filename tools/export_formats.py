@@ -321,8 +321,9 @@ def ftype_code(ggml):
 def gguf_model(name, fam, cfg, w, tj, ggml, small_f32=False, with_merges=False, extra=False):
     """(kvs, tensors) of a llama.cpp-style GGUF of this original. small_f32: 1-D tensors stay F32
     (what llama.cpp's quantizer does); otherwise every tensor is stored as ggml."""
-    def ty(arr):
-        if arr.ndim == 1 and small_f32:
+    def ty(name, arr):
+        # llama.cpp's quantizer leaves vectors (a [1, d] gate is one) and the MoE routers in F32
+        if small_f32 and (arr.ndim == 1 or arr.shape[0] == 1 or name.endswith("ffn_gate_inp.weight")):
             return "F32"
         return ggml
     kvs = [("general.architecture", "str", fam), ("general.name", "str", name),
@@ -361,14 +362,15 @@ def gguf_model(name, fam, cfg, w, tj, ggml, small_f32=False, with_merges=False, 
     if extra:
         kvs += EXTRA_KVS
     # rope_freqs stays F32 in every file, as llama.cpp writes it
-    return kvs, [(n, np.asarray(a, dtype=np.float32), "F32" if n == "rope_freqs.weight" else ty(np.asarray(a)))
+    return kvs, [(n, np.asarray(a, dtype=np.float32), "F32" if n == "rope_freqs.weight" else ty(n, np.asarray(a)))
                  for n, a in t]
 
 
 # llama.cpp's general.architecture for each Hugging Face model_type it converts
 LLAMACPP_ARCH = {"llama": "llama", "mistral": "llama", "qwen2": "qwen2", "qwen3": "qwen3", "gemma": "gemma",
                  "gemma2": "gemma2", "gemma3_text": "gemma3", "gpt_neox": "gptneox", "phi3": "phi3",
-                 "olmo2": "olmo2"}
+                 "olmo2": "olmo2", "mixtral": "llama", "qwen2_moe": "qwen2moe", "qwen3_moe": "qwen3moe",
+                 "olmoe": "olmoe"}
 
 
 def neox_qkv_split(a, n_head):
@@ -488,8 +490,16 @@ def llamacpp_tensors(cfg, w):
             raise ValueError("rope_scaling %r is not written here" % rtype)
         if rtype == "llama3" and mt != "llama":
             raise ValueError("llama3 rope scaling outside llama")
-    if mt in ("llama", "mistral"):
+    if mt in ("llama", "mistral", "mixtral"):
         kvs += [(k("vocab_size"), "u32", cfg["vocab_size"]), (k("rope.dimension_count"), "u32", hd)]
+    moe = mt in ("mixtral", "qwen2_moe", "qwen3_moe", "olmoe")
+    if moe:
+        kvs += [(k("expert_count"), "u32", cfg["num_local_experts" if mt == "mixtral" else "num_experts"]),
+                (k("expert_used_count"), "u32", cfg["num_experts_per_tok"])]
+        if "moe_intermediate_size" in cfg:
+            kvs.append((k("expert_feed_forward_length"), "u32", cfg["moe_intermediate_size"]))
+        if "shared_expert_intermediate_size" in cfg:
+            kvs.append((k("expert_shared_feed_forward_length"), "u32", cfg["shared_expert_intermediate_size"]))
     if "head_dim" in cfg or gemma:
         kvs += [(k("attention.key_length"), "u32", hd), (k("attention.value_length"), "u32", hd)]
     if mt in ("gemma2", "gemma3_text"):
@@ -512,7 +522,7 @@ def llamacpp_tensors(cfg, w):
             if period != 6:
                 kvs.append((k("attention.sliding_window_pattern"), "u32", period))
     put("token_embd.weight", "model.embed_tokens.weight", w["model.embed_tokens.weight"])
-    permute = mt in ("llama", "mistral")
+    permute = mt in ("llama", "mistral", "mixtral")
     for i in range(L):
         h, b = "model.layers.%d." % i, "blk.%d." % i
         if mt != "olmo2":
@@ -544,6 +554,8 @@ def llamacpp_tensors(cfg, w):
             norm(b + "ffn_norm.weight", h + "post_attention_layernorm.weight")
         if mt == "phi3":
             put(b + "ffn_up.weight", h + "mlp.gate_up_proj.weight", w[h + "mlp.gate_up_proj.weight"])
+        elif moe and moe_layer(mt, h, w, b, put, rows):
+            continue
         else:
             put(b + "ffn_gate.weight", h + "mlp.gate_proj.weight", w[h + "mlp.gate_proj.weight"])
             put(b + "ffn_up.weight", h + "mlp.up_proj.weight", w[h + "mlp.up_proj.weight"])
@@ -557,6 +569,28 @@ def llamacpp_tensors(cfg, w):
     if rtype == "llama3":
         rows.append(("rope_freqs.weight", llama3_rope_freqs(cfg, hd), lambda a: {}))
     return arch, kvs, rows
+
+
+def moe_layer(mt, h, w, b, put, rows):
+    """A routed layer as llama.cpp's converter writes it: the router as ffn_gate_inp, the experts'
+    matrices stacked into one [n_expert, out, in] tensor each (ffn_{gate,up,down}_exps), Qwen2-MoE's
+    shared expert as *_shexp. False for a dense layer (no router)."""
+    p, names = (h + "block_sparse_moe.", ("w1", "w3", "w2")) if mt == "mixtral" else (h + "mlp.", ("gate_proj", "up_proj", "down_proj"))
+    if p + "gate.weight" not in w:
+        return False
+    put(b + "ffn_gate_inp.weight", p + "gate.weight", w[p + "gate.weight"])
+    n_expert = 0
+    while "%sexperts.%d.%s.weight" % (p, n_expert, names[0]) in w:
+        n_expert += 1
+    for g, n in zip(("ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"), names):
+        hn = ["%sexperts.%d.%s.weight" % (p, e, n) for e in range(n_expert)]
+        rows.append((b + g + ".weight", np.stack([np.asarray(w[x], dtype=np.float32) for x in hn]),
+                     lambda a, hn=hn: {x: a[e] for e, x in enumerate(hn)}))
+    if p + "shared_expert_gate.weight" in w:
+        for g, n in zip(("ffn_gate_shexp", "ffn_up_shexp", "ffn_down_shexp"), names):
+            put(b + g + ".weight", p + "shared_expert.%s.weight" % n, w[p + "shared_expert.%s.weight" % n])
+        put(b + "ffn_gate_inp_shexp.weight", p + "shared_expert_gate.weight", w[p + "shared_expert_gate.weight"])
+    return True
 
 
 # ---------------------------------------------------------------------------------------------

@@ -255,6 +255,39 @@ def checkpoint_seeds(out):
     finally:
         shutil.rmtree(tmp)
 
+    moe_gguf_seeds(out)
+
+
+def moe_gguf_seeds(out):
+    """Mixture-of-experts GGUF seeds: a Qwen2-MoE of d_model 32, one routed layer of 3 experts (stacked
+    *_exps, Q8_0) with a shared expert, and the same as Mixtral (a llama file with experts, F16)."""
+    import export_formats
+    import make_random_model as mrm
+    specs = {
+        "qwen2moe-q8_0": ("Q8_0", dict(family="qwen2_moe", dtype="F32", tokenizer="byte", config=dict(
+            hidden_size=32, intermediate_size=64, moe_intermediate_size=32, shared_expert_intermediate_size=32,
+            num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=8,
+            rms_norm_eps=1e-6, rope_theta=10000.0, num_experts=3, num_experts_per_tok=2, norm_topk_prob=False,
+            hidden_act="silu", tie_word_embeddings=True))),
+        "mixtral-f16": ("F16", dict(family="mixtral", dtype="F32", tokenizer="byte", config=dict(
+            hidden_size=32, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+            num_key_value_heads=2, max_position_embeddings=8, rms_norm_eps=1e-5, rope_theta=10000.0,
+            num_local_experts=3, num_experts_per_tok=2, hidden_act="silu", tie_word_embeddings=True))),
+    }
+    tmp = tempfile.mkdtemp()
+    try:
+        for name, (ggml, spec) in specs.items():
+            d = mrm.make(tmp, name, spec, 12)
+            with open(os.path.join(d, "config.json")) as f:
+                cfg = json.load(f)
+            with open(os.path.join(d, "tokenizer.json"), encoding="utf-8") as f:
+                tj = json.load(f)
+            w, _ = npsafetensors.load(os.path.join(d, "model.safetensors"))
+            kvs, tensors = export_formats.gguf_model(name, cfg["model_type"], cfg, w, tj, ggml, small_f32=True)
+            write(out, "model_gguf", name + ".gguf", export_formats.gguf_bytes(kvs, tensors)[0])
+    finally:
+        shutil.rmtree(tmp)
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -159,6 +159,9 @@ typedef struct Family {
     const char *name;                   /* reported as the model's family: the HF model_type */
     const char *const *hf_archs;        /* exact "architectures" entries, NULL-ended */
     const char *gguf_arch;              /* llama.cpp general.architecture, or NULL */
+    /* Where families share a gguf_arch (llama.cpp writes Mixtral as llama):
+     * whether this one claims the file; a family without it is the fallback. */
+    int (*gguf_claims)(const HpSource *s);
     const char *hf_prefix;              /* optional prefix of every HF name ("transformer."), or NULL */
     const Hparam *hparams;              /* read first */
     /* Everything the table cannot say: derived sizes, structure, strings and

@@ -73,6 +73,7 @@ static int buildSlots(Decoder *m, Error *err)
                     WeightSlot *s = &m->ws.slots[m->ws.count - 1];
                     s->head_dim = c->head_dim;
                     s->layer = r->global == TR_GLOBAL ? -1 : l;
+                    if (r->global == TR_EXPERT) s->expert = e;
                     if (r->global == TR_GLOBAL && r->role == G_EMBED) m->embed_slot = m->ws.count - 1;
                 }
             }

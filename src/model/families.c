@@ -31,13 +31,19 @@ const Family *familyByHfArch(const char *arch)
     return NULL;
 }
 
-const Family *familyByGguf(const char *arch, size_t len)
+const Family *familyByGguf(const char *arch, const HpSource *s)
 {
+    const Family *fallback = NULL;
     for (size_t i = 0; i < N_FAMILIES; i++) {
-        const char *g = kFamilies[i]->gguf_arch;
-        if (g && strlen(g) == len && !memcmp(g, arch, len)) return kFamilies[i];
+        const Family *f = kFamilies[i];
+        if (!f->gguf_arch || strcmp(f->gguf_arch, arch)) continue;
+        if (!f->gguf_claims) {
+            if (!fallback) fallback = f;
+        } else if (f->gguf_claims(s)) {
+            return f;
+        }
     }
-    return NULL;
+    return fallback;
 }
 
 const char *familyList(char *buf, size_t len, int gguf_only)
@@ -46,7 +52,7 @@ const char *familyList(char *buf, size_t len, int gguf_only)
     buf[0] = 0;
     for (size_t i = 0; i < N_FAMILIES && o < len; i++) {
         const char *n = gguf_only ? kFamilies[i]->gguf_arch : kFamilies[i]->name;
-        if (!n) continue;
+        if (!n || (gguf_only && kFamilies[i]->gguf_claims)) continue; /* listed by its fallback */
         o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "", n);
     }
     return buf;

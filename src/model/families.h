@@ -13,8 +13,9 @@
 const Family *familyByName(const char *name);
 /* By one entry of a config.json "architectures" list (exact), NULL when unknown. */
 const Family *familyByHfArch(const char *arch);
-/* By GGUF general.architecture, NULL when unknown. */
-const Family *familyByGguf(const char *arch, size_t len);
+/* By GGUF general.architecture (s reads the file's metadata, for the
+ * families that share one), NULL when unknown. */
+const Family *familyByGguf(const char *arch, const HpSource *s);
 /* "gpt2, llama, ..." into buf (for messages). */
 const char *familyList(char *buf, size_t len, int gguf_only);
 

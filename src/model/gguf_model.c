@@ -120,8 +120,16 @@ static void dimsStr(char *buf, size_t len, int ndim, const int64_t *dims)
 static int widenSlot(const WeightSlot *s, float *dst, Error *err)
 {
     const GgufTensor *t = s->src;
-    ggufToF32(t, dst);
-    ckptRelease(t->data, t->nbytes);
+    if (s->expert >= 0 && t->ndim == 3) {
+        /* one matrix of the layer's stacked experts: its rows, then its bytes dropped */
+        int64_t rows = s->shape[0];
+        if (ggufRowsToF32(t, s->expert * rows, rows, dst, err)) return -1;
+        size_t per = t->nbytes / (size_t)t->dims[2];
+        ckptRelease((const char *)t->data + per * (size_t)s->expert, per);
+    } else {
+        ggufToF32(t, dst);
+        ckptRelease(t->data, t->nbytes);
+    }
     if ((s->flags & SLOT_ROPE) && ckptUnpermuteRope(dst, s->shape[0], s->ndim == 2 ? s->shape[1] : 1, s->head_dim, err))
         return -1;
     return weightsFinish(s, LAYOUT_GGUF, err); /* dst is *s->dst */
@@ -135,9 +143,33 @@ static int widenRows(const WeightSlot *s, int64_t row, int64_t n, float *dst, Er
 
 static const WeightReader kReader = {widenSlot, widenRows};
 
+/* Whether t's dimensions are want[0..n); trailing 1s do not count, as in
+ * llama.cpp's loader (a [1, d] gate may be stored as (d) or (d, 1)). */
+static int dimsMatch(const GgufTensor *t, const int64_t *want, int n)
+{
+    for (int k = 0; k < GGUF_MAX_DIMS; k++)
+        if ((k < n ? want[k] : 1) != (k < t->ndim ? t->dims[k] : 1)) return 0;
+    return 1;
+}
+
+/* The first Mixtral conversions stored each expert as a tensor of its own,
+ * blk.N.ffn_gate.E.weight, which llama.cpp still reads: that name for
+ * expert e beside the stacked name "blk.N.ffn_gate_exps.weight". */
+static const GgufTensor *findSplitExpert(const GgufFile *f, const char *stacked, int e)
+{
+    const char *sfx = "_exps.weight";
+    size_t n = strlen(stacked), k = strlen(sfx);
+    if (n <= k || strcmp(stacked + n - k, sfx)) return NULL;
+    char name[128];
+    snprintf(name, sizeof name, "%.*s.%d.weight", (int)(n - k), stacked, e);
+    return ggufFindTensor(f, name);
+}
+
 /* Finds and checks every slot's tensor under its llama.cpp name and points
- * the slot at it. dtype gets the type holding most elements. */
-static int findSlots(const GgufFile *f, WeightSet *ws, char *dtype, Error *err)
+ * the slot at it. Canonical [out, in] is ggml (in, out); a routed expert's
+ * matrix is one of n_experts stacked along a third dimension (*_exps).
+ * dtype gets the type holding most elements. */
+static int findSlots(const GgufFile *f, WeightSet *ws, int n_experts, char *dtype, Error *err)
 {
     int64_t by_type[64] = {0}; /* elements by ggml type */
     const char *path = ggufPath(f);
@@ -145,18 +177,20 @@ static int findSlots(const GgufFile *f, WeightSet *ws, char *dtype, Error *err)
         WeightSlot *s = &ws->slots[i];
         if (!s->gguf[0]) return errorSet(err, EXIT_RUNTIME, "%s: no GGUF name for tensor '%s'", path, s->name);
         const GgufTensor *t = ggufFindTensor(f, s->gguf);
+        int stacked = s->expert >= 0;
+        if (!t && stacked && (t = findSplitExpert(f, s->gguf, s->expert))) stacked = 0;
         if (!t) return errorSet(err, EXIT_INPUT, "%s: tensor '%s' is missing", path, s->gguf);
-        /* Innermost first: canonical [out, in] is ggml (in, out). */
-        int64_t want[2] = {s->ndim == 2 ? s->shape[1] : s->shape[0], s->shape[0]};
-        int ok = t->ndim == s->ndim;
-        for (int k = 0; ok && k < s->ndim; k++) ok = t->dims[k] == want[k];
-        if (!ok) {
-            char got[128], exp[64];
+        int64_t want[GGUF_MAX_DIMS] = {s->ndim == 2 ? s->shape[1] : s->shape[0], s->shape[0], 0, 0};
+        int n = s->ndim;
+        if (stacked) want[n++] = n_experts;
+        if (!dimsMatch(t, want, n)) {
+            char got[128], exp[80];
             dimsStr(got, sizeof got, t->ndim, t->dims);
-            dimsStr(exp, sizeof exp, s->ndim, want);
-            return errorSet(err, EXIT_INPUT, "%s: tensor '%s' has dimensions %s, expected %s", path, s->gguf, got, exp);
+            dimsStr(exp, sizeof exp, n, want);
+            return errorSet(err, EXIT_INPUT, "%s: tensor '%s' has dimensions %s, expected %s", path, t->name, got, exp);
         }
-        if (t->type < 64) by_type[t->type] += ggufElements(t);
+        /* a stacked tensor is counted once, with its first expert */
+        if (t->type < 64 && (!stacked || s->expert == 0)) by_type[t->type] += ggufElements(t);
         s->src = t;
         s->rd = &kReader;
     }
@@ -409,7 +443,11 @@ int ggufModelLoad(const char *path, const ModelOptions *opt, LoadedModel *out, E
         if (r == 1) errorSet(err, EXIT_INPUT, "%s: key 'general.architecture' is missing", path);
         goto done;
     }
-    const Family *family = familyByGguf(arch, alen);
+    char arch_name[64];
+    snprintf(arch_name, sizeof arch_name, "%.*s", (int)(alen < sizeof arch_name ? alen : 0), arch);
+    GgufSrc gs = {.f = f};
+    HpSource src = {.path = path, .gguf = 1, .arch = arch_name, .find = ggufFind, .impl = &gs};
+    const Family *family = memchr(arch, 0, alen) ? NULL : familyByGguf(arch_name, &src);
     if (!family) {
         char list[256];
         errorSet(err, EXIT_INPUT, "%s: architecture '%.*s' is not supported (%s)", path, (int)(alen > 40 ? 40 : alen),
@@ -417,19 +455,17 @@ int ggufModelLoad(const char *path, const ModelOptions *opt, LoadedModel *out, E
         goto done;
     }
     if (opt->family && strcmp(opt->family, family->name)) {
-        errorSet(err, EXIT_INPUT, "%s: family '%s' was asked for, but general.architecture is '%s'", path,
-                 opt->family, family->name);
+        errorSet(err, EXIT_INPUT, "%s: family '%s' was asked for, but the file holds a '%s' model (general.architecture '%s')",
+                 path, opt->family, family->name, arch_name);
         goto done;
     }
-    GgufSrc gs = {.f = f};
-    HpSource src = {.path = path, .gguf = 1, .arch = family->gguf_arch, .find = ggufFind, .impl = &gs};
     if (decoderNew(family, &src, &out->dec, err) || readRopeFreqs(f, &out->dec->cfg.rope, err)) goto done;
     ModelInfo *info = &out->info;
     snprintf(info->format, sizeof info->format, "gguf");
     WeightSet *ws = &out->dec->ws;
     /* Every tensor is checked before the weights are allocated, so a lying
      * header cannot ask for more memory than its file backs. */
-    if (findSlots(f, ws, info->dtype, err)) goto done;
+    if (findSlots(f, ws, out->dec->cfg.n_experts, info->dtype, err)) goto done;
     if (!opt->info_only && opt->stream_weights) {
         /* the file stays mapped: layers are widened from it when they run */
         if (decoderStream(out->dec, err)) goto done;

@@ -55,6 +55,8 @@ typedef struct WeightSlot {
     char gguf[96];      /* llama.cpp name, "" when GGUF has none */
     int head_dim;       /* for SLOT_ROPE and SLOT_HEAD_QKV */
     int layer;          /* -1 for a tensor outside the layers */
+    int expert;         /* a routed expert's tensor: its index (GGUF stacks the experts of a
+                         * layer in one 3-D tensor, this one is matrix `expert` of it); else -1 */
     const void *src;    /* the reader's tensor (in its file, kept open) */
     const WeightReader *rd;
     float **dst;        /* where the data pointer goes; NULL for SLOT_CHECK_ONLY */

@@ -9,14 +9,18 @@ gets a Hugging Face twin: the values a reader decodes from the file (numpy dequa
 tools/ggml_quant.py), taken back through the converter's rewrites into the Hugging Face layout, in
 float32. One `ffnscope run` captures all of them over the same corpus and tokenizer, and every
 per-layer, per-site metric of a GGUF file must equal its twin's within 1e-5 (relative). `ffnscope
-inspect` must name the Hugging Face family of each file. Negative controls: a Gemma GGUF without the
-converter's 1 + w, a GPT-NeoX GGUF with query_key_value left interleaved and a Qwen2 GGUF with q/k
-permuted as LLaMA's must give other metrics.
+inspect` must name the Hugging Face family of each file. The mixture-of-experts layouts (Mixtral as a
+llama file with experts, qwen2moe, qwen3moe, olmoe) store each layer's experts stacked in one 3-D
+tensor per projection (Mixtral also in the first conversions' layout, one tensor per expert); there
+every expert's row (and its token count, exactly) must match. Negative
+controls: a Gemma GGUF without the converter's 1 + w, a GPT-NeoX GGUF with query_key_value left
+interleaved, Qwen2 and Mixtral GGUFs with q/k permuted wrongly, and a Qwen3-MoE GGUF with its experts
+stacked in reverse order must give other metrics.
 
 Two configs are changed before converting, because llama.cpp's files cannot say them: Gemma 2/3's
 query_pre_attn_scalar is set to the head size (llama.cpp derives the scale from the model size).
 
-usage: check_gguf_archs.py --ffnscope FFNSCOPE [--keep DIR]
+usage: check_gguf_archs.py --ffnscope FFNSCOPE [--keep DIR] [--layouts NAME,...]
 """
 import argparse
 import csv
@@ -52,10 +56,16 @@ LAYOUTS = {
     "pythia-serial": ({}, False),
     "phi3": ({}, False),
     "olmo2": ({}, False),
+    # mixture of experts: stacked *_exps tensors, routers kept F32; expert widths raised to 256
+    "mixtral": ({}, False),
+    "qwen2-moe": (dict(moe_intermediate_size=256, shared_expert_intermediate_size=256), False),
+    "qwen3-moe": (dict(head_dim=64, moe_intermediate_size=256), False),
+    "olmoe": ({}, False),
 }
 FAMILY = {"llama3-rope": "llama", "qwen2-nullscaling": "qwen2", "qwen3": "qwen3", "gemma": "gemma",
           "gemma2": "gemma2", "gemma3-text": "gemma3_text", "pythia": "gpt_neox", "pythia-serial": "gpt_neox",
-          "phi3": "phi3", "olmo2": "olmo2"}
+          "phi3": "phi3", "olmo2": "olmo2", "mixtral": "mixtral", "qwen2-moe": "qwen2_moe",
+          "qwen3-moe": "qwen3_moe", "olmoe": "olmoe"}
 
 passed, failed = 0, 0
 
@@ -129,7 +139,7 @@ def run(ffn, work, entries, tokens):
     if p.returncode == 0:
         with open(os.path.join(work, "results", "metrics.csv")) as f:
             for r in csv.DictReader(f):
-                rows.setdefault(r["model"], {})[(r["layer"], r["site"])] = r
+                rows.setdefault(r["model"], {})[(r["layer"], r["site"], r.get("expert", ""))] = r
     return rows
 
 
@@ -138,13 +148,18 @@ def worst(rows, a, b):
         return float("inf"), "layer/site sets differ"
     w, where = 0.0, ""
     for key in rows[b]:
+        if rows[a][key]["tokens"] != rows[b][key]["tokens"]:
+            return float("inf"), "tokens of layer %s %s expert %s: %s, twin %s" % (
+                key + (rows[a][key]["tokens"], rows[b][key]["tokens"]))
         for m in METRICS:
-            x, y = float(rows[a][key][m]), float(rows[b][key][m])
+            if rows[a][key][m] == "" and rows[b][key][m] == "":
+                continue  # an expert that no token reached has no metrics, in both
+            x, y = float(rows[a][key][m] or "nan"), float(rows[b][key][m] or "inf")
             if np.isnan(x) and np.isnan(y):
                 continue
             dd = abs(x - y) / max(abs(y), 1e-300)
             if not dd <= w:
-                w, where = dd, "%s layer %s %s" % (m, key[0], key[1])
+                w, where = dd, "%s layer %s %s%s" % (m, key[0], key[1], " expert " + key[2] if key[2] else "")
     return w, where
 
 
@@ -163,11 +178,84 @@ def tamper_qwen2(cfg):
         else a
 
 
+def tamper_mixtral(cfg):
+    """q/k left in Hugging Face order: the converter permutes Mixtral's as LLaMA's."""
+    kv = cfg["num_key_value_heads"]
+    h = cfg["num_attention_heads"]
+    return lambda n, a: ef.rope_unpermute(a, h if ".attn_q." in n else kv) if (".attn_q." in n or ".attn_k." in n) \
+        else a
+
+
+def tamper_experts(n, a):
+    """Each layer's experts stacked in reverse order: expert e's matrices under index E-1-e."""
+    return a[::-1].copy() if "_exps." in n else a
+
+
+def write_split_experts(work, name, cfg, w, tj):
+    """The first Mixtral conversions' layout: each expert a tensor of its own (blk.N.ffn_gate.E.weight)."""
+    kvs, tensors = ef.gguf_model(name, cfg["model_type"], cfg, w, tj, "F32", small_f32=True)
+    split = []
+    for n, a, t in tensors:
+        if "_exps." in n:
+            split += [(n.replace("_exps.weight", ".%d.weight" % e), a[e], t) for e in range(a.shape[0])]
+        else:
+            split.append((n, a, t))
+    path = os.path.join(work, "%s-f32-split.gguf" % name)
+    ef.write_gguf(path, kvs, split)
+    return path
+
+
+def broken_moe(ffn, work, name, cfg, w, tj):
+    """Broken mixture-of-experts GGUFs: exit status 2 and one line naming the file and what is wrong."""
+    arch = ef.LLAMACPP_ARCH[cfg["model_type"]]
+    kvs, tensors = ef.gguf_model(name, cfg["model_type"], cfg, w, tj, "F32", small_f32=True)
+
+    def kv(key, value):
+        return lambda k, t: ([(a, ty, value if a == arch + "." + key else v) for a, ty, v in k], t)
+
+    def tensor(tname, fn):
+        """tname replaced by fn(array), or dropped when that is None."""
+        def change(k, t):
+            out = []
+            for n, a, ty in t:
+                if n == tname:
+                    a = fn(a)
+                    if a is None:
+                        continue
+                out.append((n, a, ty))
+            return k, out
+        return change
+
+    n_exp = cfg.get("num_local_experts") or cfg["num_experts"]
+    blk = next(n for n, _, _ in tensors if n.endswith("ffn_gate_inp.weight")).split(".ffn")[0]  # first routed layer
+    cases = [
+        ("more experts per token than experts", kv("expert_used_count", n_exp + 1),
+         [arch + ".expert_used_count", "exceeds"]),
+        ("a stacked expert tensor missing", tensor(blk + ".ffn_up_exps.weight", lambda a: None),
+         ["'%s.ffn_up_exps.weight'" % blk, "missing"]),
+        ("one expert fewer in a stacked tensor", tensor(blk + ".ffn_down_exps.weight", lambda a: a[:-1]),
+         ["'%s.ffn_down_exps.weight'" % blk, "dimensions"]),
+        ("experts not stacked (a 2-D tensor)", tensor(blk + ".ffn_gate_exps.weight", lambda a: a[0]),
+         ["'%s.ffn_gate_exps.weight'" % blk, "dimensions"]),
+        ("experts without any router",
+         lambda k, t: (k, [x for x in t if "ffn_gate_inp.weight" not in x[0]]), ["router"]),
+    ]
+    for what, change, needles in cases:
+        k, t = change(list(kvs), list(tensors))
+        path = os.path.join(work, "broken-%s-%s.gguf" % (name, what.replace(" ", "-").replace("(", "").replace(")", "")))
+        ef.write_gguf(path, k, t)
+        p = subprocess.run([ffn, "inspect", path], capture_output=True, text=True)
+        err = p.stderr.strip()
+        ok = p.returncode == 2 and len(err.splitlines()) == 1 and path in err and all(n in err for n in needles)
+        check(ok, "%s GGUF, %s: exit 2 naming it (%s)" % (name, what, err or p.returncode))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ffnscope", required=True)
     ap.add_argument("--keep", help="keep the files in this folder")
     ap.add_argument("--tokens", type=int, default=512)
+    ap.add_argument("--layouts", help="only these layouts (comma-separated)")
     a = ap.parse_args()
     ffn = os.path.abspath(a.ffnscope)
     work = os.path.abspath(a.keep) if a.keep else tempfile.mkdtemp(prefix="ffnscope-gguf-archs-")
@@ -177,6 +265,8 @@ def main():
     try:
         entries, pairs, controls = [], [], []
         for i, name in enumerate(LAYOUTS):
+            if a.layouts and name not in a.layouts.split(","):
+                continue
             d, cfg, w = make_original(work, name, 100 + i)
             tok = os.path.join(d, "tokenizer.json")
             tj = json.load(open(tok, encoding="utf-8"))
@@ -193,7 +283,14 @@ def main():
             fam = json.loads(p.stdout).get("family") if p.returncode == 0 else p.stderr.strip()
             check(fam == FAMILY[name], "inspect names %s's GGUF family %s (got %s)" % (name, FAMILY[name], fam))
             tamper = {"gemma": lambda: tamper_gemma, "pythia": lambda: tamper_neox(cfg["num_attention_heads"]),
-                      "qwen2-nullscaling": lambda: tamper_qwen2(cfg)}.get(name, lambda: None)()
+                      "qwen2-nullscaling": lambda: tamper_qwen2(cfg), "mixtral": lambda: tamper_mixtral(cfg),
+                      "qwen3-moe": lambda: tamper_experts}.get(name, lambda: None)()
+            if name in ("mixtral", "qwen3-moe"):
+                broken_moe(ffn, work, name, cfg, w, tj)
+            if name == "mixtral":
+                g = write_split_experts(work, name, cfg, w, tj)
+                entries.append((os.path.basename(g), g, tok))
+                pairs.append((name, "F32 one tensor per expert", os.path.basename(g), "%s-f32-twin" % name))
             if tamper:
                 g, _ = write_pair(work, name, cfg, w, tj, "F32", tamper)
                 entries.append((os.path.basename(g), g, tok))

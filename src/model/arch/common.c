@@ -193,26 +193,59 @@ int archRotaryDims(ArchConfig *c, const HpSource *s, const char *key, double fra
     return 0;
 }
 
-int archMoe(ArchConfig *c, const HpSource *s, const char *experts_key, const char *width_key,
-            const char *shared_key, int norm_dflt, int sparse_keys, Error *err)
+/* llama.cpp's files: counts and widths under its keys, with its runtime's
+ * defaults (an expert n_ff / n_expert_used wide, a shared one n_ff), and a
+ * router tensor in every routed layer. */
+static int moeGguf(ArchConfig *c, const HpSource *s, const MoeSpec *m, Error *err)
 {
-    if (hpInt(s, experts_key, NULL, HP_REQUIRED, 0, &c->n_experts, err) < 0 ||
+    if (hpInt(s, NULL, "expert_count", HP_REQUIRED, 0, &c->n_experts, err) < 0 ||
+        hpInt(s, NULL, "expert_used_count", HP_REQUIRED, 0, &c->top_k, err) < 0)
+        return -1;
+    if (c->top_k > c->n_experts) {
+        char a[96], b[96];
+        return errorSet(err, EXIT_INPUT, "%s: %s %d exceeds %s %d", s->path,
+                        hpKeyName(s, NULL, "expert_used_count", a, sizeof a), c->top_k,
+                        hpKeyName(s, NULL, "expert_count", b, sizeof b), c->n_experts);
+    }
+    c->expert_ffn = c->ffn;
+    if (m->width_key &&
+        hpInt(s, NULL, "expert_feed_forward_length", 0, c->ffn / c->top_k, &c->expert_ffn, err) < 0)
+        return -1;
+    if (m->shared_key && hpInt(s, NULL, "expert_shared_feed_forward_length", 0, c->ffn, &c->shared_ffn, err) < 0)
+        return -1;
+    c->norm_topk = m->gguf_norm;
+    int any = 0;
+    for (int l = 0; l < c->n_layers && l < ARCH_MAX_LAYERS; l++) {
+        char key[64];
+        snprintf(key, sizeof key, "tensor:blk.%d.ffn_gate_inp.weight", l);
+        c->routed[l] = (uint8_t)hpHas(s, NULL, key);
+        any |= c->routed[l];
+    }
+    if (!any) return errorSet(err, EXIT_INPUT, "%s: %d experts, but no layer has a router (blk.N.ffn_gate_inp.weight)",
+                              s->path, c->n_experts);
+    return 0;
+}
+
+int archMoe(ArchConfig *c, const HpSource *s, const MoeSpec *m, Error *err)
+{
+    if (c->layout != BLOCK_PRE_NORM)
+        return errorSet(err, EXIT_INPUT, "%s: routed FFNs need pre-norm blocks", s->path);
+    if (s->gguf) return moeGguf(c, s, m, err);
+    if (hpInt(s, m->experts_key, NULL, HP_REQUIRED, 0, &c->n_experts, err) < 0 ||
         hpInt(s, "num_experts_per_tok", NULL, HP_REQUIRED, 0, &c->top_k, err) < 0)
         return -1;
     if (c->top_k > c->n_experts)
-        return errorSet(err, EXIT_INPUT, "%s: num_experts_per_tok %d exceeds %s %d", s->path, c->top_k, experts_key,
-                        c->n_experts);
+        return errorSet(err, EXIT_INPUT, "%s: num_experts_per_tok %d exceeds %s %d", s->path, c->top_k,
+                        m->experts_key, c->n_experts);
     c->expert_ffn = c->ffn;
-    if (width_key && hpInt(s, width_key, NULL, HP_REQUIRED, 0, &c->expert_ffn, err) < 0) return -1;
-    if (shared_key && hpInt(s, shared_key, NULL, HP_REQUIRED, 0, &c->shared_ffn, err) < 0) return -1;
+    if (m->width_key && hpInt(s, m->width_key, NULL, HP_REQUIRED, 0, &c->expert_ffn, err) < 0) return -1;
+    if (m->shared_key && hpInt(s, m->shared_key, NULL, HP_REQUIRED, 0, &c->shared_ffn, err) < 0) return -1;
     c->norm_topk = 1;
-    if (norm_dflt >= 0 && hpBool(s, "norm_topk_prob", NULL, norm_dflt, &c->norm_topk, err) < 0) return -1;
-    if (c->layout != BLOCK_PRE_NORM)
-        return errorSet(err, EXIT_INPUT, "%s: routed FFNs need pre-norm blocks", s->path);
+    if (m->norm_dflt >= 0 && hpBool(s, "norm_topk_prob", NULL, m->norm_dflt, &c->norm_topk, err) < 0) return -1;
     int step = 1;
-    if (sparse_keys && hpInt(s, "decoder_sparse_step", NULL, 0, 1, &step, err) < 0) return -1;
+    if (m->sparse_keys && hpInt(s, "decoder_sparse_step", NULL, 0, 1, &step, err) < 0) return -1;
     for (int l = 0; l < c->n_layers && l < ARCH_MAX_LAYERS; l++) c->routed[l] = (l + 1) % step == 0;
-    if (!sparse_keys || !hpHas(s, "mlp_only_layers", NULL)) return 0;
+    if (!m->sparse_keys || !hpHas(s, "mlp_only_layers", NULL)) return 0;
     for (int i = 0;; i++) {
         char key[48];
         double v;

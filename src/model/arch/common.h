@@ -52,13 +52,21 @@ int archGemma2Like(ArchConfig *c, const HpSource *s, double dflt_cap, int big_la
  * P-th (l % P == P - 1) is sliding (P 1: none; P 0: all, as llama.cpp). */
 void archSlidingEvery(ArchConfig *c, int period);
 
-/* Mixture of experts: c->n_experts from experts_key, num_experts_per_tok,
- * the expert width from width_key (NULL: intermediate_size, and no dense
- * layer), the shared expert's from shared_key (NULL: none), norm_topk_prob
- * (norm_dflt when absent; < 0: always renormalised, the key ignored) and, with
- * sparse_keys, the dense layers of decoder_sparse_step and mlp_only_layers. */
-int archMoe(ArchConfig *c, const HpSource *s, const char *experts_key, const char *width_key,
-            const char *shared_key, int norm_dflt, int sparse_keys, Error *err);
+/* Mixture of experts, as a family's config names it. On GGUF the counts are
+ * ARCH.expert_count and ARCH.expert_used_count, the widths
+ * ARCH.expert_feed_forward_length and ARCH.expert_shared_feed_forward_length
+ * (llama.cpp's defaults when absent), a layer is routed when it has
+ * blk.N.ffn_gate_inp, and renormalisation is what llama.cpp's runtime fixes
+ * for the architecture. */
+typedef struct MoeSpec {
+    const char *experts_key;    /* the number of routed experts */
+    const char *width_key;      /* each expert's width; NULL: intermediate_size, and no dense layer */
+    const char *shared_key;     /* the shared expert's width; NULL: none */
+    int norm_dflt;              /* norm_topk_prob when absent; < 0: always renormalised, the key ignored */
+    int gguf_norm;              /* renormalised on GGUF */
+    int sparse_keys;            /* decoder_sparse_step and mlp_only_layers leave layers dense */
+} MoeSpec;
+int archMoe(ArchConfig *c, const HpSource *s, const MoeSpec *m, Error *err);
 
 /* Reads key again with another default (families whose config class
  * defaults differ from LLaMA's). */
