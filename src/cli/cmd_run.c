@@ -21,6 +21,7 @@
 #include "cli/commands.h"
 #include "cli/implicit.h"
 #include "ffnscope/config.h"
+#include "ffnscope/model.h"
 #include "ffnscope/results.h"
 #include "ffnscope/worker.h"
 
@@ -136,30 +137,50 @@ static Snapshot *follow(Worker *w, int tty, int n_models)
     return s;
 }
 
+/* The expert column of a mixture-of-experts row: its index, "shared", or
+ * empty for a dense FFN. */
+static const char *expertLabel(const LayerSnapshot *r, char *buf, size_t len)
+{
+    if (!r->routed) snprintf(buf, len, "-");
+    else if (r->expert == CAPTURE_SHARED) snprintf(buf, len, "shared");
+    else snprintf(buf, len, "%d", r->expert);
+    return buf;
+}
+
 static void printTable(const Snapshot *s)
 {
-    int nw = 5, fw = 6;
+    int nw = 5, fw = 6, moe = 0;
     for (int i = 0; i < s->n_models; i++) {
         int a = (int)strlen(s->models[i].name), b = (int)strlen(s->models[i].family ? s->models[i].family : "");
         if (a > nw) nw = a;
         if (b > fw) fw = b;
+        for (int j = 0; j < s->models[i].n_rows; j++) moe |= s->models[i].rows[j].routed;
     }
-    printf("%-*s  %-*s %6s %5s %-4s %8s %9s %9s %9s %9s %7s %7s %7s %7s  %s\n", nw, "model", fw, "family", "width",
-           "layer", "site", "tokens", "hard_rank", "soft_rank", "hard_util", "soft_util", "C_k", "EEE", "SUI", "alpha",
-           "warnings");
+    /* the expert column only when a model has routed experts: dense tables stay as they were */
+    printf("%-*s  %-*s %6s %5s %-4s ", nw, "model", fw, "family", "width", "layer", "site");
+    if (moe) printf("%-6s ", "expert");
+    printf("%8s %9s %9s %9s %9s %7s %7s %7s %7s  %s\n", "tokens", "hard_rank", "soft_rank", "hard_util", "soft_util",
+           "C_k", "EEE", "SUI", "alpha", "warnings");
     for (int i = 0; i < s->n_models; i++) {
         const ModelSnapshot *m = &s->models[i];
         if (m->status == MODEL_FAILED) continue;
         for (int j = 0; j < m->n_rows; j++) {
             const LayerSnapshot *r = &m->rows[j];
-            if (r->n_eigen <= 0) continue;
+            if (!snapshotRowCounted(r)) continue;
             const Metrics *x = &r->metrics;
-            char warn[256], alpha[32];
+            char warn[256], alpha[32], ex[16];
+            printf("%-*s  %-*s %6d %5d %-4s ", nw, m->name, fw, m->family ? m->family : "",
+                   r->width > 0 ? r->width : x->width, r->layer, siteName(r->site));
+            if (moe) printf("%-6s ", expertLabel(r, ex, sizeof ex));
+            if (r->n_eigen <= 0) { /* an expert that got fewer than two tokens: its count, no spectrum */
+                printf("%8lld %9s %9s %9s %9s %7s %7s %7s %7s  %s\n", (long long)snapshotRowTokens(r), "-", "-", "-",
+                       "-", "-", "-", "-", "-", metricsWarnings(x, warn, sizeof warn));
+                continue;
+            }
             if (isfinite(x->alpha)) snprintf(alpha, sizeof alpha, "%7.3f", x->alpha);
             else snprintf(alpha, sizeof alpha, "%7s", "-");
-            printf("%-*s  %-*s %6d %5d %-4s %8lld %9.2f %9.2f %9.4f %9.4f %7.4f %7.4f %7.4f %s  %s\n", nw, m->name, fw,
-                   m->family ? m->family : "", x->width, r->layer, siteName(r->site), (long long)x->tokens,
-                   x->hard_rank, x->soft_rank, x->hard_util, x->soft_util, x->concentration, x->eee, x->sui, alpha,
+            printf("%8lld %9.2f %9.2f %9.4f %9.4f %7.4f %7.4f %7.4f %s  %s\n", (long long)x->tokens, x->hard_rank,
+                   x->soft_rank, x->hard_util, x->soft_util, x->concentration, x->eee, x->sui, alpha,
                    metricsWarnings(x, warn, sizeof warn));
         }
     }

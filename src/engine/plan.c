@@ -19,9 +19,10 @@
  *   base         what does not scale with the model: the program and its
  *                libraries, OpenBLAS and thread buffers, snapshots, the
  *                corpus and its token ids (measured on a tiny model).
- * Weights: every reader widens every weight to float32 when it loads, so
- * they are resident as 4 bytes per parameter; weights_stored is what the
- * file holds, for the plan's reader. */
+ * Weights: widened to float32 at load (4 bytes per parameter), or, for a
+ * checkpoint stored narrower than float32, left in the mapped file and
+ * widened one layer at a time (see the schedule's comment below);
+ * weights_stored is what the file holds. */
 #include "engine/plan.h"
 
 #include <stdio.h>
@@ -230,8 +231,14 @@ int planCompute(const ModelInfo *in, const LayerFfn *ffn, const Config *cfg, con
      * (a BF16, F16 or quantized Hugging Face or GGUF checkpoint): widening a
      * layer costs under 1% of the sgemms it feeds at ffnscope's batch sizes
      * (BENCHMARKS.md), its float32 copy all of the weights' memory again. */
-    uint64_t streamed = p->weights_stored + p->weights_layer;
-    int stream = (!strcmp(in->format, "hf") || !strcmp(in->format, "gguf")) && streamed < p->weights_resident;
+    int stream = (!strcmp(in->format, "hf") || !strcmp(in->format, "gguf")) &&
+                 p->weights_stored + p->weights_layer < p->weights_resident;
+    /* Streamed, the mapped file keeps resident the tensors outside the
+     * layers (the embedding's rows are gathered from it) and, while a layer
+     * is widened, that layer's stored bytes, which the readers drop once
+     * widened; every other layer's pages stay on disk or in the page cache. */
+    uint64_t streamed =
+        (uint64_t)((double)(in->global_params + in->layer_params) * planDtypeBytes(in->dtype) + 0.5) + p->weights_layer;
     int rc = schedule(p, stream ? streamed : p->weights_resident, cap, cost, err);
     p->stream_weights = stream;
     free(cap);

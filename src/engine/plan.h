@@ -50,7 +50,7 @@ typedef struct Plan {
     PlanGroup *groups;          /* [passes] */
     int residual_on_disk;       /* the boundary states go to a temporary file */
     int stream_weights;         /* weights stay stored, widened one layer at a time (weights_resident
-                                 * = stored + one float32 layer) */
+                                 * = the stored globals and one stored layer + one float32 layer) */
     uint64_t peak;              /* expected peak resident memory */
     uint64_t need;              /* the least any schedule needs: one layer's accumulators */
     int fits;                   /* need <= limit */

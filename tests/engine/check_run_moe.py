@@ -153,6 +153,15 @@ def main():
             seqs = ids[: n_seq * seq_len].reshape(n_seq, seq_len)
             few[name] = compare(name, d, seqs, rows, js.get("moe", []), K)
         check(few["olmoe"] > 0, "olmoe: no expert with < 2 tokens to check (its expert 4 should get none)")
+        # the printed table: one line per metrics.csv row, its expert and token count ("-" when dense)
+        lines = p.stdout.split("\n\nscaling fits")[0].strip().splitlines()
+        head = lines[0].split()
+        check(head[4:7] == ["site", "expert", "tokens"], "run table header %r" % lines[0])
+        printed = sorted((f[0], f[3], f[4], f[5], f[6]) for f in (l.split() for l in lines[1:]))
+        want = sorted((r["model"], r["layer"], r["site"], r["expert"] or "-", r["tokens"]) for r in rows)
+        check(printed == want, "run table rows (model, layer, site, expert, tokens) differ from metrics.csv: "
+              "%d printed, %d in the file; first differences %r" %
+              (len(printed), len(want), [x for x in zip(printed, want) if x[0] != x[1]][:3]))
         # the written results load back, rows without a spectrum included
         r = subprocess.run([ffn, "report", out, "-o", os.path.join(tmp, "report.html")], capture_output=True,
                            text=True, timeout=300)
