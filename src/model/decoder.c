@@ -534,7 +534,7 @@ int decoderForwardRange(Decoder *m, const int32_t *tokens, const float *x_in, fl
     else if (decoderEmbed(m, tokens, f.rows, seq_len, x, err)) return -1;
     for (int l = first; l <= last; l++) {
         if (m->ws.streamed) {
-            if (weightsWidenLayer(&m->ws, l, err)) return -1;
+            if (weightsWidenLayer(&m->ws, l, f.pool, err)) return -1;
             splitFused(m, l);
         }
         int rc = m->family->block ? m->family->block(m, l, &f, err) : decoderBlock(m, l, &f, err);

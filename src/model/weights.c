@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "util/bigmem.h"
+#include "util/pool.h"
 #include "util/threads.h"
 
 int weightsAdd(WeightSet *ws, float **dst, unsigned flags, int ndim, int64_t d0, int64_t d1, const char *name,
@@ -100,20 +101,52 @@ int weightsAllocStreamed(WeightSet *ws, const WeightSlot *skip, Error *err)
     return 0;
 }
 
-int weightsWidenLayer(WeightSet *ws, int layer, Error *err)
+/* One part of a layer's slots, widened on a pool thread; the first error wins. */
+typedef struct WidenJob {
+    WeightSlot **slots;
+    Error *errs;        /* [poolThreads] */
+} WidenJob;
+
+static void widenPart(void *arg, size_t begin, size_t end, int part)
+{
+    WidenJob *job = arg;
+    for (size_t i = begin; i < end && !job->errs[part].code; i++) {
+        const WeightSlot *s = job->slots[i];
+        if (s->rd->widen(s, *s->dst, &job->errs[part]) && !job->errs[part].code) job->errs[part].code = EXIT_RUNTIME;
+    }
+}
+
+int weightsWidenLayer(WeightSet *ws, int layer, Pool *pool, Error *err)
 {
     if (!ws->streamed || ws->layer_in_block == layer) return 0;
     ws->layer_in_block = -1;
-    size_t off = 0;
+    WidenJob job = {.slots = malloc((size_t)(ws->count ? ws->count : 1) * sizeof *job.slots),
+                    .errs = calloc((size_t)poolThreads(pool), sizeof *job.errs)};
+    if (!job.slots || !job.errs) {
+        free(job.slots);
+        free(job.errs);
+        return errorNoMem(err, "model weights");
+    }
+    size_t off = 0, n = 0;
     for (int i = 0; i < ws->count; i++) {
         WeightSlot *s = &ws->slots[i];
         if (s->layer != layer || !s->dst) continue;
         *s->dst = ws->layer_block + off;
         off += padded(weightsElements(s));
-        if (s->rd->widen(s, *s->dst, err)) return -1;
+        job.slots[n++] = s;
     }
-    ws->layer_in_block = layer;
-    return 0;
+    /* the tensors are independent: dequantising them is a tenth of an MoE
+     * layer's work when each expert sees a few hundred rows of a batch */
+    int parts = poolRun(pool, n, 1, widenPart, &job), rc = 0;
+    for (int k = 0; k < parts && !rc; k++)
+        if (job.errs[k].code) {
+            if (err) *err = job.errs[k];
+            rc = -1;
+        }
+    free(job.slots);
+    free(job.errs);
+    if (!rc) ws->layer_in_block = layer;
+    return rc;
 }
 
 void weightsFree(WeightSet *ws)

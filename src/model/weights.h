@@ -99,7 +99,10 @@ int weightsWidenAll(WeightSet *ws, Error *err);
  * (except skip, the embedding, read row by row) and a block for one layer;
  * the layers' *dst stay NULL until weightsWidenLayer points them there. */
 int weightsAllocStreamed(WeightSet *ws, const WeightSlot *skip, Error *err);
-int weightsWidenLayer(WeightSet *ws, int layer, Error *err);
+struct Pool;
+/* Widens layer's tensors into the layer block, split among the pool's
+ * threads (NULL: on the caller). */
+int weightsWidenLayer(WeightSet *ws, int layer, struct Pool *pool, Error *err);
 
 void weightsFree(WeightSet *ws);
 
