@@ -12,9 +12,11 @@
 #define RENDER_USAGE                                                                                   \
     "usage: ffnscope render RESULTS_DIR [--view spectrum|heatmap|scaling|table]\n"                     \
     "                       [--format txt|ansi|html|svg] [--size COLSxROWS] [-o FILE]\n"               \
-    "                       [--select MODEL[:LAYER[:SITE]]] [--metric NAME] [--sort COLUMN[:asc|desc]]\n" \
-    "                       [--filter REGEX] [--linear] [--theme NAME] [--colors truecolor|256|8|none]\n" \
-    "                       [--ascii] [--help]\n"
+    "                       [--select MODEL[:LAYER[:SITE[:EXPERT]]]] [--metric NAME] [--experts]\n"  \
+    "                       [--sort COLUMN[:asc|desc]] [--filter REGEX] [--linear] [--theme NAME]\n"  \
+    "                       [--colors truecolor|256|8|none] [--ascii] [--help]\n"                     \
+    "  --experts: the heatmap as layers x experts of the selected model (--metric load: tokens per\n" \
+    "  expert); EXPERT (an index or shared) opens the layer's experts in the sidebar.\n"
 
 static int usage(Error *err, const char *what)
 {
@@ -28,16 +30,18 @@ static int parseColumn(const char *name)
     return -1;
 }
 
-/* MODEL, MODEL:LAYER or MODEL:LAYER:SITE. */
+/* MODEL, MODEL:LAYER, MODEL:LAYER:SITE or MODEL:LAYER:SITE:EXPERT. */
 static int applySelect(const Snapshot *s, UiState *st, const char *sel, Error *err)
 {
     char name[256];
     snprintf(name, sizeof name, "%s", sel);
-    char *layer = strchr(name, ':'), *site = NULL;
+    char *layer = strchr(name, ':'), *site = NULL, *expert = NULL;
     if (layer) {
         *layer++ = '\0';
         site = strchr(layer, ':');
         if (site) *site++ = '\0';
+        expert = site ? strchr(site, ':') : NULL;
+        if (expert) *expert++ = '\0';
     }
     int m = -1;
     for (int i = 0; i < s->n_models; i++)
@@ -57,10 +61,27 @@ static int applySelect(const Snapshot *s, UiState *st, const char *sel, Error *e
         long l = strtol(layer, &end, 10);
         if (!*layer || *end || l < 0) return errorSet(err, EXIT_INPUT, "render: --select: bad layer '%s'", layer);
         st->sel_layer = (int)l;
-        if (!modelFindLayer(&s->models[m], st->sel_layer, st->sel_site))
+        const LayerSnapshot *r = modelFindLayer(&s->models[m], st->sel_layer, st->sel_site);
+        if (!r)
             return errorSet(err, EXIT_INPUT, "render: --select: %s has no layer %ld at site %s", name, l,
                             siteName(st->sel_site));
         st->on_model = 0;
+        /* a routed layer without an expert: its line, collapsed */
+        st->on_group = 1;
+        st->sel_expert = uiRowExpert(r);
+        if (expert) {
+            long e = CAPTURE_SHARED;
+            if (strcmp(expert, "shared")) {
+                e = strtol(expert, &end, 10);
+                if (!*expert || *end || e < 0) e = CAPTURE_DENSE;
+            }
+            if (!r->routed || e == CAPTURE_DENSE || !modelFindRow(&s->models[m], st->sel_layer, st->sel_site, (int)e))
+                return errorSet(err, EXIT_INPUT, "render: --select: %s layer %ld %s has no expert '%s'", name, l,
+                                siteName(st->sel_site), expert);
+            st->sel_expert = (int)e;
+            st->on_group = 0;
+            if (uiLayerSetOpen(st, m, st->sel_layer, st->sel_site, 1)) return errorNoMem(err, "render");
+        }
     } else if (s->models[m].n_rows > 0) {
         st->sel_layer = s->models[m].rows[0].layer;
         st->sel_site = s->models[m].rows[0].site;
@@ -73,7 +94,7 @@ int cmdRender(int argc, char **argv, Error *err)
 {
     const char *dir = NULL, *out = NULL, *view = "spectrum", *format = "txt", *size = "120x40";
     const char *select = NULL, *metric = NULL, *sort = NULL, *filter = NULL, *theme = "default", *colors = "truecolor";
-    int linear = 0, ascii = 0;
+    int linear = 0, ascii = 0, experts = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **opt = !strcmp(a, "--view") ? &view : !strcmp(a, "--format") ? &format
@@ -88,6 +109,8 @@ int cmdRender(int argc, char **argv, Error *err)
             linear = 1;
         } else if (!strcmp(a, "--ascii")) {
             ascii = 1;
+        } else if (!strcmp(a, "--experts")) {
+            experts = 1;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fputs(RENDER_USAGE, stdout);
             return EXIT_OK;
@@ -137,10 +160,37 @@ int cmdRender(int argc, char **argv, Error *err)
         status = EXIT_INPUT;
         goto done;
     }
-    if (metric) {
+    if (experts) {
+        const ModelSnapshot *m = uiSelectedModel(s, &st);
+        if (st.view != VIEW_HEATMAP) {
+            usage(err, "--experts applies to --view heatmap");
+            status = EXIT_INPUT;
+            goto done;
+        }
+        if (!m || !modelFirstExpertRow(m, st.sel_site)) {
+            errorSet(err, EXIT_INPUT, "render: --experts: %s has no experts at site %s (--select a mixture-of-experts model)",
+                     m && m->name ? m->name : "the selected model", siteName(st.sel_site));
+            status = EXIT_INPUT;
+            goto done;
+        }
+        st.heat_experts = 1;
+        /* as x in the dashboard: from a dense layer, the first expert */
+        const LayerSnapshot *cur = uiSelectedRow(s, &st);
+        if (!cur || !cur->routed) {
+            const LayerSnapshot *first = modelFirstExpertRow(m, st.sel_site);
+            st.sel_layer = first->layer;
+            st.sel_site = first->site;
+            st.sel_expert = uiRowExpert(first);
+        }
+    }
+    if (metric && experts && !strcmp(metric, "load")) {
+        st.heat_load = 1;
+    } else if (metric) {
         int m = parseColumn(metric);
         if (m < 0 || !columnIsNumeric((Column)m) || m == COL_WIDTH || m == COL_LAYER || m == COL_TOKENS) {
-            usage(err, "--metric is sui, soft_util, hard_util, soft_rank, hard_rank, concentration, eee or alpha");
+            usage(err, !strcmp(metric, "load") ? "--metric load needs --experts"
+                       : "--metric is sui, soft_util, hard_util, soft_rank, hard_rank, concentration, eee or alpha"
+                         " (load with --experts)");
             status = EXIT_INPUT;
             goto done;
         }

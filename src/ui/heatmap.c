@@ -1,5 +1,5 @@
 /* View 2, Heatmap: layers (rows) x models (columns), colour = the chosen
- * metric; `x` turns it into layers x experts of the selected mixture-of-
+ * metric (a routed layer's cell the median over its experts); `x` turns it into layers x experts of the selected mixture-of-
  * experts model, where the load (tokens routed to each expert) is a metric
  * too. With colours and Unicode each text row holds two layers (upper
  * half block in the foreground colour, lower half in the background); else
@@ -142,10 +142,8 @@ static void valueRange(const Snapshot *s, const HeatGeom *g, const UiState *st, 
             if (v > *hi) *hi = v;
         }
     for (int m = 0; !em && m < g->n_models; m++)
-        for (int j = 0; j < s->models[m].n_rows; j++) {
-            const LayerSnapshot *r = &s->models[m].rows[j];
-            if (r->site != st->sel_site || r->n_eigen <= 0) continue;
-            double v = columnValue(&s->models[m], r, st->heat_metric);
+        for (int li = 0; li < g->n_layers; li++) {
+            double v = modelLayerValue(&s->models[m], g->layers[li], st->sel_site, st->heat_metric, NULL);
             if (!isfinite(v)) continue;
             if (v < *lo) *lo = v;
             if (v > *hi) *hi = v;
@@ -173,9 +171,8 @@ static HeatCell cellAt(const Snapshot *s, const UiState *st, const HeatGeom *g, 
         hc.t = (hc.v - lo) / (hi - lo);
         return hc;
     }
-    const LayerSnapshot *r = modelFindLayer(&s->models[m], g->layers[li], st->sel_site);
-    if (!r || r->n_eigen <= 0) return hc;
-    hc.v = columnValue(&s->models[m], r, st->heat_metric);
+    /* a routed layer's cell: the median over its experts (README "Dashboard") */
+    hc.v = modelLayerValue(&s->models[m], g->layers[li], st->sel_site, st->heat_metric, NULL);
     if (!isfinite(hc.v)) return hc;
     hc.have = 1;
     hc.t = (hc.v - lo) / (hi - lo);
@@ -410,7 +407,16 @@ static void heatmapDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st,
     drawLegend(c, r, ly, lo, hi, st, ctx);
     const ModelSnapshot *ms = uiSelectedModel(s, st);
     const LayerSnapshot *row = uiSelectedRow(s, st);
-    if (ms && row) {
+    if (ms && row && !em && row->routed) {
+        /* the cell of a routed layer is no one expert's */
+        char v[32] = "-";
+        int n_med;
+        double val = modelLayerValue(ms, row->layer, row->site, st->heat_metric, &n_med);
+        if (isfinite(val)) fmtValue(st, val, 6, v, sizeof v);
+        snprintf(buf, sizeof buf, "%s \xc2\xb7 L%d %s \xc2\xb7 %s %s, median of %d expert%s \xc2\xb7 x: experts",
+                 ms->name, row->layer, siteName(row->site), metricName(st), v, n_med, n_med == 1 ? "" : "s");
+        canvasText(c, r.x + 1, ly + 1, r.w - 2, buf, stText(ctx));
+    } else if (ms && row) {
         char v[32] = "-", ex[16] = "";
         double val = em ? expertValue(ms, st, row->layer, uiRowExpert(row))
                    : row->n_eigen > 0 ? columnValue(ms, row, st->heat_metric) : NAN;

@@ -182,25 +182,59 @@ static Action lookup(ViewId v, int key)
 /* ---- moving the selection ---- */
 
 /* A layer picked in the heatmap or the table: the sidebar opens its model
- * and puts its cursor on that layer. */
-static void sidebarFollows(UiState *st)
+ * and puts its cursor on that layer; where an expert was picked (the table,
+ * layers x experts) it also opens the routed layer and goes to the expert. */
+static void sidebarFollows(UiState *st, const Snapshot *s, int expert_level)
 {
     if (st->sel_model >= 0 && st->sel_model < st->n_expanded) st->expanded[st->sel_model] = 1;
     st->on_model = 0;
+    st->on_group = !expert_level;
+    const ModelSnapshot *m = uiSelectedModel(s, st);
+    const LayerSnapshot *r = m ? modelFindLayer(m, st->sel_layer, st->sel_site) : NULL;
+    /* out of memory: the layer's line stands for its expert */
+    if (expert_level && r && r->routed && uiLayerSetOpen(st, st->sel_model, r->layer, r->site, 1)) st->on_group = 1;
 }
 
 static void selectItem(UiState *st, const Snapshot *s, const SideItem *it)
 {
-    st->sel_model = it->model;
-    if (it->kind == SIDE_LAYER) {
-        const LayerSnapshot *r = &s->models[it->model].rows[it->row];
+    if (it->kind == SIDE_LAYER || it->kind == SIDE_EXPERT) {
+        const ModelSnapshot *m = &s->models[it->model];
+        const LayerSnapshot *r = &m->rows[it->row];
+        /* a routed layer's line keeps the expert chosen in it (the spectrum shows that one) */
+        int keep = it->kind == SIDE_LAYER && r->routed && st->sel_model == it->model && st->sel_layer == r->layer &&
+                   st->sel_site == r->site && st->sel_expert != CAPTURE_DENSE &&
+                   modelFindRow(m, r->layer, r->site, st->sel_expert);
+        st->sel_model = it->model;
         st->sel_layer = r->layer;
         st->sel_site = r->site;
-        st->sel_expert = uiRowExpert(r);
+        if (!keep) st->sel_expert = uiRowExpert(r);
         st->on_model = 0;
+        st->on_group = it->kind == SIDE_LAYER;
     } else {
+        st->sel_model = it->model;
         st->on_model = 1;
     }
+}
+
+/* Enter on a sidebar line: a routed layer's line opens or closes its experts,
+ * an expert's line closes its layer; elsewhere the model folds. */
+static void sidebarEnter(UiState *st, const Snapshot *s)
+{
+    SideItem *items;
+    int n = sidebarItems(s, st, &items);
+    int cur = n > 0 ? sidebarCursor(s, st, items, n) : -1;
+    const SideItem *it = cur >= 0 ? &items[cur] : NULL;
+    const LayerSnapshot *r = it && (it->kind == SIDE_LAYER || it->kind == SIDE_EXPERT)
+                               ? &s->models[it->model].rows[it->row] : NULL;
+    if (r && r->routed) {
+        int open = it->kind == SIDE_LAYER && !uiLayerOpen(st, it->model, r->layer, r->site);
+        if (uiLayerSetOpen(st, it->model, r->layer, r->site, open)) uiMessage(st, 1, "out of memory");
+        st->on_group = 1;
+    } else if (st->sel_model >= 0 && st->sel_model < st->n_expanded) {
+        st->expanded[st->sel_model] = !st->expanded[st->sel_model];
+        st->on_model = 1;
+    }
+    if (n > 0) free(items);
 }
 
 /* Moves the sidebar cursor by delta selectable lines. */
@@ -238,7 +272,7 @@ static void expertMove(UiState *st, const Snapshot *s, const Layout *lay, const 
     if (c < 0) c = 0;
     if (c >= g.n_models) c = g.n_models - 1;
     st->sel_expert = g.experts[c];
-    sidebarFollows(st);
+    sidebarFollows(st, s, 1);
     free(g.layers);
 }
 
@@ -253,7 +287,7 @@ static void modelMove(UiState *st, const Snapshot *s, const Layout *lay, const R
     if (m < 0) m = 0;
     if (m >= s->n_models) m = s->n_models - 1;
     st->sel_model = m;
-    if (st->view == VIEW_HEATMAP || st->view == VIEW_TABLE) sidebarFollows(st);
+    if (st->view == VIEW_HEATMAP || st->view == VIEW_TABLE) sidebarFollows(st, s, st->view == VIEW_TABLE);
     /* Keep the cursor on a layer line only where that line is visible. */
     else if (!st->expanded[m]) st->on_model = 1;
 }
@@ -272,7 +306,7 @@ static void heatMove(UiState *st, const Snapshot *s, const Layout *lay, const Re
     if (li < 0) li = 0;
     if (li >= g.n_layers) li = g.n_layers - 1;
     st->sel_layer = g.layers[li];
-    sidebarFollows(st);
+    sidebarFollows(st, s, g.experts != NULL);
     free(g.layers);
 }
 
@@ -302,7 +336,7 @@ static void tableMove(UiState *st, const Snapshot *s, int delta, int absolute)
     st->sel_layer = r->layer;
     st->sel_site = r->site;
     st->sel_expert = uiRowExpert(r);
-    sidebarFollows(st);
+    sidebarFollows(st, s, 1);
     free(rows);
 }
 
@@ -393,12 +427,8 @@ Effect uiKey(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx 
     case ACT_LEFT: modelMove(st, s, lay, ctx, -1); break;
     case ACT_RIGHT: modelMove(st, s, lay, ctx, 1); break;
     case ACT_ENTER:
-        if (st->view == VIEW_HEATMAP || st->view == VIEW_TABLE) {
-            st->view = VIEW_SPECTRUM;
-        } else if (st->sel_model >= 0 && st->sel_model < st->n_expanded) {
-            st->expanded[st->sel_model] = !st->expanded[st->sel_model];
-            st->on_model = 1;
-        }
+        if (st->view == VIEW_HEATMAP || st->view == VIEW_TABLE) st->view = VIEW_SPECTRUM;
+        else sidebarEnter(st, s);
         break;
     case ACT_VIEW1: case ACT_VIEW2: case ACT_VIEW3: case ACT_VIEW4:
         st->view = (ViewId)(a - ACT_VIEW1);
@@ -442,7 +472,7 @@ Effect uiKey(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx 
                 st->sel_site = first->site;
                 st->sel_expert = uiRowExpert(first);
             }
-            sidebarFollows(st);
+            sidebarFollows(st, s, 1);
             uiMessage(st, 0, "heatmap: layers \xc3\x97 experts of %s", m->name);
         }
         break;
@@ -517,11 +547,17 @@ Effect uiMouse(UiState *st, const Snapshot *s, const Layout *lay, const RenderCt
         SideItem *items;
         int n = sidebarItems(s, st, &items);
         if (n > 0 && idx >= 0 && idx < n && items[idx].kind != SIDE_FAMILY) {
-            int was = items[idx].kind == SIDE_MODEL && st->sel_model == items[idx].model && st->on_model;
-            selectItem(st, s, &items[idx]);
-            /* A click on the selected model line (or its arrow) folds it. */
-            if (items[idx].kind == SIDE_MODEL && (was || x <= lay->sidebar.x + 2))
-                st->expanded[items[idx].model] = !st->expanded[items[idx].model];
+            const SideItem *it = &items[idx];
+            int was = it->kind == SIDE_MODEL ? st->sel_model == it->model && st->on_model
+                                             : sidebarCursor(s, st, items, n) == idx;
+            selectItem(st, s, it);
+            /* A click on the selected model or routed layer line (or its arrow) folds it. */
+            const LayerSnapshot *r = it->kind == SIDE_LAYER ? &s->models[it->model].rows[it->row] : NULL;
+            if (it->kind == SIDE_MODEL && (was || x <= lay->sidebar.x + 2))
+                st->expanded[it->model] = !st->expanded[it->model];
+            else if (r && r->routed && (was || x <= lay->sidebar.x + 3) &&
+                     uiLayerSetOpen(st, it->model, r->layer, r->site, !uiLayerOpen(st, it->model, r->layer, r->site)))
+                uiMessage(st, 1, "out of memory");
         }
         if (n > 0) free(items);
         return EFFECT_NONE;
@@ -539,7 +575,7 @@ Effect uiMouse(UiState *st, const Snapshot *s, const Layout *lay, const RenderCt
                 if (g.experts) st->sel_expert = g.experts[m];
                 else st->sel_model = m;
                 st->sel_layer = g.layers[li];
-                sidebarFollows(st);
+                sidebarFollows(st, s, g.experts != NULL);
             }
         }
         free(g.layers);

@@ -226,3 +226,34 @@ double modelMedian(const ModelSnapshot *m, Site site, Column c)
     free(v);
     return med;
 }
+
+double modelLayerValue(const ModelSnapshot *m, int layer, Site site, Column c, int *n_experts)
+{
+    if (n_experts) *n_experts = 0;
+    int n_routed = 0;
+    for (int i = 0; i < m->n_rows; i++) {
+        const LayerSnapshot *r = &m->rows[i];
+        if (r->layer != layer || r->site != site) continue;
+        if (!r->routed) return r->n_eigen > 0 ? columnValue(m, r, c) : NAN;
+        n_routed += r->expert >= 0;
+    }
+    if (!n_routed) return NAN;
+    double *v = malloc((size_t)n_routed * sizeof *v);
+    if (!v) return NAN;
+    int n = 0;
+    /* the shared expert is left out: a different FFN that every token reaches */
+    for (int i = 0; i < m->n_rows; i++) {
+        const LayerSnapshot *r = &m->rows[i];
+        if (r->layer != layer || r->site != site || !r->routed || r->expert < 0 || r->n_eigen <= 0) continue;
+        double x = columnValue(m, r, c);
+        if (isfinite(x)) v[n++] = x;
+    }
+    double med = NAN;
+    if (n > 0) {
+        qsort(v, (size_t)n, sizeof *v, cmpDouble);
+        med = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    }
+    free(v);
+    if (n_experts) *n_experts = n;
+    return med;
+}

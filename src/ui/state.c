@@ -25,6 +25,46 @@ void uiStateFree(UiState *st)
     free(st->expanded);
     st->expanded = NULL;
     st->n_expanded = 0;
+    free(st->open_layers);
+    st->open_layers = NULL;
+    st->n_open_layers = st->cap_open_layers = 0;
+}
+
+/* A routed layer's experts are open per (model, layer, site): a layer keeps
+ * its state while the other site or another model is looked at. */
+struct UiOpenLayer {
+    int model, layer;
+    Site site;
+};
+
+static int openIndex(const UiState *st, int model, int layer, Site site)
+{
+    for (int i = 0; i < st->n_open_layers; i++)
+        if (st->open_layers[i].model == model && st->open_layers[i].layer == layer &&
+            st->open_layers[i].site == site)
+            return i;
+    return -1;
+}
+
+int uiLayerOpen(const UiState *st, int model, int layer, Site site) { return openIndex(st, model, layer, site) >= 0; }
+
+int uiLayerSetOpen(UiState *st, int model, int layer, Site site, int open)
+{
+    int i = openIndex(st, model, layer, site);
+    if (!open) {
+        if (i >= 0) st->open_layers[i] = st->open_layers[--st->n_open_layers];
+        return 0;
+    }
+    if (i >= 0) return 0;
+    if (st->n_open_layers == st->cap_open_layers) {
+        int cap = st->cap_open_layers ? 2 * st->cap_open_layers : 16;
+        struct UiOpenLayer *o = realloc(st->open_layers, (size_t)cap * sizeof *o);
+        if (!o) return -1;
+        st->open_layers = o;
+        st->cap_open_layers = cap;
+    }
+    st->open_layers[st->n_open_layers++] = (struct UiOpenLayer){model, layer, site};
+    return 0;
 }
 
 void uiMessage(UiState *st, int is_error, const char *fmt, ...)

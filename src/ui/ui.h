@@ -49,8 +49,12 @@ typedef struct UiState {
     int sel_expert;           /* CAPTURE_DENSE, or the selected expert of a routed layer (index or
                                * CAPTURE_SHARED) */
     int on_model;             /* sidebar cursor on the model line, not a layer line */
+    int on_group;             /* a routed layer selected: the sidebar cursor on the layer's line, not
+                               * on its expert's (sel_expert still names the expert the views show) */
     unsigned char *expanded;  /* [n_expanded] per model */
     int n_expanded;
+    struct UiOpenLayer *open_layers;  /* routed layers whose experts the sidebar lists */
+    int n_open_layers, cap_open_layers;
     int side_scroll;          /* first sidebar item shown */
     int log_scale;            /* spectrum y axis */
     Column heat_metric;
@@ -86,6 +90,10 @@ void uiStateFree(UiState *st);
  * out of memory. */
 int uiSync(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx *ctx);
 void uiMessage(UiState *st, int is_error, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Whether the sidebar lists the experts of a model's routed layer at a site; set it
+ * (returns -1 when out of memory). */
+int uiLayerOpen(const UiState *st, int model, int layer, Site site);
+int uiLayerSetOpen(UiState *st, int model, int layer, Site site, int open);
 
 /* The selected model and layer row, or NULL. */
 const ModelSnapshot *uiSelectedModel(const Snapshot *s, const UiState *st);
@@ -176,5 +184,11 @@ void columnText(const ModelSnapshot *m, const LayerSnapshot *r, Column c, int pr
 /* Median over a model's computed layers at a site of a metric column;
  * NAN when none is computed. */
 double modelMedian(const ModelSnapshot *m, Site site, Column c);
+
+/* A layer's value of a metric column at a site, as the heatmaps show it: the
+ * dense row's, or for a routed layer the median over its routed experts that
+ * have one (the shared expert left out); *n_experts (when not NULL) gets how
+ * many experts the median is of, 0 for a dense layer. NAN when none. */
+double modelLayerValue(const ModelSnapshot *m, int layer, Site site, Column c, int *n_experts);
 
 #endif

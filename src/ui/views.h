@@ -35,11 +35,16 @@ void headerDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st, const R
 /* x and width of each view's tab in the header. */
 void headerTabs(Rect r, int x[VIEW_COUNT], int w[VIEW_COUNT]);
 
-typedef enum SideKind { SIDE_FAMILY, SIDE_MODEL, SIDE_LAYER } SideKind;
+/* A dense layer is one SIDE_LAYER line; a routed layer (at a site) is one SIDE_LAYER line
+ * that opens into a SIDE_EXPERT line per expert, the shared one last. */
+typedef enum SideKind { SIDE_FAMILY, SIDE_MODEL, SIDE_LAYER, SIDE_EXPERT } SideKind;
 typedef struct SideItem {
     SideKind kind;
-    int model, row;           /* row: index into the model's rows (SIDE_LAYER) */
+    int model, row;           /* row: index into the model's rows (SIDE_LAYER: a routed layer's
+                               * first expert) */
+    int n_rows;               /* SIDE_LAYER of a routed layer: its experts' rows from row on; else 1 */
 } SideItem;
+
 /* The sidebar's lines. Returns the count or -1 (out of memory); *out malloc'd. */
 int sidebarItems(const Snapshot *s, const UiState *st, SideItem **out);
 /* Index of the item under the cursor, -1 when none. */
