@@ -11,9 +11,12 @@
 #define PLOT_USAGE                                                                                          \
     "usage: ffnscope plot RESULTS_DIR --figure scaling|spectrum|heatmap|depth [-o FILE.pdf|.svg|.png]\n"    \
     "                     [--site post|pre] [--metric NAME] [--models REGEX] [--layers all|A-B|A,B,...]\n" \
-    "                     [--size WxH (inches)] [--dpi N (PNG)] [--theme paper|dark] [--help]\n"            \
+    "                     [--size WxH (inches)] [--dpi N (PNG)] [--theme paper|dark] [--experts MODEL]\n"    \
+    "                     [--help]\n"                                                                      \
     "  The file type follows the extension of -o (default FIGURE.pdf in the current folder).\n"            \
-    "  --size 3.4x2.6 fits one column of a two-column paper, 7x3 both.\n"
+    "  --size 3.4x2.6 fits one column of a two-column paper, 7x3 both.\n"                                 \
+    "  --experts MODEL: the heatmap as layers x experts of that mixture-of-experts model, where\n"        \
+    "  --metric load is the tokens routed to each expert.\n"
 
 #define MAX_LAYER 100000
 
@@ -75,14 +78,14 @@ static int parseColumn(const char *name)
 int cmdPlot(int argc, char **argv, Error *err)
 {
     const char *dir = NULL, *out = NULL, *figure = NULL, *site = "post", *metric = NULL, *models = NULL;
-    const char *layers = NULL, *size = NULL, *dpi = NULL, *theme = "paper";
+    const char *layers = NULL, *size = NULL, *dpi = NULL, *theme = "paper", *experts = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **opt = !strcmp(a, "--figure") ? &figure : !strcmp(a, "-o") || !strcmp(a, "--output") ? &out
                          : !strcmp(a, "--site") ? &site : !strcmp(a, "--metric") ? &metric
                          : !strcmp(a, "--models") ? &models : !strcmp(a, "--layers") ? &layers
                          : !strcmp(a, "--size") ? &size : !strcmp(a, "--dpi") ? &dpi
-                         : !strcmp(a, "--theme") ? &theme : NULL;
+                         : !strcmp(a, "--theme") ? &theme : !strcmp(a, "--experts") ? &experts : NULL;
         if (opt) {
             if (++i >= argc) return usage(err, "an option needs a value"), EXIT_INPUT;
             *opt = argv[i];
@@ -107,10 +110,19 @@ int cmdPlot(int argc, char **argv, Error *err)
     plotOptionsInit(&o, (PlotFigure)fig);
     if (strcmp(site, "post") && strcmp(site, "pre")) return usage(err, "--site is post or pre"), EXIT_INPUT;
     o.site = !strcmp(site, "pre") ? SITE_PRE : SITE_POST;
-    if (metric) {
+    if (experts && fig != FIGURE_HEATMAP) return usage(err, "--experts applies to the heatmap figure"), EXIT_INPUT;
+    if (experts && models) return usage(err, "--experts names one model: leave out --models"), EXIT_INPUT;
+    o.experts = experts;
+    if (metric && !strcmp(metric, "load")) {
+        if (!experts)
+            return usage(err, "--metric load (tokens routed to each expert) needs --experts MODEL and --figure heatmap"),
+                   EXIT_INPUT;
+        o.load = 1;
+    } else if (metric) {
         int m = parseColumn(metric);
         if (m < 0 || !plotMetricAllowed((Column)m))
-            return usage(err, "--metric is sui, soft_util, hard_util, soft_rank, hard_rank, concentration, eee or alpha"),
+            return usage(err, "--metric is sui, soft_util, hard_util, soft_rank, hard_rank, concentration, eee or alpha"
+                              " (load with --experts)"),
                    EXIT_INPUT;
         if (fig != FIGURE_HEATMAP && fig != FIGURE_DEPTH)
             return usage(err, "--metric applies to the heatmap and depth figures"), EXIT_INPUT;

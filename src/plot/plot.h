@@ -23,6 +23,8 @@ typedef struct PlotOptions {
     Column metric;            /* heatmap and depth */
     const char *models;       /* a regex over model names (PCRE2, case-insensitive); NULL: all */
     const char *model_name;   /* exactly this model (the dashboard's selection); NULL: any */
+    const char *experts;      /* heatmap: layers x experts of this mixture-of-experts model; NULL: layers x models */
+    int load;                 /* with experts: the metric is the load (tokens routed to each expert), not metric */
     const int *layers;        /* NULL: the figure's default */
     int n_layers;
     double width_in, height_in;  /* 0: the figure's default */

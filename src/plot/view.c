@@ -24,6 +24,8 @@ int plotExportView(const Snapshot *s, const UiState *st, const char *dir, time_t
         if (!st->on_model) o.layers = &layer, o.n_layers = 1;
     } else if (o.figure == FIGURE_HEATMAP) {
         o.metric = st->heat_metric;
+        /* layers x experts as the view shows it */
+        if (st->heat_experts && m) o.experts = m->name, o.load = st->heat_load;
     } else if (o.figure == FIGURE_DEPTH && plotMetricAllowed(st->sort_col)) {
         o.metric = st->sort_col;
     }

@@ -85,6 +85,13 @@ int heatGeometry(Rect r, const Snapshot *s, const UiState *st, const RenderCtx *
     g->cell_w = n_models > 0 ? avail_w / n_models : 0;
     if (g->cell_w > 18) g->cell_w = 18;
     if (g->cell_w < 1) g->cell_w = 1;
+    /* More experts than columns (64, 128): one column each, scrolled sideways
+     * to keep the selected one in view. */
+    g->visible_cols = n_models;
+    if (em && n_models > avail_w) g->visible_cols = avail_w > 2 ? avail_w - 1 : 1;   /* a column for ▶ */
+    g->first_col = st->heat_col_scroll;
+    if (g->first_col > n_models - g->visible_cols) g->first_col = n_models - g->visible_cols;
+    if (g->first_col < 0) g->first_col = 0;
     int grid_h = r.h - HEAT_TOP - HEAT_BOTTOM;
     if (grid_h < 1) grid_h = 1;
     g->half_blocks = ctx->depth != DEPTH_NONE && !ctx->ascii;
@@ -103,14 +110,14 @@ int heatGeometry(Rect r, const Snapshot *s, const UiState *st, const RenderCtx *
     if (g->first_layer > u - g->visible_layers) g->first_layer = u - g->visible_layers;
     if (g->first_layer < 0) g->first_layer = 0;
     int used_rows = (g->visible_layers * g->half_per_layer + 1) / 2;
-    g->grid = (Rect){r.x + 1 + g->label_w, r.y + HEAT_TOP, g->cell_w * n_models, used_rows};
+    g->grid = (Rect){r.x + 1 + g->label_w, r.y + HEAT_TOP, g->cell_w * g->visible_cols, used_rows};
     return 0;
 }
 
 int heatHit(const HeatGeom *g, int x, int y, int *model, int *layer_index)
 {
     if (!rectContains(g->grid, x, y) || g->half_per_layer <= 0) return 0;
-    int m = (x - g->grid.x) / g->cell_w;
+    int m = g->first_col + (x - g->grid.x) / g->cell_w;
     /* A text row holds two half-rows: a click picks the upper one. */
     int li = g->first_layer + (2 * (y - g->grid.y)) / g->half_per_layer;
     if (m < 0 || m >= g->n_models || li < 0 || li >= g->n_layers) return 0;
@@ -242,6 +249,39 @@ static void drawLegend(Canvas *c, Rect r, int y, double lo, double hi, const UiS
     canvasText(c, x, y, -1, metricTitle(st), stTitle(ctx));
 }
 
+/* The experts' column labels: every one when they fit, else "e0", "e16",
+ * ... at a round step (and "sh") so that no two touch; the selected one
+ * highlighted when it has a label. */
+static void expertLabels(Canvas *c, Rect r, int y, const HeatGeom *g, const UiState *st, const RenderCtx *ctx)
+{
+    char buf[16];
+    int widest = 2;   /* "sh" */
+    for (int m = 0; m < g->n_models; m++) {
+        int n = g->experts[m] >= 0 ? snprintf(buf, sizeof buf, "e%d", g->experts[m]) : 0;
+        if (n > widest) widest = n;
+    }
+    static const int steps[] = {1, 2, 4, 5, 8, 10, 16, 20, 25, 32, 50, 64, 100, 128, 256, 512};
+    int k = 1;
+    if (g->cell_w <= widest)
+        for (size_t i = 0; i < sizeof steps / sizeof *steps; i++)
+            if ((k = steps[i]) * g->cell_w > widest) break;
+    int free_x = INT_MIN, end = r.x + r.w;   /* the last label ("sh") may overhang the grid */
+    for (int m = g->first_col; m < g->first_col + g->visible_cols; m++) {
+        int e = g->experts[m], x = g->grid.x + (m - g->first_col) * g->cell_w;
+        if (e >= 0 && e % k) continue;
+        if (e == CAPTURE_SHARED) snprintf(buf, sizeof buf, "sh");
+        else snprintf(buf, sizeof buf, "e%d", e);
+        Style ls = e == st->sel_expert ? stSelected(ctx) : stDim(ctx);
+        int len = textColumns(buf);
+        if (k == 1) {
+            canvasText(c, x, y, g->cell_w > 1 ? g->cell_w - 1 : 1, buf, ls);
+        } else if (x >= free_x && x + len <= end) {
+            canvasText(c, x, y, len, buf, ls);
+            free_x = x + len + 1;
+        }
+    }
+}
+
 static void heatmapDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st, const RenderCtx *ctx)
 {
     canvasClip(c, r);
@@ -284,12 +324,7 @@ static void heatmapDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st,
         snprintf(buf, sizeof buf, "expert width %d", first->width > 0 ? first->width : em->width);
         canvasText(c, g.grid.x, r.y + 1, g.grid.w, buf, stTitle(ctx));
     }
-    for (int m = 0; em && m < g.n_models; m++) {
-        Style ws = g.experts[m] == st->sel_expert ? stSelected(ctx) : stDim(ctx);
-        if (g.experts[m] == CAPTURE_SHARED) snprintf(buf, sizeof buf, "sh");
-        else snprintf(buf, sizeof buf, "e%d", g.experts[m]);
-        canvasText(c, g.grid.x + m * g.cell_w, r.y + 2, g.cell_w > 1 ? g.cell_w - 1 : 1, buf, ws);
-    }
+    if (em) expertLabels(c, r, r.y + 2, &g, st, ctx);
     for (int m = 0; !em && m < g.n_models; m++) {
         int cx = g.grid.x + m * g.cell_w;
         const ModelSnapshot *ms = &s->models[m];
@@ -314,14 +349,14 @@ static void heatmapDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st,
         if (top_li >= g.first_layer + g.visible_layers) top_li = -1;
         if (bot_li >= g.first_layer + g.visible_layers) bot_li = -1;
         int sy = g.grid.y + y;
-        for (int m = 0; m < g.n_models; m++) {
+        for (int m = g.first_col; m < g.first_col + g.visible_cols; m++) {
             HeatCell tc = cellAt(s, st, &g, m, top_li, lo, hi), bc = cellAt(s, st, &g, m, bot_li, lo, hi);
             Color tcol = tc.have ? themeGradient(ctx->theme, tc.t) : empty;
             Color bcol = bc.have ? themeGradient(ctx->theme, bc.t) : (bot_li < 0 ? bgColor(ctx) : empty);
             /* Wide cells keep a one-column gap so neighbours stay apart. */
             int w = g.cell_w >= 3 ? g.cell_w - 1 : g.cell_w;
             for (int i = 0; i < w; i++) {
-                int sx = g.grid.x + m * g.cell_w + i;
+                int sx = g.grid.x + (m - g.first_col) * g.cell_w + i;
                 if (!g.half_blocks) {
                     if (ctx->depth == DEPTH_NONE)
                         canvasPut(c, sx, sy, tc.have ? shadeFor(tc.t) : (c->ascii ? '.' : 0x00b7), stText(ctx));
@@ -352,11 +387,11 @@ static void heatmapDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st,
     for (int li = g.first_layer; li < g.first_layer + g.visible_layers; li++) {
         int first_half = (li - g.first_layer) * g.half_per_layer;
         int y_full = fullRow(first_half, g.half_per_layer);
-        for (int m = 0; m < g.n_models; m++) {
+        for (int m = g.first_col; m < g.first_col + g.visible_cols; m++) {
             HeatCell hc = cellAt(s, st, &g, m, li, lo, hi);
             int selected = (em ? g.experts[m] == st->sel_expert : m == st->sel_model) && li == sel_li;
             int w = g.cell_w >= 3 ? g.cell_w - 1 : g.cell_w;
-            int cx = g.grid.x + m * g.cell_w;
+            int cx = g.grid.x + (m - g.first_col) * g.cell_w;
             int row_y = y_full >= 0 ? g.grid.y + y_full : g.grid.y + first_half / 2;
             Color cell_bg = hc.have ? themeGradient(ctx->theme, hc.t) : empty;
             Color ink = colorLuma(cell_bg) > 0.5 ? RGB(0, 0, 0) : RGB(255, 255, 255);
@@ -399,6 +434,8 @@ static void heatmapDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st,
             }
         }
     }
+    if (g.first_col > 0) canvasPut(c, g.grid.x - 1, r.y + 2, 0x25c0, stDim(ctx));   /* ◀ */
+    if (g.first_col + g.visible_cols < g.n_models) canvasPut(c, g.grid.x + g.grid.w, r.y + 2, 0x25b6, stDim(ctx));
     if (g.first_layer > 0) canvasPut(c, g.grid.x - 1, g.grid.y, 0x25b2, stDim(ctx));
     if (g.first_layer + g.visible_layers < g.n_layers)
         canvasPut(c, g.grid.x - 1, g.grid.y + g.grid.h - 1, 0x25bc, stDim(ctx));
@@ -428,6 +465,9 @@ static void heatmapDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st,
         if (row->n_eigen > 0)
             snprintf(buf + strlen(buf), sizeof buf - strlen(buf), " \xc2\xb7 HR %.1f SR %.1f of %d",
                      row->metrics.hard_rank, row->metrics.soft_rank, row->n_eigen);
+        else if (snapshotRowCounted(row))
+            snprintf(buf + strlen(buf), sizeof buf - strlen(buf), " \xc2\xb7 %lld token%s routed",
+                     (long long)snapshotRowTokens(row), snapshotRowTokens(row) == 1 ? "" : "s");
         canvasText(c, r.x + 1, ly + 1, r.w - 2, buf, stText(ctx));
     }
     free(g.layers);

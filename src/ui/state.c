@@ -238,6 +238,16 @@ int uiSync(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx *c
         if (li >= st->heat_scroll + hv) st->heat_scroll = li - hv + 1;
     }
     st->heat_scroll = clampInt(st->heat_scroll, 0, hg.n_layers > hv ? hg.n_layers - hv : 0);
+    /* and the selected expert's column */
+    int col = -1;
+    for (int i = 0; hg.experts && i < hg.n_models; i++)
+        if (hg.experts[i] == st->sel_expert) col = i;
+    int vc = hg.visible_cols > 0 ? hg.visible_cols : 1;
+    if (col >= 0) {
+        if (col < st->heat_col_scroll) st->heat_col_scroll = col;
+        if (col >= st->heat_col_scroll + vc) st->heat_col_scroll = col - vc + 1;
+    }
+    st->heat_col_scroll = clampInt(st->heat_col_scroll, 0, hg.n_models > vc ? hg.n_models - vc : 0);
     free(hg.layers);
     return 0;
 }

@@ -62,6 +62,7 @@ typedef struct UiState {
                                * expert), not heat_metric */
     int heat_experts;         /* the heatmap shows layers x experts of the selected model */
     int heat_scroll;          /* first heatmap layer shown when they do not fit */
+    int heat_col_scroll;      /* first heatmap column shown when they do not fit (layers x experts) */
     Column sort_col;
     int sort_desc;
     char filter[128];         /* table filter (a regex; a plain substring when it is not one) */

@@ -65,6 +65,7 @@ typedef struct HeatGeom {
     int label_w;              /* layer labels left of the grid */
     int cell_w;               /* columns per model */
     int n_models;             /* grid columns: the models, or (layers x experts) the experts */
+    int first_col, visible_cols;  /* the columns shown (layers x experts scrolls sideways) */
     int *experts;             /* layers x experts: [n_models] each column's expert (CAPTURE_SHARED
                                * last), in g->layers' allocation; NULL: the columns are models */
     int n_layers;             /* distinct layers at the site */
