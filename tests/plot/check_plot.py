@@ -24,7 +24,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from make_results import FAMILIES, T975  # noqa: E402
+from make_results import FAMILIES, MOE_FEW, T975  # noqa: E402
 
 FFN = os.path.abspath(sys.argv[1])
 TOL = 0.375          # points: 0.5 CSS px
@@ -169,6 +169,116 @@ def load_rows(d):
 
 def n_layers_of(fam):
     return {f: n for f, _, n, _, _ in FAMILIES}[fam]
+
+
+def cividis(t):
+    """The colour of t in [0, 1] on the five cividis stops, interpolated in sRGB."""
+    t = min(max(t, 0.0), 1.0) * 4
+    i = min(int(t), 3)
+    return tuple(round(CIVIDIS[i][c] * (1 - (t - i)) + CIVIDIS[i + 1][c] * (t - i)) for c in range(3))
+
+
+def grid_cells(svg):
+    return [p for p in svg.paths if p["style"].get("stroke") == "none" and p["fill"] and len(p["pts"]) == 5
+            and inside(svg, *centre(p["pts"])[:2])]
+
+
+def check_grid(svg, want, n_cols, n_rows, what):
+    """want: {(column, row): value}; every other cell blank. Colours on the scale of the values."""
+    cells = grid_cells(svg)
+    check(len(cells) == len(want), "%s: %d cells, expected %d" % (what, len(cells), len(want)))
+    lo, hi = min(want.values()), max(want.values())
+    cw, rh = (svg.right - svg.left) / n_cols, (svg.bottom - svg.top) / n_rows
+    bad = 0
+    for (c, r), v in want.items():
+        x, y = svg.left + (c + 0.5) * cw, svg.top + (r + 0.5) * rh
+        hit = [p for p in cells if abs(centre(p["pts"])[0] - x) < TOL and abs(centre(p["pts"])[1] - y) < TOL]
+        if len(hit) != 1 or max(abs(a - b) for a, b in zip(hit[0]["fill"], cividis((v - lo) / (hi - lo)))) > 1:
+            bad += 1
+    check(bad == 0, "%s: %d cells misplaced or of the wrong colour" % (what, bad))
+    return cells
+
+
+def check_moe(tmp):
+    """Mixture of experts: a routed layer's cell in layers x models is the numpy median over its routed
+    experts (the shared one and those without a spectrum left out); --experts draws one model's layers x
+    experts, of a metric or of the load (tokens per expert, no shared column)."""
+    res = os.path.join(tmp, "moe")
+    subprocess.run(["/usr/bin/python3", os.path.join(HERE, "make_results.py"), "--moe", res], check=True)
+    rows = list(csv.DictReader(open(os.path.join(res, "metrics.csv"))))
+    for r in rows:
+        r["layer"] = int(r["layer"])
+    models = []
+    for r in rows:
+        if r["model"] not in models:
+            models.append(r["model"])
+
+    # layers x models: soft_util
+    out = os.path.join(tmp, "moe-heatmap.svg")
+    run(res, "--figure", "heatmap", "--metric", "soft_util", "-o", out, "--size", "7x3")
+    svg = Svg(out)
+    n_layers = max(r["layer"] for r in rows) + 1
+    want, medians = {}, 0
+    for mi, m in enumerate(models):
+        for layer in range(n_layers):
+            mine = [r for r in rows if r["model"] == m and r["layer"] == layer]
+            dense = [float(r["soft_util"]) for r in mine if r["expert"] == ""]
+            routed = [float(r["soft_util"]) for r in mine if r["expert"] not in ("", "shared") and r["soft_util"]]
+            if dense:
+                want[(mi, layer)] = dense[0]
+            elif routed:
+                want[(mi, layer)] = float(np.median(routed))
+                medians += 1
+    check(medians == 4, "moe heatmap: 4 routed layers, got %d" % medians)
+    check_grid(svg, want, len(models), n_layers, "moe heatmap (routed layers: median over experts)")
+    check(any("median over the routed experts" in t["text"] for t in svg.texts), "moe heatmap: the note on medians")
+    print("moe heatmap: %d cells, %d of them medians over experts" % (len(want), medians))
+
+    # layers x experts of moe-e6: sui, then the load
+    e6 = [r for r in rows if r["model"] == "moe-e6"]
+    cols = [str(e) for e in range(6)] + ["shared"]
+    for metric in ("sui", "load"):
+        out = os.path.join(tmp, "moe-experts-%s.svg" % metric)
+        run(res, "--figure", "heatmap", "--experts", "moe-e6", "--metric", metric, "-o", out, "--size", "5x3")
+        svg = Svg(out)
+        c_here = cols[:-1] if metric == "load" else cols
+        want = {}
+        for r in e6:
+            if r["expert"] not in c_here:
+                continue
+            v = r["tokens"] if metric == "load" else r[metric]
+            if v != "":
+                want[(c_here.index(r["expert"]), r["layer"])] = float(v)
+        check(len(want) == (12 if metric == "load" else 12 + 2 - len([k for k in MOE_FEW if k[0] == "moe-e6"])),
+              "moe experts %s: %d values from metrics.csv" % (metric, len(want)))
+        check_grid(svg, want, len(c_here), 3, "moe experts %s" % metric)
+        labels = [t["text"] for t in svg.texts if t["rot"]]
+        check(all(("e" + c if c != "shared" else c) in labels for c in c_here), "moe experts %s: every column named: %s" % (metric, labels))
+        check(metric != "load" or "shared" not in labels, "moe experts load: no shared column")
+        print("moe experts %s: %d cells" % (metric, len(want)))
+
+    # 128 experts in one column of a paper: every cell drawn, labels thinned so that none touch
+    out = os.path.join(tmp, "moe-e128.svg")
+    run(res, "--figure", "heatmap", "--experts", "moe-e128", "-o", out)
+    svg = Svg(out)
+    e128 = [r for r in rows if r["model"] == "moe-e128"]
+    want = {(int(r["expert"]), r["layer"]): float(r["sui"]) for r in e128 if r["sui"]}
+    cells = check_grid(svg, want, 128, 2, "moe 128 experts")
+    check(min(centre(p["pts"])[2] for p in cells) >= 0.5, "moe 128 experts: cells at least 0.5 pt wide")
+    xs = sorted(float(re.search(r"translate\(([-\d.]+)", t["rot"]).group(1)) for t in svg.texts if t["rot"] and t["text"].startswith("e"))
+    check(4 <= len(xs) < 128 and min(b - a for a, b in zip(xs, xs[1:])) >= 7 * 1.3,
+          "moe 128 experts: %d labels, closest %.2f pt apart" % (len(xs), min(b - a for a, b in zip(xs, xs[1:])) if len(xs) > 1 else 0))
+    print("moe 128 experts: %d cells, %d labels" % (len(cells), len(xs)))
+
+    # bad input: one line, exit 2, no file
+    for args, what in ((["--experts", "nothing"], "no model named 'nothing'"), (["--experts", "dense-w64"], "no experts"),
+                       (["--metric", "load"], "needs --experts"), (["--experts", "moe-e6", "--models", "moe"], "--models"),
+                       (["--figure", "depth", "--experts", "moe-e6"], "heatmap figure")):
+        fig = [] if "--figure" in args else ["--figure", "heatmap"]
+        p = run(res, *fig, *args, "-o", os.path.join(tmp, "x.pdf"), expect=2)
+        lines = p.stderr.strip().splitlines()
+        check(len(lines) == 1 and lines[0].startswith("ffnscope: error: ") and what in lines[0], "error for %s: %r" % (args, p.stderr))
+    check(not os.path.exists(os.path.join(tmp, "x.pdf")), "moe: no file written on error")
 
 
 def main():
@@ -386,6 +496,8 @@ def main():
     check(not [f for f in os.listdir(tmp) if f.startswith("x.")], "no file written on error")
     p = run(os.path.join(tmp, "missing"), "--figure", "scaling", "-o", os.path.join(tmp, "x.pdf"), expect=2)
     check(p.stderr.startswith("ffnscope: error: ") and "missing" in p.stderr, "a missing results folder: %r" % p.stderr)
+
+    check_moe(tmp)
 
     print("%d passed, %d failed" % (1 if not failures else 0, 1 if failures else 0))
     sys.exit(1 if failures else 0)

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Writes a results directory with known values for the figure tests.
 
-usage: make_results.py DIR
+usage: make_results.py DIR          the dense families below
+       make_results.py --moe DIR    mixture-of-experts models (MOE_MODELS)
 
 Families alpha (widths 64..512, 3 layers), beta (32..512, 4 layers, sites
 post and pre) and gamma (2 models: too few for a fit). Every spectrum is a
@@ -62,7 +63,63 @@ def fit(x, y):
     return beta, beta - h, beta + h, a, r2
 
 
+# Mixture of experts: (name, family, layers, routed layers, experts, expert width, shared width,
+# model width). Expert e of layer l decays with a = 0.5 + 0.9 * ((7 e + 3 l) % 11) / 10 and gets
+# 40 + 17 * ((5 e + l) % 9) tokens, except the ones in MOE_FEW (0 or 1 token: no spectrum).
+MOE_MODELS = [("dense-w64", "gpt2", 3, [], 0, 0, 0, 64),
+              ("moe-e6", "qwen2_moe", 3, [0, 2], 6, 32, 64, 96),
+              ("moe-e128", "olmoe", 2, [0, 1], 128, 8, 0, 8)]
+MOE_FEW = {("moe-e6", 2, 3): 0, ("moe-e6", 0, 5): 1, ("moe-e128", 1, 77): 0}
+
+
+def moe_main(out):
+    os.makedirs(out, exist_ok=True)
+    models, rows, tensors = [], [], {}
+    for name, fam, n_layers, routed, n_exp, ew, sw, d in MOE_MODELS:
+        models.append({"name": name, "family": fam, "format": "hf", "path": name, "width": d,
+                       "n_layers": n_layers, "status": "done", "tokens": 4000, "tokens_target": 4000,
+                       "tokens_per_s": 1000.0, "elapsed_s": 1.0, "error": None})
+        for layer in range(n_layers):
+            if layer not in routed:
+                entries = [("", d, 0.7 + 0.2 * layer, 4000)]
+            else:
+                entries = [(str(e), ew, 0.5 + 0.9 * ((7 * e + 3 * layer) % 11) / 10,
+                            MOE_FEW.get((name, layer, e), 40 + 17 * ((5 * e + layer) % 9))) for e in range(n_exp)]
+                if sw:
+                    entries.append(("shared", sw, 0.4, 4000))
+            for expert, w, a, tokens in entries:
+                k = math.ceil(0.1 * w)
+                row = {"model": name, "family": fam, "width": w, "layer": layer, "site": "post",
+                       "expert": expert or None, "tokens": tokens, "concentration_k": k, "nonfinite_rows": 0}
+                if tokens < 2:
+                    row.update({m: None for m in ("hard_rank", "soft_rank", "hard_util", "soft_util",
+                                                  "concentration", "eee", "sui", "alpha")})
+                    row["warnings"] = "no_tokens" if tokens == 0 else "too_few_tokens"
+                else:
+                    lam = spectrum(w, a, 1.0 + layer)
+                    row.update(metrics(lam, k), warnings="")
+                    tensors["%s/post/layer%d%s" % (name, layer, "/expert" + expert if expert else "")] = lam
+                rows.append(row)
+    npsafetensors.save(os.path.join(out, "spectra.safetensors"), tensors)
+    cols = ["model", "family", "width", "layer", "site", "expert", "tokens", "hard_rank", "soft_rank", "hard_util",
+            "soft_util", "concentration", "eee", "sui", "alpha", "warnings"]
+    with open(os.path.join(out, "metrics.csv"), "w") as fp:
+        fp.write(",".join(cols) + "\n")
+        for r in rows:
+            fp.write(",".join("" if r[c] is None else repr(r[c]) if isinstance(r[c], float) else str(r[c])
+                              for c in cols) + "\n")
+    with open(os.path.join(out, "run.yaml"), "w") as fp:
+        fp.write("config: \"known-values fixture\"\nstate: done\n")
+    doc = {"ffnscope_version": "test", "source": "fixture", "state": "done", "elapsed_s": 12.0,
+           "concentration_k": 0.1, "models": models, "rows": rows, "fits": [], "delta_beta": [], "errors": []}
+    with open(os.path.join(out, "metrics.json"), "w") as fp:
+        json.dump(doc, fp, indent=1)
+
+
 def main():
+    if sys.argv[1] == "--moe":
+        moe_main(sys.argv[2])
+        return
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     models, rows, tensors, fits = [], [], {}, []
