@@ -318,6 +318,11 @@ static void spectrumDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st
             snprintf(buf, sizeof buf, "%s failed: %s", m->name, m->error ? m->error : "unknown error");
         else if (m->status == MODEL_QUEUED) snprintf(buf, sizeof buf, "%s is queued", m->name);
         else if (m->status == MODEL_LOADING) snprintf(buf, sizeof buf, "%s is loading", m->name);
+        else if (m->status == MODEL_DONE && row && snapshotRowCounted(row))
+            /* an expert the router (nearly) never chose: no covariance to show, ever */
+            snprintf(buf, sizeof buf, "%lld token%s routed to this expert: no spectrum (%s)",
+                     (long long)snapshotRowTokens(row), snapshotRowTokens(row) == 1 ? "" : "s",
+                     snapshotRowTokens(row) == 0 ? "no_tokens" : "too_few_tokens");
         else
             snprintf(buf, sizeof buf, "waiting for the first spectrum of %s (%s)", m->name,
                      modelStatusText(m, status, sizeof status));

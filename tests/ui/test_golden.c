@@ -22,6 +22,7 @@ typedef struct Golden {
     int layer;
     Site site;
     void (*tweak)(UiState *st);
+    int moe;                    /* the mixture-of-experts fixture */
 } Golden;
 
 static void sortBySuiFilterLlama(UiState *st)
@@ -34,30 +35,46 @@ static void sortBySuiFilterLlama(UiState *st)
 static void linearScale(UiState *st) { st->log_scale = 0; }
 static void softRankMetric(UiState *st) { st->heat_metric = COL_SOFT_RANK; }
 
+/* The MoE fixture's model 1 (moe-e4): its layer 0 selected as a whole; its layer 1 open with
+ * the cursor on expert 2, which got no token. */
+static void moeLayerLine(UiState *st)
+{
+    st->on_group = 1;
+    st->sel_expert = 0;
+}
+static void moeOpenExpert(UiState *st)
+{
+    uiLayerSetOpen(st, 1, 1, SITE_POST, 1);
+    st->on_group = 0;
+    st->sel_expert = 2;
+}
+
 static const Golden goldens[] = {
-    {"spectrum-120x40", 120, 40, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL},
-    {"spectrum-80x24", 80, 24, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL},
-    {"spectrum-warnings-120x40", 120, 40, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, "llama-w384", 3, SITE_POST, NULL},
-    {"spectrum-linear-100x30", 100, 30, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, "gpt2-w256", 1, SITE_POST, linearScale},
-    {"spectrum-failed-100x30", 100, 30, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, "ngpt-w128", 0, SITE_POST, NULL},
-    {"heatmap-120x40", 120, 40, VIEW_HEATMAP, DEPTH_TRUE, 0, 0, "llama-w192", 2, SITE_POST, NULL},
-    {"heatmap-80x24", 80, 24, VIEW_HEATMAP, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, softRankMetric},
-    {"heatmap-mono-100x30", 100, 30, VIEW_HEATMAP, DEPTH_NONE, 0, 0, NULL, 0, SITE_POST, NULL},
-    {"scaling-120x40", 120, 40, VIEW_SCALING, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL},
-    {"scaling-80x24", 80, 24, VIEW_SCALING, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL},
-    {"scaling-160x50", 160, 50, VIEW_SCALING, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL},
-    {"table-120x40", 120, 40, VIEW_TABLE, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL},
-    {"table-80x24", 80, 24, VIEW_TABLE, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL},
-    {"table-sorted-filtered-120x40", 120, 40, VIEW_TABLE, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, sortBySuiFilterLlama},
-    {"help-100x30", 100, 30, VIEW_SPECTRUM, DEPTH_TRUE, 0, 1, NULL, 0, SITE_POST, NULL},
-    {"ascii-spectrum-100x30", 100, 30, VIEW_SPECTRUM, DEPTH_TRUE, 1, 0, NULL, 0, SITE_POST, NULL},
-    {"ascii-heatmap-100x30", 100, 30, VIEW_HEATMAP, DEPTH_256, 1, 0, NULL, 0, SITE_POST, NULL},
-    {"too-small-70x20", 70, 20, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL},
+    {"spectrum-120x40", 120, 40, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL, 0},
+    {"spectrum-80x24", 80, 24, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL, 0},
+    {"spectrum-warnings-120x40", 120, 40, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, "llama-w384", 3, SITE_POST, NULL, 0},
+    {"spectrum-linear-100x30", 100, 30, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, "gpt2-w256", 1, SITE_POST, linearScale, 0},
+    {"spectrum-failed-100x30", 100, 30, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, "ngpt-w128", 0, SITE_POST, NULL, 0},
+    {"heatmap-120x40", 120, 40, VIEW_HEATMAP, DEPTH_TRUE, 0, 0, "llama-w192", 2, SITE_POST, NULL, 0},
+    {"heatmap-80x24", 80, 24, VIEW_HEATMAP, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, softRankMetric, 0},
+    {"heatmap-mono-100x30", 100, 30, VIEW_HEATMAP, DEPTH_NONE, 0, 0, NULL, 0, SITE_POST, NULL, 0},
+    {"scaling-120x40", 120, 40, VIEW_SCALING, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL, 0},
+    {"scaling-80x24", 80, 24, VIEW_SCALING, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL, 0},
+    {"scaling-160x50", 160, 50, VIEW_SCALING, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL, 0},
+    {"table-120x40", 120, 40, VIEW_TABLE, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL, 0},
+    {"table-80x24", 80, 24, VIEW_TABLE, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL, 0},
+    {"table-sorted-filtered-120x40", 120, 40, VIEW_TABLE, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, sortBySuiFilterLlama, 0},
+    {"help-100x30", 100, 30, VIEW_SPECTRUM, DEPTH_TRUE, 0, 1, NULL, 0, SITE_POST, NULL, 0},
+    {"ascii-spectrum-100x30", 100, 30, VIEW_SPECTRUM, DEPTH_TRUE, 1, 0, NULL, 0, SITE_POST, NULL, 0},
+    {"ascii-heatmap-100x30", 100, 30, VIEW_HEATMAP, DEPTH_256, 1, 0, NULL, 0, SITE_POST, NULL, 0},
+    {"too-small-70x20", 70, 20, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, NULL, 0, SITE_POST, NULL, 0},
+    {"moe-sidebar-100x30", 100, 30, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, "moe-e4", 0, SITE_POST, moeLayerLine, 1},
+    {"moe-sidebar-open-100x30", 100, 30, VIEW_SPECTRUM, DEPTH_TRUE, 0, 0, "moe-e4", 1, SITE_POST, moeOpenExpert, 1},
 };
 
 static char *renderGolden(const Golden *g, int ansi, size_t *len)
 {
-    Snapshot *s = fixtureSnapshot();
+    Snapshot *s = g->moe ? fixtureMoeSnapshot() : fixtureSnapshot();
     Theme t;
     themeDefault(&t);
     RenderCtx ctx = {&t, g->depth, g->ascii, 256u << 20, 1};
@@ -231,6 +248,148 @@ Test(golden, expert_heatmap)
     cr_assert_eq(st.heat_experts, 0);
     cr_assert_eq(st.heat_load, 0);
     cr_assert_eq(st.heat_metric, COL_SUI);
+    canvasFree(c);
+    uiStateFree(&st);
+    snapshotRelease(s);
+}
+
+static void press(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx *ctx, int key)
+{
+    uiKey(st, s, lay, ctx, key);
+    cr_assert_eq(uiSync(st, s, lay, ctx), 0);
+}
+
+/* The row of the sidebar line under its cursor. */
+static int cursorLine(const Snapshot *s, const UiState *st, const Layout *lay)
+{
+    SideItem *items;
+    int n = sidebarItems(s, st, &items);
+    cr_assert_gt(n, 0);
+    int cur = sidebarCursor(s, st, items, n);
+    free(items);
+    return sidebarListTop(lay->sidebar) + cur - st->side_scroll;
+}
+
+/* The MoE fixture in the sidebar: a routed layer is one line (experts counted, the median SUI
+ * over its routed experts: ranks 8,16,24,32 of 32 -> .625; 32,24,-,8 -> .750) that Enter opens
+ * into its experts (SUI = k/D each) and closes; expert 2 of layer 1 got no token: "0 tok" once
+ * the model is done, "waiting" while it captures. The heatmap and the table move the sidebar
+ * onto the expert they select; a click on a routed layer's arrow folds it. */
+Test(golden, moe_sidebar)
+{
+    Snapshot *s = fixtureMoeSnapshot();
+    Theme t;
+    themeDefault(&t);
+    RenderCtx ctx = {&t, DEPTH_TRUE, 0, 0, 0};
+    Layout lay;
+    layoutCompute(120, 40, &lay);
+    UiState st;
+    uiStateInit(&st);
+    cr_assert_eq(uiSync(&st, s, &lay, &ctx), 0);
+    Canvas *c = canvasNew(120, 40, 0);
+#define KEY(k) press(&st, s, &lay, &ctx, (k))
+#define LINE(...)                                                                                  \
+    do {                                                                                           \
+        static const char *const want[] = {__VA_ARGS__};                                           \
+        uiRender(c, s, &st, &ctx);                                                                 \
+        checkRow(c, lay.sidebar, cursorLine(s, &st, &lay), want, (int)(sizeof want / sizeof *want)); \
+    } while (0)
+
+    /* dense-w64, its L0, L1, then moe-e4 (folded): Enter opens it */
+    KEY(KEY_UI_DOWN); KEY(KEY_UI_DOWN); KEY(KEY_UI_DOWN);
+    cr_assert_eq(st.sel_model, 1);
+    cr_assert(st.on_model);
+    KEY(KEY_UI_ENTER);
+    cr_assert(st.expanded[1]);
+    KEY(KEY_UI_DOWN);
+    cr_assert(!st.on_model && st.on_group);
+    cr_assert_eq(st.sel_layer, 0);
+    cr_assert_eq(st.sel_expert, 0, "a routed layer's line shows its first expert's spectrum");
+    LINE("L0", "post", "4+shared", ".625");
+    KEY(KEY_UI_DOWN);
+    LINE("L1", "post", "4+shared", ".750");
+    cr_assert(!uiLayerOpen(&st, 1, 1, SITE_POST));
+    KEY(KEY_UI_ENTER);
+    cr_assert(uiLayerOpen(&st, 1, 1, SITE_POST) && st.on_group);
+    static const char *const e0[] = {"e0", "1.00"}, *const e1[] = {"e1", ".750"}, *const e2[] = {"e2", "0", "tok"};
+    static const char *const e3[] = {"e3", ".250"}, *const sh[] = {"shared", ".125"};
+    const char *const *lines[] = {e0, e1, e2, e3, sh};
+    static const int n_words[] = {2, 2, 3, 2, 2}, experts[] = {0, 1, 2, 3, CAPTURE_SHARED};
+    for (int i = 0; i < 5; i++) {
+        KEY(KEY_UI_DOWN);
+        cr_assert(!st.on_group);
+        cr_assert_eq(st.sel_expert, experts[i]);
+        uiRender(c, s, &st, &ctx);
+        checkRow(c, lay.sidebar, cursorLine(s, &st, &lay), lines[i], n_words[i]);
+    }
+    /* the end of the list: the cursor stays on the shared expert */
+    KEY(KEY_UI_DOWN);
+    cr_assert_eq(st.sel_expert, CAPTURE_SHARED);
+    /* while the model captures, a 0-token expert is still waiting */
+    KEY(KEY_UI_UP); KEY(KEY_UI_UP);
+    cr_assert_eq(st.sel_expert, 2);
+    s->models[1].status = MODEL_CAPTURING;
+    LINE("e2", "waiting");
+    s->models[1].status = MODEL_DONE;
+    LINE("e2", "0", "tok");
+    /* Enter on an expert closes its layer, the cursor on the layer's line */
+    KEY(KEY_UI_ENTER);
+    cr_assert(!uiLayerOpen(&st, 1, 1, SITE_POST) && st.on_group);
+    LINE("L1", "post", "4+shared", ".750");
+    /* Enter again opens it; Up from e0 goes back to the layer's line, keeping e0 */
+    KEY(KEY_UI_ENTER); KEY(KEY_UI_DOWN); KEY(KEY_UI_UP);
+    cr_assert(st.on_group && st.sel_expert == 0);
+
+    /* a click on the arrow of L0 opens it; on the selected line again folds it */
+    int y0 = cursorLine(s, &st, &lay) - 1;
+    uiMouse(&st, s, &lay, &ctx, MOUSE_CLICK, lay.sidebar.x + 2, y0);
+    cr_assert_eq(uiSync(&st, s, &lay, &ctx), 0);
+    cr_assert(uiLayerOpen(&st, 1, 0, SITE_POST) && st.sel_layer == 0 && st.on_group);
+    uiMouse(&st, s, &lay, &ctx, MOUSE_CLICK, lay.sidebar.x + 10, y0);
+    cr_assert_eq(uiSync(&st, s, &lay, &ctx), 0);
+    cr_assert(!uiLayerOpen(&st, 1, 0, SITE_POST));
+    /* a click on an expert line selects the expert */
+    uiMouse(&st, s, &lay, &ctx, MOUSE_CLICK, lay.sidebar.x + 10, y0 + 2);   /* L1 open: e0 under it */
+    cr_assert_eq(uiSync(&st, s, &lay, &ctx), 0);
+    cr_assert(st.sel_layer == 1 && st.sel_expert == 0 && !st.on_group);
+
+    /* layers x experts: the cursor on e3 of layer 0 opens L0 in the sidebar, on e3 */
+    st.view = VIEW_HEATMAP;
+    KEY('x');
+    KEY(KEY_UI_UP);
+    for (int i = 0; i < 3; i++) KEY(KEY_UI_RIGHT);
+    cr_assert(st.sel_layer == 0 && st.sel_expert == 3);
+    cr_assert(uiLayerOpen(&st, 1, 0, SITE_POST) && !st.on_group);
+    LINE("e3", "1.00");
+    /* layers x models: a routed layer's cell is the median; the sidebar goes to the layer's line */
+    KEY('x');
+    KEY(KEY_UI_DOWN);
+    cr_assert(st.sel_layer == 1 && st.on_group);
+    LINE("L1", "post", "4+shared", ".750");
+    HeatGeom g;
+    cr_assert_eq(heatGeometry(lay.main, s, &st, &ctx, &g), 0);
+    int yl0 = g.grid.y + (g.half_per_layer / 2 - 1) / 2, yl1 = yl0 + g.half_per_layer / 2;
+    free(g.layers);
+    uiRender(c, s, &st, &ctx);
+    static const char *const cells0[] = {"L0", "0.250", "0.625"}, *const cells1[] = {"L1", "0.500", "0.750"};
+    checkRow(c, lay.main, yl0, cells0, 3);
+    checkRow(c, lay.main, yl1, cells1, 3);
+    /* the table: a row of expert 1 of layer 0 */
+    st.view = VIEW_TABLE;
+    TableRow *rows;
+    int nr = tableRows(s, &st, &rows), want = -1;
+    for (int i = 0; i < nr; i++) {
+        const LayerSnapshot *r = &s->models[rows[i].model].rows[rows[i].row];
+        if (rows[i].model == 1 && r->layer == 0 && r->routed && r->expert == 1) want = i;
+    }
+    free(rows);
+    cr_assert_geq(want, 0);
+    KEY(KEY_UI_HOME);
+    for (int i = 0; i < want; i++) KEY(KEY_UI_DOWN);
+    cr_assert(st.sel_layer == 0 && st.sel_expert == 1 && !st.on_group);
+    LINE("e1", ".500");
+#undef KEY
+#undef LINE
     canvasFree(c);
     uiStateFree(&st);
     snapshotRelease(s);
