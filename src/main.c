@@ -18,7 +18,8 @@ static const Command commands[] = {
     {"render", "render RESULTS_DIR --view spectrum|heatmap|scaling|table [--format txt|ansi|html|svg] "
                "[--size COLSxROWS] [-o FILE]", cmdRender},
     {"plot", "plot RESULTS_DIR --figure scaling|spectrum|heatmap|depth [-o FILE.pdf|.svg|.png] [--site post|pre] "
-             "[--metric NAME] [--models REGEX] [--layers SPEC] [--size WxH] [--dpi N] [--theme paper|dark]", cmdPlot},
+             "[--metric NAME] [--models REGEX] [--layers SPEC] [--size WxH] [--dpi N] [--theme paper|dark] "
+             "[--experts MODEL]", cmdPlot},
     {"report", "report RESULTS_DIR [-o report.html]   one self-contained HTML page: figures, fits, models", cmdReport},
     {NULL, NULL, NULL},
 };
