@@ -9,10 +9,12 @@ options, the error exits, and the dashboard's behaviour without a terminal
 
 usage: check_render.py FFNSCOPE
 """
+import csv
 import os
 import subprocess
 import sys
 import tempfile
+import numpy as np
 import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -84,11 +86,35 @@ def main():
         for args, what in ((["render", "nowhere"], "nowhere"), (["render", "results", "--view", "pie"], "--view"),
                            (["render", "results", "--size", "10"], "--size"),
                            (["render", "results", "--select", "gamma-w1"], "gamma-w1"),
+                           (["render", "results", "--view", "heatmap", "--experts"], "no experts"),
+                           (["render", "results", "--view", "table", "--experts"], "--view heatmap"),
+                           (["render", "results", "--view", "heatmap", "--metric", "load"], "needs --experts"),
                            (["render", "results", "--bogus"], "--bogus")):
             p = run([ffn] + args, tmp)
             check(p.returncode == 2 and p.stderr.startswith("ffnscope: error: ") and what in p.stderr
                   and p.stderr.count("\n") == 1, "%s: exit %d, %r" % (args, p.returncode, p.stderr))
 
+        # mixture of experts (tests/plot/make_results.py --moe): an expert opened in the sidebar, its
+        # count once the model is done; 128 experts' columns labelled at a step so that none touch
+        subprocess.run(["/usr/bin/python3", os.path.join(HERE, "..", "plot", "make_results.py"), "--moe", "moe"],
+                       cwd=tmp, check=True)
+        with open(os.path.join(tmp, "moe", "metrics.csv")) as f:
+            rows = list(csv.DictReader(f))
+        med = float(np.median([float(r["sui"]) for r in rows if r["model"] == "moe-e6" and r["layer"] == "2"
+                               and r["expert"] not in ("", "shared") and r["sui"]]))
+        p = run([ffn, "render", "moe", "--select", "moe-e6:2:post:3", "--size", "120x40"], tmp)
+        side = [line[:28].split() for line in p.stdout.split("\n")]
+        check(p.returncode == 0 and ["e3", "0", "tok"] in side and ["▾", "L2", "post", "6+shared", ("%.3f" % med)[1:]] in side
+              and "no_tokens" in p.stdout, "render an expert without tokens: %r" % p.stdout[:600])
+        p = run([ffn, "render", "moe", "--view", "heatmap", "--experts", "--select", "moe-e128:1:post:100",
+                 "--metric", "load", "--size", "120x40"], tmp)
+        lines = p.stdout.split("\n")
+        idx = [int(w.strip("◀▶")[1:]) for w in (lines[3][29:].split() if len(lines) > 3 else []) if w.strip("◀▶")]
+        steps = {b - a for a, b in zip(idx, idx[1:])}
+        check(p.returncode == 0 and "load · post · layers × experts of moe-e128" in p.stdout
+              and len(idx) > 5 and len(steps) == 1 and idx[0] <= 100 <= idx[-1] + min(steps) * 2
+              and "moe-e128 · L1 post e100 · load" in p.stdout,
+              "render layers x experts of 128: %r" % lines[1:5])
         # no terminal: a results directory prints its table, a config runs headless
         p = run([ffn, "results"], tmp)
         check(p.returncode == 0 and p.stdout.startswith("| model | family | width | layer |")
