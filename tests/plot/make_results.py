@@ -69,7 +69,7 @@ def fit(x, y):
 MOE_MODELS = [("dense-w64", "gpt2", 3, [], 0, 0, 0, 64),
               ("moe-e6", "qwen2_moe", 3, [0, 2], 6, 32, 64, 96),
               ("moe-e128", "olmoe", 2, [0, 1], 128, 8, 0, 8)]
-MOE_FEW = {("moe-e6", 2, 3): 0, ("moe-e6", 0, 5): 1, ("moe-e128", 1, 77): 0}
+MOE_FEW = {("moe-e6", 2, 3): 0, ("moe-e6", 0, 4): 1, ("moe-e128", 1, 77): 0}
 
 
 def moe_main(out):
