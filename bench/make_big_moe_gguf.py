@@ -10,6 +10,11 @@ a subset of the vocabulary), embedded as tokenizer.ggml.*.
 
 usage: make_big_moe_gguf.py OUT.gguf [--arch olmoe|qwen3moe] [--d 2048] [--layers 16] [--heads 16]
        [--kv-heads 16] [--experts 64] [--top-k 8] [--expert-ffn 1024] [--vocab 50304] [--type Q8_0|F16]
+       [--sparse]
+
+--sparse leaves every tensor's data a hole of zeros (a valid file of the full size that takes no disk
+and no time to write): for `ffnscope plan` and `inspect` at sizes this machine cannot generate, not
+for runs (zero weights).
 """
 import argparse
 import json
@@ -32,6 +37,7 @@ def main():
     p.add_argument("out")
     p.add_argument("--arch", default="olmoe", choices=("olmoe", "qwen3moe"))
     p.add_argument("--type", default="Q8_0", choices=("Q8_0", "F16"))
+    p.add_argument("--sparse", action="store_true")
     for k, v in (("d", 2048), ("layers", 16), ("heads", 16), ("kv-heads", 16), ("experts", 64), ("top-k", 8),
                  ("expert-ffn", 1024), ("vocab", 50304), ("context", 4096), ("head-dim", 0)):
         p.add_argument("--" + k, type=int, default=v)
@@ -85,6 +91,10 @@ def main():
     rng = np.random.default_rng(5)
     with open(a.out, "wb") as f:
         f.write(out)
+        if a.sparse:
+            f.truncate(len(out) + at)
+            print(a.out)
+            return 0
         pos = 0
         for name, shape, fan_in, ty in t:
             rows = int(np.prod(shape[:-1])) if len(shape) > 1 else 1

@@ -111,6 +111,18 @@ void snapshotRelease(Snapshot *s);          /* frees on the last release */
  * each model, per family, site and rank kind). */
 int snapshotComputeFits(Snapshot *s);
 
+/* Whether a model has routed experts. Its point in the fits and its
+ * per-model medians then count only the routed experts' rows
+ * (snapshotRowInPoint), since the shared expert and the dense layers have
+ * other widths; a dense model counts every row. */
+int snapshotModelRouted(const ModelSnapshot *m);
+int snapshotRowInPoint(const LayerSnapshot *r, int model_routed);
+/* A model's point for (site, rank) (README "What it measures"): its FFN
+ * width, or a mixture-of-experts model's expert width, and the median rank
+ * over the rows snapshotRowInPoint counts. 1 with *width and *value set, 0
+ * when the model has no positive rank there (or failed), -1 out of memory. */
+int snapshotModelPoint(const ModelSnapshot *m, Site site, RankKind rank, double *width, double *value);
+
 /* Delta beta (soft - hard) for a family and site; NAN when either fit is invalid. */
 double snapshotDeltaBeta(const Snapshot *s, const char *family, Site site);
 

@@ -1,6 +1,7 @@
 /* Scaling fits over a snapshot (README "What it measures"): per family, site and rank kind,
  * one point per model, (FFN width, median of the rank over the model's
- * layers), fitted as a power law. */
+ * layers; for a mixture-of-experts model its routed experts' width and the
+ * median over every routed expert), fitted as a power law. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,26 +21,43 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
-/* One model's point for (site, rank): 0 when it has no computed layer with a
- * positive rank. Failed models contribute nothing (their rows are partial). */
-static int modelPoint(const ModelSnapshot *m, Site site, RankKind rank, double *tmp, double *widths,
-                      double *x, double *y)
+int snapshotModelRouted(const ModelSnapshot *m)
 {
-    if (m->status == MODEL_FAILED) return 0;
-    int n = 0;
+    for (int i = 0; i < m->n_rows; i++)
+        if (m->rows[i].routed && m->rows[i].expert >= 0) return 1;
+    return 0;
+}
+
+int snapshotRowInPoint(const LayerSnapshot *r, int model_routed)
+{
+    return !model_routed || (r->routed && r->expert >= 0);
+}
+
+int snapshotModelPoint(const ModelSnapshot *m, Site site, RankKind rank, double *width, double *value)
+{
+    /* failed models contribute nothing: their rows are partial */
+    if (m->status == MODEL_FAILED || m->n_rows <= 0) return 0;
+    double *v = malloc(2 * sizeof(double) * (size_t)m->n_rows), *w = v + m->n_rows;
+    if (!v) return -1;
+    int routed = snapshotModelRouted(m), n = 0;
     for (int i = 0; i < m->n_rows; i++) {
         const LayerSnapshot *r = &m->rows[i];
-        if (r->site != site || r->n_eigen <= 0) continue;
-        double v = rank == RANK_SOFT ? r->metrics.soft_rank : r->metrics.hard_rank;
-        if (!(v > 0)) continue;
-        tmp[n] = v;
-        widths[n] = r->metrics.width;
+        if (r->site != site || r->n_eigen <= 0 || !snapshotRowInPoint(r, routed)) continue;
+        double x = rank == RANK_SOFT ? r->metrics.soft_rank : r->metrics.hard_rank;
+        if (!(x > 0)) continue;
+        v[n] = x;
+        w[n] = r->width > 0 ? r->width : r->metrics.width;
         n++;
     }
-    if (!n) return 0;
-    *x = m->width > 0 ? m->width : median(widths, n);
-    *y = median(tmp, n);
-    return *x > 0;
+    int ok = 0;
+    if (n) {
+        /* a dense model's width is the model's (the table's), an expert's the rows' */
+        *width = !routed && m->width > 0 ? m->width : median(w, n);
+        *value = median(v, n);
+        ok = *width > 0;
+    }
+    free(v);
+    return ok;
 }
 
 int snapshotComputeFits(Snapshot *s)
@@ -49,18 +67,13 @@ int snapshotComputeFits(Snapshot *s)
     s->fits = NULL;
     s->n_fits = 0;
 
-    int max_rows = 1;
-    for (int i = 0; i < s->n_models; i++)
-        if (s->models[i].n_rows > max_rows) max_rows = s->models[i].n_rows;
     int nm = s->n_models ? s->n_models : 1;
-    double *tmp = malloc(sizeof(double) * (size_t)max_rows);
-    double *widths = malloc(sizeof(double) * (size_t)max_rows);
     double *x = malloc(sizeof(double) * (size_t)nm);
     double *y = malloc(sizeof(double) * (size_t)nm);
     /* at most families x sites x 2 fits, families <= models */
     FitSnapshot *fits = calloc((size_t)nm * SITE_COUNT * 2, sizeof *fits);
     int rc = -1, nf = 0;
-    if (!tmp || !widths || !x || !y || !fits) goto out;
+    if (!x || !y || !fits) goto out;
 
     for (int i = 0; i < s->n_models; i++) {
         const char *fam = snapshotFitGroup(&s->models[i]);
@@ -73,7 +86,9 @@ int snapshotComputeFits(Snapshot *s)
                 for (int j = i; j < s->n_models; j++) {
                     const ModelSnapshot *m = &s->models[j];
                     if (strcmp(fam, snapshotFitGroup(m))) continue;
-                    n += modelPoint(m, (Site)site, (RankKind)rank, tmp, widths, &x[n], &y[n]);
+                    int got = snapshotModelPoint(m, (Site)site, (RankKind)rank, &x[n], &y[n]);
+                    if (got < 0) goto out;
+                    n += got;
                 }
                 if (!n) continue;
                 FitSnapshot *f = &fits[nf];
@@ -93,8 +108,6 @@ out:
         s->fits = fits;
         s->n_fits = nf;
     }
-    free(tmp);
-    free(widths);
     free(x);
     free(y);
     return rc;

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/fileio.h"
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the GGUF reader reads little-endian values with memcpy"
 #endif
@@ -316,6 +318,9 @@ static int placeTensors(GgufFile *f, size_t off, Error *err)
         if (bad >= 0)
             return errorSet(err, EXIT_INPUT, "%s: tensor '%s' (%s): block %lld has a non-finite scale (f16 Inf or NaN)",
                             f->path, t->name, ggmlTypeName(t->type), (long long)bad);
+        /* the check read every page of a quantized tensor: a model streamed
+         * from the file would otherwise count all of it as its memory */
+        if (ggmlBlockElements(t->type) > 1) fileMapRelease(t->data, t->nbytes);
     }
     GgufTensor **order = malloc((size_t)(f->n_tensors > 0 ? f->n_tensors : 1) * sizeof *order);
     f->t_by_name = malloc((size_t)(f->n_tensors > 0 ? f->n_tensors : 1) * sizeof *f->t_by_name);

@@ -35,16 +35,6 @@ void ckptMapClose(CkptMap *m)
     m->fd = -1;
 }
 
-void ckptRelease(const void *p, size_t n)
-{
-    long page = sysconf(_SC_PAGESIZE);
-    if (page <= 0 || n == 0) return;
-    uintptr_t a = (uintptr_t)p, b = a + n;
-    a = a / (uintptr_t)page * (uintptr_t)page;
-    b = (b + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
-    madvise((void *)a, b - a, MADV_DONTNEED);
-}
-
 int ckptHasMagic(const char *path, const void *magic, size_t n)
 {
     if (!fileIsRegular(path)) return 0;

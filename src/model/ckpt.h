@@ -22,9 +22,6 @@ typedef struct CkptMap {
 int ckptMapOpen(const char *path, CkptMap *m, Error *err);
 void ckptMapClose(CkptMap *m);
 
-/* Drops the mapped pages of a range that has been converted (keeps the peak
- * memory of a load near the float32 weights instead of weights plus file). */
-void ckptRelease(const void *p, size_t n);
 
 /* 1 when path is a regular file whose first n bytes equal magic. */
 int ckptHasMagic(const char *path, const void *magic, size_t n);

@@ -125,10 +125,10 @@ static int widenSlot(const WeightSlot *s, float *dst, Error *err)
         int64_t rows = s->shape[0];
         if (ggufRowsToF32(t, s->expert * rows, rows, dst, err)) return -1;
         size_t per = t->nbytes / (size_t)t->dims[2];
-        ckptRelease((const char *)t->data + per * (size_t)s->expert, per);
+        fileMapRelease((const char *)t->data + per * (size_t)s->expert, per);
     } else {
         ggufToF32(t, dst);
-        ckptRelease(t->data, t->nbytes);
+        fileMapRelease(t->data, t->nbytes);
     }
     if ((s->flags & SLOT_ROPE) && ckptUnpermuteRope(dst, s->shape[0], s->ndim == 2 ? s->shape[1] : 1, s->head_dim, err))
         return -1;

@@ -224,20 +224,6 @@ static void shapeStr(char *buf, size_t len, int ndim, const int64_t *shape)
     if (o < len) snprintf(buf + o, len - o, "]");
 }
 
-/* The mapped bytes of a converted tensor are not needed again: dropping them
- * from this process keeps the peak memory of a load near the float32 weights
- * instead of weights plus file. (The pages stay in the page cache; a later
- * read, as of a neighbour sharing an edge page, faults them back in.) */
-static void releaseMapped(const StTensor *t)
-{
-    long page = sysconf(_SC_PAGESIZE);
-    if (page <= 0 || t->nbytes == 0) return;
-    uintptr_t a = (uintptr_t)t->data, b = a + t->nbytes;
-    a = a / (uintptr_t)page * (uintptr_t)page;
-    b = (b + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
-    madvise((void *)a, b - a, MADV_DONTNEED);
-}
-
 static int isFloat(StDtype d) { return d == ST_F16 || d == ST_BF16 || d == ST_F32 || d == ST_F64; }
 
 /* Out-of-place transpose of src [r, c] into dst [c, r], in tiles for the cache. */
@@ -266,7 +252,7 @@ static int widenSlot(const WeightSlot *s, float *dst, Error *err)
     } else if (stToF32(t, dst, err)) {
         return -1;
     }
-    releaseMapped(t);
+    fileMapRelease(t->data, t->nbytes); /* converted: the mapped bytes are not needed again */
     return weightsFinish(s, LAYOUT_HF, err); /* dst is *s->dst */
 }
 

@@ -127,14 +127,14 @@ static void copyStack(Cur *c, Decoder *m, LayerRole role, int64_t per)
     const unsigned char *src = take(c, per * m->cfg.n_layers);
     for (int l = 0; l < m->cfg.n_layers; l++)
         memcpy(m->layers[l].w[role], src + (size_t)l * (size_t)per * 4, (size_t)per * 4);
-    ckptRelease(src, (size_t)(per * m->cfg.n_layers) * 4);
+    fileMapRelease(src, (size_t)(per * m->cfg.n_layers) * 4);
 }
 
 static void copyOne(Cur *c, float *dst, int64_t n)
 {
     const unsigned char *src = take(c, n);
     memcpy(dst, src, (size_t)n * 4);
-    ckptRelease(src, (size_t)n * 4);
+    fileMapRelease(src, (size_t)n * 4);
 }
 
 static int fill(const L2Header *h, const CkptMap *map, Decoder *m, Error *err)

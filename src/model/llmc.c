@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "model/ckpt.h"
+#include "util/fileio.h"
 #include "model/formats.h"
 #include "model/families.h"
 #include "util/half.h"
@@ -45,14 +46,14 @@ static void copyStack(Cur *c, Decoder *g, LayerRole role, int64_t per)
     size_t n = (size_t)per * (size_t)g->cfg.n_layers;
     for (int l = 0; l < g->cfg.n_layers; l++)
         convert(c->p + (size_t)l * (size_t)per * c->es, g->layers[l].w[role], (size_t)per, c->es);
-    ckptRelease(c->p, n * c->es);
+    fileMapRelease(c->p, n * c->es);
     c->p += n * c->es;
 }
 
 static void copyOne(Cur *c, float *dst, int64_t n, int64_t stored)
 {
     convert(c->p, dst, (size_t)n, c->es);
-    ckptRelease(c->p, (size_t)stored * c->es);
+    fileMapRelease(c->p, (size_t)stored * c->es);
     c->p += (size_t)stored * c->es;
 }
 

@@ -1,5 +1,6 @@
 /* The depth figure: a metric against relative depth (layer / n_layers), one
- * line per model with a marker at each layer, coloured by FFN width, the
+ * line per model with a marker at each layer (a routed layer's value the
+ * median over its experts, as in the heatmap), coloured by FFN width, the
  * line dash and marker by family. */
 #include <math.h>
 #include <stdio.h>
@@ -17,9 +18,16 @@ static double relDepth(const ModelSnapshot *m, const LayerSnapshot *r)
     return m->n_layers > 0 ? (double)r->layer / m->n_layers : 0;
 }
 
-static int rowDrawn(const PlotOptions *o, const ModelSnapshot *m, const LayerSnapshot *r)
+/* The point of row j's layer, drawn at the layer's first row (rows are
+ * sorted by layer, then site): the row's value, or the median over a routed
+ * layer's experts. */
+static int layerPoint(const PlotOptions *o, const ModelSnapshot *m, int j, double *v)
 {
-    return r->site == o->site && r->n_eigen > 0 && figLayerChosen(o, r->layer) && isfinite(columnValue(m, r, o->metric));
+    const LayerSnapshot *r = &m->rows[j];
+    if (r->site != o->site || !figLayerChosen(o, r->layer)) return 0;
+    if (j > 0 && m->rows[j - 1].layer == r->layer && m->rows[j - 1].site == r->site) return 0;
+    *v = modelLayerValue(m, r->layer, o->site, o->metric, NULL);
+    return isfinite(*v);
 }
 
 int figDepth(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
@@ -41,8 +49,8 @@ int figDepth(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
         const ModelSnapshot *m = &s->models[i];
         int pts = 0;
         for (int j = 0; sel[i] && j < m->n_rows; j++) {
-            if (!rowDrawn(o, m, &m->rows[j])) continue;
-            double v = columnValue(m, &m->rows[j], o->metric);
+            double v;
+            if (!layerPoint(o, m, j, &v)) continue;
             fr.y.lo = fmin(fr.y.lo, v), fr.y.hi = fmax(fr.y.hi, v);
             pts++;
         }
@@ -97,9 +105,9 @@ int figDepth(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
         Color col = figLineColor(&f->style, axisMap(&unit, m->width > 0 ? m->width : scale.lo));
         int first = 1;
         for (int j = 0; j < m->n_rows; j++) {
-            const LayerSnapshot *r = &m->rows[j];
-            if (!rowDrawn(o, m, r)) continue;
-            double px = axisMap(&fr.x, relDepth(m, r)), py = axisMap(&fr.y, columnValue(m, r, o->metric));
+            double v;
+            if (!layerPoint(o, m, j, &v)) continue;
+            double px = axisMap(&fr.x, relDepth(m, &m->rows[j])), py = axisMap(&fr.y, v);
             if (first) cairo_move_to(cr, px, py);
             else cairo_line_to(cr, px, py);
             first = 0;
@@ -110,10 +118,9 @@ int figDepth(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
         cairo_stroke(cr);
         cairo_set_dash(cr, NULL, 0, 0);
         for (int j = 0; j < m->n_rows; j++) {
-            const LayerSnapshot *r = &m->rows[j];
-            if (!rowDrawn(o, m, r)) continue;
-            figMarker(f, axisMap(&fr.x, relDepth(m, r)), axisMap(&fr.y, columnValue(m, r, o->metric)), fam[i] % 4, 1.6,
-                      col, 1);
+            double v;
+            if (!layerPoint(o, m, j, &v)) continue;
+            figMarker(f, axisMap(&fr.x, relDepth(m, &m->rows[j])), axisMap(&fr.y, v), fam[i] % 4, 1.6, col, 1);
         }
     }
     x = kx;

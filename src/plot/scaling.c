@@ -1,5 +1,6 @@
 /* The scaling figure: FFN width against soft and hard rank on log-log axes,
- * one point per model (the median over its layers, as the fits take it),
+ * one point per model (snapshotModelPoint: the median over its layers, or
+ * over its routed experts, as the fits take it),
  * one colour per family, a circle for soft and a square for hard rank, the
  * fitted power laws with their 95% confidence band, and a legend with
  * β [CI], R² and Δβ below the plot. */
@@ -24,34 +25,6 @@ typedef struct Series {
     Fit fit;
     double xbar, sxx, s2;     /* log10 width mean, its sum of squares, residual variance: the band */
 } Series;
-
-static int cmpDouble(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* The fit's point for a model, as src/engine/fits.c takes it. */
-static int modelPoint(const ModelSnapshot *m, Site site, RankKind rank, double *tmp, double *widths, double *x,
-                      double *y)
-{
-    int n = 0;
-    for (int i = 0; i < m->n_rows; i++) {
-        const LayerSnapshot *r = &m->rows[i];
-        if (r->site != site || r->n_eigen <= 0) continue;
-        double v = rank == RANK_SOFT ? r->metrics.soft_rank : r->metrics.hard_rank;
-        if (!(v > 0)) continue;
-        tmp[n] = v;
-        widths[n] = r->metrics.width;
-        n++;
-    }
-    if (!n) return 0;
-    qsort(tmp, (size_t)n, sizeof *tmp, cmpDouble);
-    qsort(widths, (size_t)n, sizeof *widths, cmpDouble);
-    *x = m->width > 0 ? m->width : (n % 2 ? widths[n / 2] : 0.5 * (widths[n / 2 - 1] + widths[n / 2]));
-    *y = n % 2 ? tmp[n / 2] : 0.5 * (tmp[n / 2 - 1] + tmp[n / 2]);
-    return *x > 0;
-}
 
 static void bandStats(Series *se)
 {
@@ -116,14 +89,10 @@ int figScaling(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
 {
     int nm = s->n_models;
     int *sel = calloc((size_t)(nm ? nm : 1), sizeof *sel);
-    int max_rows = 1;
-    for (int i = 0; i < nm; i++)
-        if (s->models[i].n_rows > max_rows) max_rows = s->models[i].n_rows;
-    double *tmp = malloc(sizeof(double) * (size_t)max_rows), *wtmp = malloc(sizeof(double) * (size_t)max_rows);
     Series *se = calloc((size_t)(2 * (nm ? nm : 1)), sizeof *se);
     double *xs = malloc(sizeof(double) * (size_t)(2 * (nm ? nm : 1))), *ys = malloc(sizeof(double) * (size_t)(2 * (nm ? nm : 1)));
     int rc = -1, ns = 0;
-    if (!sel || !tmp || !wtmp || !se || !xs || !ys) {
+    if (!sel || !se || !xs || !ys) {
         errorNoMem(err, "plot");
         goto out;
     }
@@ -147,7 +116,12 @@ int figScaling(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
             for (int j = i; j < nm; j++) {
                 const ModelSnapshot *m = &s->models[j];
                 if (!sel[j] || strcmp(fam, m->family ? m->family : "")) continue;
-                x->n += modelPoint(m, o->site, (RankKind)rank, tmp, wtmp, &x->x[x->n], &x->y[x->n]);
+                int got = snapshotModelPoint(m, o->site, (RankKind)rank, &x->x[x->n], &x->y[x->n]);
+                if (got < 0) {
+                    errorNoMem(err, "plot");
+                    goto out;
+                }
+                x->n += got;
             }
             used += x->n;
             if (!x->n) continue;
@@ -256,8 +230,6 @@ int figScaling(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
     rc = 0;
 out:
     free(sel);
-    free(tmp);
-    free(wtmp);
     free(se);
     free(xs);
     free(ys);

@@ -212,9 +212,9 @@ double modelMedian(const ModelSnapshot *m, Site site, Column c)
     if (m->n_rows <= 0) return NAN;
     double *v = malloc((size_t)m->n_rows * sizeof *v);
     if (!v) return NAN;
-    int n = 0;
+    int n = 0, routed = snapshotModelRouted(m);
     for (int i = 0; i < m->n_rows; i++) {
-        if (m->rows[i].site != site || m->rows[i].n_eigen <= 0) continue;
+        if (m->rows[i].site != site || m->rows[i].n_eigen <= 0 || !snapshotRowInPoint(&m->rows[i], routed)) continue;
         double x = columnValue(m, &m->rows[i], c);
         if (isfinite(x)) v[n++] = x;
     }

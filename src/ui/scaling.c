@@ -43,7 +43,8 @@ static int collectFamilies(const Snapshot *s, Site site, Family *fam)
             fam[n] = (Family){name, n, {NULL, NULL}, 0};
             n++;
         }
-        if (isfinite(modelMedian(&s->models[i], site, COL_SOFT_RANK)) && s->models[i].width > 0) fam[k].n_points++;
+        double w, v;
+        if (snapshotModelPoint(&s->models[i], site, RANK_SOFT, &w, &v) > 0) fam[k].n_points++;
     }
     for (int f = 0; f < s->n_fits; f++) {
         const FitSnapshot *fs = &s->fits[f];
@@ -171,12 +172,11 @@ static void scalingDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st,
     int n_points = 0;
     for (int i = 0; s && i < s->n_models; i++) {
         const ModelSnapshot *m = &s->models[i];
-        if (m->width <= 0) continue;
         for (int rk = 0; rk < 2; rk++) {
-            double v = modelMedian(m, st->sel_site, rk == RANK_SOFT ? COL_SOFT_RANK : COL_HARD_RANK);
-            if (!(v > 0)) continue;
+            double w, v;
+            if (snapshotModelPoint(m, st->sel_site, (RankKind)rk, &w, &v) <= 0) continue;
             n_points++;
-            xlo = fmin(xlo, log10(m->width)), xhi = fmax(xhi, log10(m->width));
+            xlo = fmin(xlo, log10(w)), xhi = fmax(xhi, log10(w));
             ylo = fmin(ylo, log10(v)), yhi = fmax(yhi, log10(v));
         }
     }
@@ -300,12 +300,12 @@ static void scalingDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st,
     for (int rk = RANK_HARD; rk >= RANK_SOFT; rk--)
         for (int i = 0; i < s->n_models; i++) {
             const ModelSnapshot *m = &s->models[i];
-            double v = modelMedian(m, st->sel_site, rk == RANK_SOFT ? COL_SOFT_RANK : COL_HARD_RANK);
-            if (!(v > 0) || m->width <= 0) continue;
+            double w, v;
+            if (snapshotModelPoint(m, st->sel_site, (RankKind)rk, &w, &v) <= 0) continue;
             int k = 0;
             while (k < nf && strcmp(fam[k].name, famName(m))) k++;
             if (k == nf) continue;
-            int xx = px + (int)lround((log10(m->width) - xlo) / (xhi - xlo) * (pw - 1));
+            int xx = px + (int)lround((log10(w) - xlo) / (xhi - xlo) * (pw - 1));
             int yy = base_y - 1 - (int)lround((log10(v) - ylo) / (yhi - ylo) * (ph - 1));
             Style ms = stFgColor(ctx, themeFamily(ctx->theme, fam[k].index));
             ms.attrs |= ATTR_BOLD;

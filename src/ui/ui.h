@@ -182,7 +182,8 @@ double columnValue(const ModelSnapshot *m, const LayerSnapshot *r, Column c);
 void columnText(const ModelSnapshot *m, const LayerSnapshot *r, Column c, int precise, char *buf,
                 size_t n);
 
-/* Median over a model's computed layers at a site of a metric column;
+/* Median over a model's computed layers at a site of a metric column (a
+ * mixture-of-experts model: over its routed experts, snapshotRowInPoint);
  * NAN when none is computed. */
 double modelMedian(const ModelSnapshot *m, Site site, Column c);
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -157,4 +158,14 @@ int fileOpenRegular(const char *path, int *fd, uint64_t *size, Error *err)
     }
     *size = (uint64_t)st.st_size;
     return 0;
+}
+
+void fileMapRelease(const void *p, size_t n)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0 || n == 0) return;
+    uintptr_t a = (uintptr_t)p, b = a + n;
+    a = a / (uintptr_t)page * (uintptr_t)page;
+    b = (b + (uintptr_t)page - 1) / (uintptr_t)page * (uintptr_t)page;
+    madvise((void *)a, b - a, MADV_DONTNEED);
 }

@@ -32,6 +32,12 @@ int fileIsRegular(const char *path);
  * -1 and err says "PATH: why" (EXIT_INPUT). */
 int fileOpenRegular(const char *path, int *fd, uint64_t *size, Error *err);
 
+/* Drops the pages of [p, p + n) inside a read-only file mapping from this
+ * process (whole pages around the range): they were read and are not needed
+ * again, so they stop counting as its memory; the page cache keeps them,
+ * and a later read faults them back in. */
+void fileMapRelease(const void *p, size_t n);
+
 /* mkdir -p. */
 int makeDirs(const char *path, Error *err);
 

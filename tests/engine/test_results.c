@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "ffnscope/metrics.h"
+#include "ffnscope/model.h"
 #include "ffnscope/results.h"
 #include "ffnscope/snapshot.h"
 #include "testutil.h"
@@ -261,4 +262,54 @@ Test(results, snapshot_refcount_and_copy)
     cr_assert_str_eq(modelStatusName(MODEL_CAPTURING), "capturing");
     cr_assert_str_eq(workerStateName(WORKER_SAVED), "saved");
     snapshotRelease(c);
+}
+
+/* A mixture-of-experts model's point in the fits: its routed experts alone
+ * (width 32, median soft rank over every routed expert of every routed
+ * layer), never its dense layer (width 256) or its shared expert (width 96);
+ * a dense model's point is its width and the median over its layers. */
+Test(results, moe_model_point_is_its_routed_experts)
+{
+    Snapshot *s = snapshotNew();
+    addModel(s, "dense", "olmoe", 256, 3, MODEL_DONE);
+    ModelSnapshot *m = &s->models[0];
+    /* rows: layer 0 dense (post, pre), then layers 1-2 routed: experts 0-2 and shared at post */
+    const double soft[] = {1000, 1000, 4, 9, 6, 500, 5, 2, 8, 500};
+    const int expert[] = {0, 0, 0, 1, 2, CAPTURE_SHARED, 0, 1, 2, CAPTURE_SHARED};
+    for (int i = 2; i < m->n_rows; i++) free(m->rows[i].eigen);
+    m->rows = realloc(m->rows, sizeof *m->rows * 10);
+    cr_assert(m->rows);
+    for (int i = 2; i < 10; i++) {
+        LayerSnapshot *r = &m->rows[i];
+        memset(r, 0, sizeof *r);
+        r->layer = i < 6 ? 1 : 2;
+        r->site = SITE_POST;
+        r->routed = 1;
+        r->expert = expert[i];
+        r->width = r->expert == CAPTURE_SHARED ? 96 : 32;
+        r->n_eigen = 1;
+    }
+    m->n_rows = 10;
+    for (int i = 0; i < 10; i++) {
+        m->rows[i].metrics.soft_rank = soft[i];
+        m->rows[i].metrics.hard_rank = soft[i] / 2;
+    }
+    double w = 0, v = 0;
+    cr_assert_eq(snapshotModelPoint(m, SITE_POST, RANK_SOFT, &w, &v), 1);
+    /* routed soft ranks 4 9 6 5 2 8: median (5 + 6) / 2 */
+    cr_assert_float_eq(w, 32.0, 0);
+    cr_assert_float_eq(v, 5.5, 0);
+    cr_assert_eq(snapshotModelPoint(m, SITE_POST, RANK_HARD, &w, &v), 1);
+    cr_assert_float_eq(v, 2.75, 0);
+    /* the pre site has only the dense layer's row, which a routed model leaves out */
+    cr_assert_eq(snapshotModelPoint(m, SITE_PRE, RANK_SOFT, &w, &v), 0);
+
+    addModel(s, "gpt2-w64", "gpt2", 64, 3, MODEL_DONE);
+    const ModelSnapshot *d = &s->models[1];
+    cr_assert_eq(snapshotModelPoint(d, SITE_POST, RANK_SOFT, &w, &v), 1);
+    double r[3] = {d->rows[0].metrics.soft_rank, d->rows[2].metrics.soft_rank, d->rows[4].metrics.soft_rank};
+    double mid = r[0] > r[1] ? (r[1] > r[2] ? r[1] : fmin(r[0], r[2])) : (r[0] > r[2] ? r[0] : fmin(r[1], r[2]));
+    cr_assert_float_eq(w, 64.0, 0);
+    cr_assert_float_eq(v, mid, 0);
+    snapshotRelease(s);
 }

@@ -234,6 +234,19 @@ def check_moe(tmp):
     check(any("median over the routed experts" in t["text"] for t in svg.texts), "moe heatmap: the note on medians")
     print("moe heatmap: %d cells, %d of them medians over experts" % (len(want), medians))
 
+    # depth: one marker per layer, a routed layer's the median over its routed experts (as the heatmap)
+    out = os.path.join(tmp, "moe-depth.svg")
+    run(res, "--figure", "depth", "--metric", "soft_util", "-o", out)
+    svg = Svg(out)
+    fx, fy = svg.axis("x", False), svg.axis("y", False)
+    found = markers(svg)
+    pts = [(layer / (max(r["layer"] for r in rows if r["model"] == models[mi]) + 1), v)
+           for (mi, layer), v in want.items()]
+    check(len(found) == len(pts), "moe depth: %d markers, expected one per layer (%d)" % (len(found), len(pts)))
+    worst = max(nearest(found, fx(x), fy(v)) for x, v in pts) if pts and found else float("inf")
+    check(worst <= TOL, "moe depth: markers at the layers' values within %.3f pt (worst %.4f)" % (TOL, worst))
+    print("moe depth: %d markers, worst %.4f pt" % (len(found), worst))
+
     # layers x experts of moe-e6: sui, then the load
     e6 = [r for r in rows if r["model"] == "moe-e6"]
     cols = [str(e) for e in range(6)] + ["shared"]
