@@ -66,7 +66,7 @@ static void finishedLine(FILE *fp, const ModelSnapshot *m)
                                   m->phase_s[p]);
     /* the rest of elapsed_s only when it is worth a reader's attention */
     double other = snapshotPhaseOther(m);
-    if (n && n < sizeof split && other >= 0.05 && other >= 0.02 * m->elapsed_s)
+    if (n && n < sizeof split && other >= 0.1 && other >= 0.02 * m->elapsed_s)
         n += (size_t)snprintf(split + n, sizeof split - n, ", other %.1f", other);
     if (n && n < sizeof split) snprintf(split + n, sizeof split - n, ")");
     fprintf(fp, "%s: done, %lld tokens, %.1f s%s, %.0f tokens/s\n", m->name, (long long)m->tokens_done, m->elapsed_s,
