@@ -1,63 +1,46 @@
 #!/usr/bin/python3
-"""Runs `ffnscope run ...` on a pseudo-terminal, so that it draws its progress bar, and stamps
-when each phase began: loading (start), capturing (the first "N/M tokens" bar), the final spectra
-(the bar at 100%) and the end. Peak RSS comes from GNU time around the command.
+"""Runs `ffnscope run ... --out DIR` under GNU time and reports where each model's time went: the
+phases `run` itself measures (README "Results": load, tokenize, forward, covariance, spectra and
+the rest, read from DIR/metrics.json), the wall time and peak RSS of the whole command.
 
-usage: phase_times.py OUT.json -- ffnscope run ...
-Prints the phases in seconds as JSON (also written to OUT.json) with the plan and done lines.
+usage: phase_times.py OUT.json -- ffnscope run CONFIG --out DIR ...
+Prints the result as JSON (also written to OUT.json) with the plan and done lines.
 """
 import json
 import os
-import pty
-import re
 import subprocess
 import sys
-import time
 
 
 def main():
     out, cmd = sys.argv[1], sys.argv[sys.argv.index("--") + 1:]
+    if "--out" not in cmd:
+        sys.exit("phase_times.py: the command needs --out DIR (the phases are read from DIR/metrics.json)")
+    results = cmd[cmd.index("--out") + 1]
     timef = out + ".time"
-    master, slave = pty.openpty()
-    t0 = time.monotonic()
-    p = subprocess.Popen(["/usr/bin/time", "-v", "-o", timef] + cmd, stdin=subprocess.DEVNULL, stdout=slave,
-                         stderr=slave, close_fds=True)
-    os.close(slave)
-    buf, stamps = b"", {}
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        now = time.monotonic() - t0
-        buf += chunk
-        text = chunk.decode("utf-8", "replace")
-        if "capturing" not in stamps and re.search(r"\d+/\d+ tokens", text):
-            stamps["capturing"] = now
-        # at 100% the worker solves the final spectra (the words saying so may be cut at the width)
-        if "spectra" not in stamps and " 100% " in text:
-            stamps["spectra"] = now
-    rc = p.wait()
-    end = time.monotonic() - t0
-    lines = [l.rstrip("\r").split("\r")[-1].replace("\x1b[K", "").strip() for l in buf.decode("utf-8", "replace").split("\n")]
+    p = subprocess.run(["/usr/bin/time", "-v", "-o", timef] + cmd, stdin=subprocess.DEVNULL, capture_output=True,
+                       text=True)
     rss = wall = None
-    for l in open(timef):
-        if "Maximum resident set size" in l:
-            rss = int(l.split()[-1]) / 1024
-        if "Elapsed (wall clock)" in l:
-            parts = l.split()[-1].split(":")
+    for line in open(timef):
+        if "Maximum resident set size" in line:
+            rss = int(line.split()[-1]) / 1024
+        if "Elapsed (wall clock)" in line:
+            parts = line.split()[-1].split(":")
             wall = sum(float(x) * 60 ** i for i, x in enumerate(reversed(parts)))
-    r = {"rc": rc, "wall_s": wall, "peak_rss_mib": rss, "load_s": stamps.get("capturing"),
-         "capture_s": (stamps["spectra"] - stamps["capturing"]) if "spectra" in stamps and "capturing" in stamps
-         else None, "spectra_s": (end - stamps["spectra"]) if "spectra" in stamps else None,
+    models = []
+    path = os.path.join(results, "metrics.json")
+    if os.path.exists(path):
+        for m in json.load(open(path))["models"]:
+            models.append({"name": m["name"], "status": m["status"], "tokens": m["tokens"],
+                           "elapsed_s": m["elapsed_s"], "tokens_per_s": m["tokens_per_s"],
+                           "phases": m.get("phases"), "refresh_s": m.get("refresh_s")})
+    r = {"rc": p.returncode, "wall_s": wall, "peak_rss_mib": rss, "models": models,
          "loadavg_end": open("/proc/loadavg").read().split()[:3],
-         "lines": [l for l in lines if l.endswith("tokens/s") or ": plan:" in l or "error" in l]}
+         "lines": [l for l in p.stderr.splitlines() if ": done" in l or ": plan:" in l or "error" in l]}
     with open(out, "w") as f:
         json.dump(r, f, indent=1)
     print(json.dumps(r))
-    return rc
+    return p.returncode
 
 
 if __name__ == "__main__":

@@ -58,6 +58,20 @@ typedef struct MoeStats {
     int overlap_k, overlap_pairs;
 } MoeStats;
 
+/* Where a model's elapsed_s went, in wall seconds (README "Results" says what each counts). A
+ * source has only some phases (activation files are not tokenized); what is left of elapsed_s
+ * (snapshots, progress, freeing the model, --save-stats) is "other", snapshotPhaseOther. */
+typedef enum Phase {
+    PHASE_LOAD,        /* opening the checkpoint or file, weights widened at load, tokenizer */
+    PHASE_TOKENIZE,    /* the corpus read and turned into ids */
+    PHASE_FORWARD,     /* the forward passes, the capture hook's time taken out */
+    PHASE_COVARIANCE,  /* the accumulator updates */
+    PHASE_SPECTRA,     /* eigensolves and metrics: refreshes during the capture and the final solves */
+    PHASE_COUNT,
+} Phase;
+
+#define PHASE_BIT(p) (1u << (p))
+
 typedef struct ModelSnapshot {
     char *name, *family, *format, *path;
     char *fit_group;           /* the scaling fit this model joins; NULL: its family's */
@@ -78,6 +92,8 @@ typedef struct ModelSnapshot {
     int group_first, group_last; /* layers of the running pass */
     uint64_t plan_peak;        /* the plan's expected peak resident bytes (0: no plan) */
     char *plan;                /* the plan in one line (NULL: none) */
+    double phase_s[PHASE_COUNT]; /* seconds per phase, those in `phases` only */
+    unsigned phases;           /* PHASE_BIT(p): phase p applies to the source and was timed */
 } ModelSnapshot;
 
 typedef enum RankKind { RANK_SOFT = 0, RANK_HARD = 1 } RankKind;
@@ -150,6 +166,12 @@ const char *snapshotFitGroup(const ModelSnapshot *m);
 
 /* The fit for (family, site, rank), or NULL when there is none. */
 const FitSnapshot *snapshotFindFit(const Snapshot *s, const char *family, Site site, RankKind rank);
+
+/* What is left of m->elapsed_s besides its phases (at least 0); NAN when it has no phases. */
+double snapshotPhaseOther(const ModelSnapshot *m);
+
+/* "load", "tokenize", "forward", "covariance", "spectra". */
+const char *phaseName(Phase p);
 
 const char *modelStatusName(ModelStatus st);
 const char *workerStateName(WorkerState st);

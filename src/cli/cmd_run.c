@@ -58,8 +58,19 @@ static void finishedLine(FILE *fp, const ModelSnapshot *m)
         fprintf(fp, "%s: failed: %s\n", m->name, m->error ? m->error : "unknown error");
         return;
     }
-    fprintf(fp, "%s: done, %lld tokens, %.1f s, %.0f tokens/s\n", m->name, (long long)m->tokens_done, m->elapsed_s,
-            m->tokens_per_s);
+    char split[256] = "";
+    size_t n = 0;
+    for (int p = 0; p < PHASE_COUNT && n < sizeof split; p++)
+        if (m->phases & PHASE_BIT(p))
+            n += (size_t)snprintf(split + n, sizeof split - n, "%s%s %.1f", n ? ", " : " (", phaseName((Phase)p),
+                                  m->phase_s[p]);
+    /* the rest of elapsed_s only when it is worth a reader's attention */
+    double other = snapshotPhaseOther(m);
+    if (n && n < sizeof split && other >= 0.1 && other >= 0.02 * m->elapsed_s)
+        n += (size_t)snprintf(split + n, sizeof split - n, ", other %.1f", other);
+    if (n && n < sizeof split) snprintf(split + n, sizeof split - n, ")");
+    fprintf(fp, "%s: done, %lld tokens, %.1f s%s, %.0f tokens/s\n", m->name, (long long)m->tokens_done, m->elapsed_s,
+            split, m->tokens_per_s);
 }
 
 static void drawBar(const ModelSnapshot *m)

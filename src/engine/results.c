@@ -136,6 +136,13 @@ static void add(json_t *a, json_t *v, int *bad)
     if (!v || json_array_append_new(a, v)) *bad = 1;
 }
 
+/* A phase's key in metrics.json and run.yaml: "load_s", ... */
+static const char *phaseKey(Phase p)
+{
+    static const char *const keys[PHASE_COUNT] = {"load_s", "tokenize_s", "forward_s", "covariance_s", "spectra_s"};
+    return keys[p];
+}
+
 static json_t *modelJson(const ModelSnapshot *m, int *bad)
 {
     json_t *o = json_object();
@@ -152,6 +159,15 @@ static json_t *modelJson(const ModelSnapshot *m, int *bad)
     put(o, "tokens_target", json_integer(m->tokens_target), bad);
     put(o, "tokens_per_s", jnum(m->tokens_per_s), bad);
     put(o, "elapsed_s", jnum(m->elapsed_s), bad);
+    if (m->phases) {
+        json_t *ph = json_object();
+        if (!ph) return *bad = 1, o;
+        for (int p = 0; p < PHASE_COUNT; p++)
+            if (m->phases & PHASE_BIT(p)) put(ph, phaseKey((Phase)p), jnum(m->phase_s[p]), bad);
+        put(ph, "other_s", jnum(snapshotPhaseOther(m)), bad);
+        put(o, "phases", ph, bad);
+        if (m->phases & PHASE_BIT(PHASE_SPECTRA)) put(o, "refresh_s", jnum(m->refresh_s), bad);
+    }
     put(o, "error", jstr(m->error), bad);
     return o;
 }
@@ -403,6 +419,14 @@ static int yMap(Yb *y)
     return id;
 }
 
+/* A short mapping on one line: {a: 1, b: 2}. */
+static int yFlowMap(Yb *y)
+{
+    int id = yaml_document_add_mapping(&y->doc, NULL, YAML_FLOW_MAPPING_STYLE);
+    if (!id) y->bad = 1;
+    return id;
+}
+
 static int ySeq(Yb *y, int flow)
 {
     int id = yaml_document_add_sequence(&y->doc, NULL, flow ? YAML_FLOW_SEQUENCE_STYLE : YAML_BLOCK_SEQUENCE_STYLE);
@@ -534,6 +558,14 @@ static int writeRunYaml(const Snapshot *s, const Config *cfg, const char *dir, c
         ySet(&y, o, "tokens_target", yInt(&y, m->tokens_target));
         ySet(&y, o, "elapsed_s", yNum(&y, "%.3f", m->elapsed_s));
         ySet(&y, o, "tokens_per_s", yNum(&y, "%.1f", m->tokens_per_s));
+        if (m->phases) {
+            int ph = yFlowMap(&y);
+            for (int p = 0; p < PHASE_COUNT; p++)
+                if (m->phases & PHASE_BIT(p)) ySet(&y, ph, phaseKey((Phase)p), yNum(&y, "%.3f", m->phase_s[p]));
+            ySet(&y, ph, "other_s", yNum(&y, "%.3f", snapshotPhaseOther(m)));
+            ySet(&y, o, "phases", ph);
+            if (m->phases & PHASE_BIT(PHASE_SPECTRA)) ySet(&y, o, "refresh_s", yNum(&y, "%.3f", m->refresh_s));
+        }
         if (m->error) ySet(&y, o, "error", yQuoted(&y, m->error));
         yPush(&y, models, o);
         total += m->tokens_done;
@@ -658,6 +690,29 @@ static unsigned warningsFromString(const char *s, int64_t *nonfinite)
     return bits;
 }
 
+/* A model's phases and refresh_s, when the run wrote them (older results have
+ * none). other_s is not read: it is what elapsed_s leaves. */
+static int loadPhases(Loader *l, json_t *o, ModelSnapshot *m, int index)
+{
+    json_t *ph = json_object_get(o, "phases");
+    if (!ph || json_is_null(ph)) return 0;
+    if (!json_is_object(ph)) return bad(l, "\"phases\" is not an object", index);
+    for (int p = 0; p < PHASE_COUNT; p++) {
+        json_t *v = json_object_get(ph, phaseKey((Phase)p));
+        if (!v || json_is_null(v)) continue;
+        if (!json_is_number(v) || !(json_number_value(v) >= 0)) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "\"phases\".\"%s\" is not a number of seconds", phaseKey((Phase)p));
+            return bad(l, msg, index);
+        }
+        m->phase_s[p] = json_number_value(v);
+        m->phases |= PHASE_BIT(p);
+    }
+    json_t *rs = json_object_get(o, "refresh_s");
+    if (json_is_number(rs)) m->refresh_s = json_number_value(rs);
+    return 0;
+}
+
 static int loadModels(Loader *l, json_t *arr, Snapshot *s)
 {
     size_t n = json_array_size(arr);
@@ -689,6 +744,7 @@ static int loadModels(Loader *l, json_t *arr, Snapshot *s)
             getI64(l, o, "tokens_target", 0, INT64_MAX, &m->tokens_target, (int)i) ||
             getNum(l, o, "tokens_per_s", &m->tokens_per_s, (int)i) || getNum(l, o, "elapsed_s", &m->elapsed_s, (int)i))
             return -1;
+        if (loadPhases(l, o, m, (int)i)) return -1;
         if (m->status == MODEL_FAILED) m->error_code = EXIT_RUNTIME;
         for (size_t j = 0; j < i; j++)
             if (!strcmp(s->models[j].name, m->name)) return bad(l, "a model name appears twice", (int)i);

@@ -14,6 +14,7 @@
 #include "ffnscope/error.h"
 #include "ffnscope/model.h"
 #include "ffnscope/site.h"
+#include "ffnscope/snapshot.h"
 
 typedef struct Worker Worker;
 
@@ -42,10 +43,19 @@ typedef struct ModelRun {
     double t_start;            /* monotonic seconds, pauses moved forward */
     double t_refresh;          /* seconds spent on budgeted refreshes */
     int64_t tokens_before;     /* tokens run in earlier passes (for tokens/s) */
+    double phase_s[PHASE_COUNT]; /* seconds per phase so far (snapshot.h), t_refresh included */
+    unsigned phases;           /* PHASE_BIT of the phases timed */
 } ModelRun;
 
 /* What a source returns besides 0 (finished) and -1 (failed, err filled). */
 enum { RUN_QUIT = 1, RUN_RESTART = 2 };
+
+/* Monotonic seconds, the clock of every time the worker keeps. */
+double runNow(void);
+
+/* Charges `seconds` of wall time to phase p of the running model (README
+ * "Results"); the next snapshot shows it. */
+void runPhaseAdd(ModelRun *r, Phase p, double seconds);
 
 /* Sets the model's description in the snapshot (any argument may be NULL/0
  * to keep what is there). */

@@ -164,6 +164,22 @@ double snapshotDeltaBeta(const Snapshot *s, const char *family, Site site)
     return soft->fit.beta - hard->fit.beta;
 }
 
+double snapshotPhaseOther(const ModelSnapshot *m)
+{
+    if (!m->phases) return NAN;
+    double left = m->elapsed_s;
+    for (int p = 0; p < PHASE_COUNT; p++)
+        if (m->phases & PHASE_BIT(p)) left -= m->phase_s[p];
+    /* the phases are timed inside elapsed_s: below 0 is clock rounding */
+    return left > 0 ? left : 0;
+}
+
+const char *phaseName(Phase p)
+{
+    static const char *const names[PHASE_COUNT] = {"load", "tokenize", "forward", "covariance", "spectra"};
+    return p >= 0 && p < PHASE_COUNT ? names[p] : "unknown";
+}
+
 const char *modelStatusName(ModelStatus st)
 {
     switch (st) {

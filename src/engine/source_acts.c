@@ -9,7 +9,10 @@
  * layer, those without one are skipped. Every row of each selected tensor is
  * used (corpus.tokens applies to model sources only). The tensors are read
  * side by side in chunks of rows, so all layers advance together, as in a
- * model capture, and memory stays independent of the number of rows. */
+ * model capture, and memory stays independent of the number of rows.
+ *
+ * Phases (README "Results"): opening the file and reading its rows are the
+ * load, the accumulator updates the covariance; nothing is tokenized or run. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,7 +26,10 @@ int runActivations(ModelRun *r, Error *err)
     const char *path = r->entry->path;
     const Config *cfg = r->cfg;
     ActFile *f;
-    if (actFileOpen(path, &f, err)) return -1;
+    double t_open = runNow();
+    int opened = actFileOpen(path, &f, err);
+    runPhaseAdd(r, PHASE_LOAD, runNow() - t_open);
+    if (opened) return -1;
     int n = actFileCount(f), rc = -1;
     int *idx = calloc((size_t)(n ? n : 1), sizeof *idx);
     int *layers = calloc((size_t)(n ? n : 1), sizeof *layers);
@@ -85,9 +91,13 @@ int runActivations(ModelRun *r, Error *err)
             if (row0 >= t->rows) continue;
             int64_t nr = t->rows - row0 < chunk ? t->rows - row0 : chunk;
             Stream *s = runStream(r, (CaptureKey){layers[j], sites[j], CAPTURE_DENSE});
-            if (actFileRead(f, idx[j], row0, nr, buf, err) ||
-                covaccAddF32(s->acc, buf, (size_t)nr, (size_t)t->width, err))
-                goto out;
+            double t0 = runNow();
+            int failed = actFileRead(f, idx[j], row0, nr, buf, err);
+            double t1 = runNow();
+            failed = failed || covaccAddF32(s->acc, buf, (size_t)nr, (size_t)t->width, err);
+            runPhaseAdd(r, PHASE_LOAD, t1 - t0);
+            runPhaseAdd(r, PHASE_COVARIANCE, runNow() - t1);
+            if (failed) goto out;
             if (runInterrupted(r)) break;
         }
         int64_t done = row0 + chunk < max_rows ? row0 + chunk : max_rows;

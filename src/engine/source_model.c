@@ -36,11 +36,16 @@
 
 typedef struct Hook {
     ModelRun *run;
+    double seconds;   /* inside the hook since the last forwardDone */
 } Hook;
 
+/* The hook updates the accumulators, which only the worker thread may touch:
+ * the forward pass calls it on the thread that called modelForward, between
+ * its parallel kernels, so its clock needs no lock either. */
 static int captureHook(void *ctx, CaptureKey key, const float *acts, size_t rows, int width, Error *err)
 {
-    ModelRun *r = ((Hook *)ctx)->run;
+    Hook *h = ctx;
+    ModelRun *r = h->run;
     /* a quit or a restart of this model stops the forward pass at the next layer */
     if (runInterrupted(r)) return errorSet(err, EXIT_RUNTIME, "interrupted");
     Stream *s = runStream(r, key);
@@ -48,7 +53,20 @@ static int captureHook(void *ctx, CaptureKey key, const float *acts, size_t rows
     if (width != s->width)
         return errorSet(err, EXIT_RUNTIME, "%s: layer %d %s has width %d, expected %d", r->entry->path, key.layer,
                         siteName(key.site), width, s->width);
-    return covaccAddF32(s->acc, acts, rows, (size_t)width, err);
+    double t = runNow();
+    int rc = covaccAddF32(s->acc, acts, rows, (size_t)width, err);
+    h->seconds += runNow() - t;
+    return rc;
+}
+
+/* A batch's forward pass began at t0: the hook's share is the covariance's,
+ * the rest the forward pass's. */
+static void forwardDone(ModelRun *r, Hook *h, double t0)
+{
+    double wall = runNow() - t0;
+    runPhaseAdd(r, PHASE_COVARIANCE, h->seconds);
+    runPhaseAdd(r, PHASE_FORWARD, wall > h->seconds ? wall - h->seconds : 0);
+    h->seconds = 0;
 }
 
 /* Sequences s0 .. s0+b-1 of the token stream into batch [b, seq_len]. */
@@ -120,6 +138,7 @@ int runCheckpoint(ModelRun *r, Error *err)
     Plan plan = {0};
     float *states = NULL;   /* hidden states at the group boundary, [n_seq * seq_len, d] */
     int spill_fd = -1;
+    double t_load = runNow();
 
     /* the plan from the header alone: a model that cannot fit is refused unloaded */
     ModelOptions peek = opt;
@@ -155,6 +174,8 @@ int runCheckpoint(ModelRun *r, Error *err)
         errorSet(err, EXIT_INPUT, "%s: no tokenizer found (add 'tokenizer:' to the model entry)", e->path);
         goto out;
     }
+    double t_tokenize = runNow();
+    runPhaseAdd(r, PHASE_LOAD, t_tokenize - t_load);
     const char *text;
     size_t text_len;
     if (runCorpus(r, &text, &text_len, err)) goto out;
@@ -176,6 +197,7 @@ int runCheckpoint(ModelRun *r, Error *err)
                  why ? ": " : "", why ? why : "");
         goto out;
     }
+    runPhaseAdd(r, PHASE_TOKENIZE, runNow() - t_tokenize);
 
     int seq_len = cfg->corpus.seq_len;
     if (info->context > 0 && seq_len > info->context) seq_len = info->context;
@@ -229,11 +251,14 @@ int runCheckpoint(ModelRun *r, Error *err)
     if (plan.passes <= 1) {
         if (runDeclareKeys(r, n, keys, widths, n_seq * seq_len, err) || runOpenGroup(r, 1, 1, 0, INT32_MAX, err))
             goto out;
-        Hook hook = {r};
+        Hook hook = {r, 0};
         for (int64_t s0 = 0; s0 < n_seq; s0 += cfg->corpus.batch) {
             int b = (int)(n_seq - s0 < cfg->corpus.batch ? n_seq - s0 : cfg->corpus.batch);
+            double t0 = runNow();
             fillBatch(batch, ids, s0, b, seq_len, per_seq, bos);
-            if (modelForward(m, batch, b, seq_len, mask, captureHook, &hook, err)) {
+            int failed = modelForward(m, batch, b, seq_len, mask, captureHook, &hook, err);
+            forwardDone(r, &hook, t0);
+            if (failed) {
                 rc = stopped(r, s0 * seq_len);
                 goto out;
             }
@@ -261,7 +286,7 @@ int runCheckpoint(ModelRun *r, Error *err)
         errorNoMem(err, e->path);
         goto out;
     }
-    Hook hook = {r};
+    Hook hook = {r, 0};
     for (int g = 0; g < plan.passes; g++) {
         const PlanGroup *grp = &plan.groups[g];
         int more = g + 1 < plan.passes;
@@ -272,6 +297,8 @@ int runCheckpoint(ModelRun *r, Error *err)
             size_t bytes = (size_t)b * (size_t)seq_len * per_token;
             float *x = spill_fd >= 0 ? states : states + off * d;
             int failed = 0;
+            /* the hidden states' trips to and from their file count as the forward pass's */
+            double t0 = runNow();
             if (g == 0) {
                 fillBatch(batch, ids, s0, b, seq_len, per_seq, bos);
                 failed = modelEmbed(m, batch, b, seq_len, x, err);
@@ -283,6 +310,7 @@ int runCheckpoint(ModelRun *r, Error *err)
                                             captureHook, &hook, err);
             if (!failed && more && spill_fd >= 0)
                 failed = spillIo(spill_fd, x, bytes, (off_t)(off * per_token), 1, err);
+            forwardDone(r, &hook, t0);
             if (failed) {
                 rc = stopped(r, s0 * seq_len);
                 goto out;

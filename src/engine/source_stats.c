@@ -6,7 +6,8 @@
  * config selects (capture.layers, capture.sites) is loaded into its stream,
  * one at a time, and the worker's final refresh computes the spectra. Family,
  * width and layer count come from the file's metadata, so statistics captured
- * elsewhere (tools/capture_torch.py) join their family's scaling fit. */
+ * elsewhere (tools/capture_torch.py) join their family's scaling fit.
+ * Opening and loading the statistics is the load phase (README "Results"). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@ int runStats(ModelRun *r, Error *err)
     const char *path = r->entry->path;
     const Config *cfg = r->cfg;
     StatsFile *f;
+    double t_load = runNow();
     if (statsOpen(path, &f, err)) return -1;
     const StatsMeta *meta = statsMeta(f);
     int n = statsCount(f), sel = 0, rc = -1;
@@ -54,6 +56,7 @@ int runStats(ModelRun *r, Error *err)
         if (statsLoad(f, idx[j], s->acc, err)) goto out;
         if (runInterrupted(r)) break;
     }
+    runPhaseAdd(r, PHASE_LOAD, runNow() - t_load);
     int p = runProgress(r, rows, err);
     rc = p ? p : 0;
 out:

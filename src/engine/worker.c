@@ -103,6 +103,8 @@ static void updateTimes(Worker *w, ModelRun *r)
         m->tokens_per_s =
             m->elapsed_s > 0 ? (double)(r->tokens_before + r->tokens_done) / passes / m->elapsed_s : 0;
         m->refresh_s = r->t_refresh;
+        memcpy(m->phase_s, r->phase_s, sizeof m->phase_s);
+        m->phases = r->phases;
     }
 }
 
@@ -280,6 +282,9 @@ static void clearModel(ModelSnapshot *m)
     m->plan_peak = 0;
     free(m->plan);
     m->plan = NULL;
+    memset(m->phase_s, 0, sizeof m->phase_s);
+    m->phases = 0;
+    m->refresh_s = 0;
 }
 
 /* Applies one command. Returns RUN_QUIT, RUN_RESTART (for the running model)
@@ -457,7 +462,9 @@ static int refreshDue(ModelRun *r, Error *err)
         }
         double t = now();
         if (refreshStream(r, i, err)) return -1;
-        r->t_refresh += now() - t;
+        double spent = now() - t;
+        r->t_refresh += spent;
+        runPhaseAdd(r, PHASE_SPECTRA, spent);
         done++;
         if (k >= 0) r->rr = (i + 1) % r->n_streams;
         /* publish each layer as it is ready: the focused one shows first */
@@ -468,6 +475,14 @@ static int refreshDue(ModelRun *r, Error *err)
 }
 
 /* ---- what the sources call ---- */
+
+double runNow(void) { return now(); }
+
+void runPhaseAdd(ModelRun *r, Phase p, double seconds)
+{
+    r->phase_s[p] += seconds;
+    r->phases |= PHASE_BIT(p);
+}
 
 void runDescribe(ModelRun *r, const char *family, const char *format, int width, int n_layers)
 {
@@ -742,6 +757,7 @@ static void *finalSolver(void *arg)
 
 static int finalRefresh(ModelRun *r, Error *err)
 {
+    double t0 = now();
     FinalSolve f = {.r = r};
     atomic_init(&f.next, 0);
     pthread_mutex_init(&f.mu, NULL);
@@ -760,8 +776,12 @@ static int finalRefresh(ModelRun *r, Error *err)
         *err = f.err;
         return -1;
     }
-    if (atomic_load(&r->w->interrupt)) rc = pollCommands(r->w, r);
-    else computeOverlaps(r);
+    if (atomic_load(&r->w->interrupt)) {
+        rc = pollCommands(r->w, r);
+    } else {
+        computeOverlaps(r);
+        runPhaseAdd(r, PHASE_SPECTRA, now() - t0);
+    }
     return rc;
 }
 

@@ -12,6 +12,7 @@
 #include "ffnscope/results.h"
 #include "ffnscope/snapshot.h"
 #include "testutil.h"
+#include "util/fileio.h"
 
 static char dir[256];
 
@@ -76,6 +77,16 @@ static Snapshot *fixture(void)
     addModel(s, "odd,name \"q\"", "gpt2", 512, 1, MODEL_DONE);
     addModel(s, "llama-w96", "llama", 96, 3, MODEL_DONE);
     addModel(s, "broken", "llama", 0, 0, MODEL_FAILED);
+    /* a checkpoint's phases, an activation file's (no tokenizing, no forward pass), and none */
+    ModelSnapshot *ck = &s->models[0], *acts = &s->models[4];
+    const double split[PHASE_COUNT] = {0.125, 0.0625, 3.1, 1.0 / 3, 2.5e-4};
+    for (int p = 0; p < PHASE_COUNT; p++) ck->phase_s[p] = split[p];
+    ck->phases = PHASE_BIT(PHASE_COUNT) - 1;
+    ck->refresh_s = 1e-4;
+    acts->phase_s[PHASE_LOAD] = 0.5;
+    acts->phase_s[PHASE_COVARIANCE] = 2.75;
+    acts->phase_s[PHASE_SPECTRA] = 0.25;
+    acts->phases = PHASE_BIT(PHASE_LOAD) | PHASE_BIT(PHASE_COVARIANCE) | PHASE_BIT(PHASE_SPECTRA);
     cr_assert(snapshotComputeFits(s) == 0);
     return s;
 }
@@ -134,6 +145,10 @@ Test(results, write_then_load_round_trip)
         cr_assert_eq(a->n_layers, b->n_layers);
         cr_assert_eq(a->tokens_done, b->tokens_done);
         cr_assert(a->tokens_per_s == b->tokens_per_s && a->elapsed_s == b->elapsed_s);
+        cr_assert_eq(a->phases, b->phases, "%s: phases %#x, read back %#x", a->name, a->phases, b->phases);
+        for (int p = 0; p < PHASE_COUNT; p++)
+            if (a->phases & PHASE_BIT(p)) cr_assert(a->phase_s[p] == b->phase_s[p], "%s %s", a->name, phaseName(p));
+        cr_assert(a->refresh_s == b->refresh_s);
         if (a->status == MODEL_FAILED) {
             cr_assert_str_eq(a->error, b->error);
             cr_assert_eq(b->n_rows, 0);
@@ -205,6 +220,69 @@ Test(results, exact_headers_and_quoting)
     cr_assert(strstr(buf, "\ngpt2,pre,hard_rank,4,"));
     cr_assert(strstr(buf, "\nllama,post,soft_rank,1,,,,,\n"), "an invalid fit has empty values:\n%s", buf);
     snapshotRelease(s);
+}
+
+static char *readText(const char *path)
+{
+    char *data;
+    size_t len;
+    Error err = {0};
+    return fileReadAll(path, &data, &len, &err) ? NULL : data;
+}
+
+/* Replaces the first `from` of a results file with `to`. */
+static void editFile(const char *name, const char *from, const char *to)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    char *text = readText(p);
+    cr_assert(text, "no %s", p);
+    char *at = strstr(text, from);
+    cr_assert(at, "%s has no %s", p, from);
+    FILE *fp = fopen(p, "w");
+    cr_assert(fp);
+    fprintf(fp, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    fclose(fp);
+    free(text);
+}
+
+Test(results, phases_written_and_optional)
+{
+    Snapshot *s = fixture();
+    Error err = {0};
+    cr_assert(resultsWrite(s, NULL, dir, &err) == 0, "%s", err.msg);
+    snapshotRelease(s);
+    char p[512];
+    snprintf(p, sizeof p, "%s/run.yaml", dir);
+    char *yaml = readText(p);
+    cr_assert(yaml);
+    /* other_s: elapsed 6.625 less the phases */
+    cr_assert(strstr(yaml, "phases: {load_s: 0.125, tokenize_s: 0.062, forward_s: 3.100, covariance_s: 0.333, "
+                           "spectra_s: 0.000, other_s: 3.004}"), "%s", yaml);
+    cr_assert(strstr(yaml, "phases: {load_s: 0.500, covariance_s: 2.750, spectra_s: 0.250, other_s: 3.125}"), "%s",
+              yaml);
+    free(yaml);
+
+    /* results from before phases, or with keys this version does not know, still load */
+    editFile("metrics.json", "\"phases\"", "\"phases_of_another_version\"");
+    editFile("metrics.json", "\"load_s\"", "\"warmup_s\": 1, \"load_s\"");
+    Snapshot *t;
+    cr_assert(resultsLoad(dir, &t, &err) == 0, "%s", err.msg);
+    const ModelSnapshot *ck = &t->models[snapshotFindModel(t, "gpt2-w64")];
+    const ModelSnapshot *acts = &t->models[snapshotFindModel(t, "llama-w96")];
+    cr_assert_eq(ck->phases, 0);
+    cr_assert(isnan(snapshotPhaseOther(ck)));
+    cr_assert_eq(acts->phases, PHASE_BIT(PHASE_LOAD) | PHASE_BIT(PHASE_COVARIANCE) | PHASE_BIT(PHASE_SPECTRA));
+    cr_assert(acts->phase_s[PHASE_COVARIANCE] == 2.75 && snapshotPhaseOther(acts) == 3.125);
+    snapshotRelease(t);
+
+    /* phases of the wrong type are an input error naming the file */
+    editFile("metrics.json", "\"covariance_s\": 2.75", "\"covariance_s\": \"slow\"");
+    t = NULL;
+    cr_assert(resultsLoad(dir, &t, &err) == -1);
+    cr_assert_null(t);
+    cr_assert_eq(err.code, EXIT_INPUT);
+    cr_assert(strstr(err.msg, "metrics.json: \"phases\".\"covariance_s\" is not a number of seconds"), "%s", err.msg);
 }
 
 Test(results, load_errors_name_the_file)
