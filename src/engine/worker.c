@@ -573,6 +573,9 @@ int runOpenGroup(ModelRun *r, int pass, int passes, int first, int last, Error *
         s->refreshed_count = 0;
         s->due = 0;
     }
+    /* the last pass's tokens join the earlier passes' only now, so that
+     * between passes they are not counted twice in the rate */
+    r->tokens_before += r->tokens_done;
     r->tokens_done = 0;
     r->next_refresh_at = r->cfg->refresh_tokens;
     m->pass = pass;
@@ -797,7 +800,6 @@ int runCloseGroup(ModelRun *r, Error *err)
         r->streams[i].vecs = NULL;
         r->streams[i].n_vecs = 0;
     }
-    r->tokens_before += r->tokens_done;
     publish(r->w, r);
     return 0;
 }

@@ -6,9 +6,9 @@ d_model, so that one captured layer's covariance costs about as much as the whol
 runs twice on the same tokens: capturing only its last layer (every layer still runs) and
 capturing all of them. In each run the finished line, metrics.json and run.yaml must carry the
 phases, none negative, their sum within elapsed_s and at least half of it, other_s the rest.
-Covariance time must grow with the captured layers while forward time does not: a forward time
-that kept the capture hook's time would grow with them too. Each case runs twice and the faster
-run counts, so that a busy machine does not decide. An activation file and the run's saved
+Covariance time must grow with the captured layers while forward time does not: the ratio
+forward/covariance, which a busy machine changes little, must fall well below what a forward time
+that kept the capture hook's time would give. Each case runs twice and the faster run counts. An activation file and the run's saved
 statistics as sources report only their phases (no tokenizing, no forward pass). The results
 load back (`render`, `report`) with the phases and, once the phase keys are removed from
 metrics.json and run.yaml (results of an older version), without them.
@@ -134,10 +134,14 @@ def main():
         print("%s: %s" % (case, ", ".join("%s %.3f" % (k, v) for k, v in sorted(split[case].items()))))
     one, four = split["last"], split["all"]
     if one and four:
-        check(four["covariance_s"] > 2.0 * one["covariance_s"],
-              "covariance: %.3f s for 4 layers, %.3f s for 1" % (four["covariance_s"], one["covariance_s"]))
-        check(four["forward_s"] < 1.6 * one["forward_s"] + 0.05,
-              "forward: %.3f s capturing 4 layers, %.3f s capturing 1" % (four["forward_s"], one["forward_s"]))
+        # Ratios within one run, which a busy machine slows alike: forward/covariance falls about 4x
+        # from one captured layer to four (the same forward, four times the updates); had forward kept
+        # the hook's time it would fall by well under 2x (forward ~ covariance for one layer here).
+        r1 = one["forward_s"] / max(one["covariance_s"], 1e-9)
+        r4 = four["forward_s"] / max(four["covariance_s"], 1e-9)
+        check(r4 < 0.6 * r1, "forward/covariance: %.3f capturing 4 layers, %.3f capturing 1 (forward %.3f and "
+              "%.3f s, covariance %.3f and %.3f s)" % (r4, r1, four["forward_s"], one["forward_s"],
+                                                       four["covariance_s"], one["covariance_s"]))
 
     # other sources: an activation file, and the statistics the run saved
     acts = rng.standard_normal((20000, 256)).astype(np.float32)   # long enough that a stall is noise
