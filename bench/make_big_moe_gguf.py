@@ -9,7 +9,7 @@ std 1/sqrt(d)), quantized and appended. The tokenizer is the demo's (models/toke
 a subset of the vocabulary), embedded as tokenizer.ggml.*.
 
 usage: make_big_moe_gguf.py OUT.gguf [--arch olmoe|qwen3moe] [--d 2048] [--layers 16] [--heads 16]
-       [--kv-heads 16] [--experts 64] [--top-k 8] [--expert-ffn 1024] [--vocab 50304] [--type Q8_0|F16]
+       [--kv-heads 16] [--experts 64] [--top-k 8] [--expert-ffn 1024] [--vocab 50304] [--type Q8_0|Q4_K|...]
        [--sparse]
 
 --sparse leaves every tensor's data a hole of zeros (a valid file of the full size that takes no disk
@@ -28,15 +28,18 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 import export_formats as ef  # noqa: E402
+import ggml_quant  # noqa: E402
 
-BLOCK = {"F32": (1, 4), "F16": (1, 2), "Q8_0": (32, 34)}
+# values per block, bytes per block
+BLOCK = {"F32": (1, 4), "F16": (1, 2)}
+BLOCK.update({name: (spec[1], spec[2]) for name, spec in ggml_quant.TYPES.items()})
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("out")
     p.add_argument("--arch", default="olmoe", choices=("olmoe", "qwen3moe"))
-    p.add_argument("--type", default="Q8_0", choices=("Q8_0", "F16"))
+    p.add_argument("--type", default="Q8_0", choices=sorted(BLOCK))
     p.add_argument("--sparse", action="store_true")
     for k, v in (("d", 2048), ("layers", 16), ("heads", 16), ("kv-heads", 16), ("experts", 64), ("top-k", 8),
                  ("expert-ffn", 1024), ("vocab", 50304), ("context", 4096), ("head-dim", 0)):
@@ -70,7 +73,7 @@ def main():
     if a.arch == "qwen3moe":
         kvs += [(k("expert_feed_forward_length"), "u32", a.expert_ffn), (k("attention.key_length"), "u32", hd),
                 (k("attention.value_length"), "u32", hd)]
-    if a.type == "Q8_0":
+    if BLOCK[a.type][0] > 1:
         kvs.append(("general.quantization_version", "u32", 2))
     with open(os.path.join(ROOT, "models", "tokenizer.json"), encoding="utf-8") as f:
         kvs += ef.gguf_tokenizer_kvs(json.load(f), True)

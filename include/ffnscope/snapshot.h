@@ -132,6 +132,10 @@ int snapshotComputeFits(Snapshot *s);
  * (snapshotRowInPoint), since the shared expert and the dense layers have
  * other widths; a dense model counts every row. */
 int snapshotModelRouted(const ModelSnapshot *m);
+/* The width a model is shown and placed at: its routed experts' for a
+ * mixture-of-experts model (as in its scaling point), else its FFN width
+ * (0 when not known yet). */
+int snapshotModelWidth(const ModelSnapshot *m);
 int snapshotRowInPoint(const LayerSnapshot *r, int model_routed);
 /* A model's point for (site, rank) (README "What it measures"): its FFN
  * width, or a mixture-of-experts model's expert width, and the median rank

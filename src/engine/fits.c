@@ -28,6 +28,15 @@ int snapshotModelRouted(const ModelSnapshot *m)
     return 0;
 }
 
+int snapshotModelWidth(const ModelSnapshot *m)
+{
+    for (int i = 0; i < m->n_rows; i++) {
+        const LayerSnapshot *r = &m->rows[i];
+        if (r->routed && r->expert >= 0) return r->width > 0 ? r->width : r->metrics.width;
+    }
+    return m->width;
+}
+
 int snapshotRowInPoint(const LayerSnapshot *r, int model_routed)
 {
     return !model_routed || (r->routed && r->expert >= 0);

@@ -63,7 +63,8 @@ int figDepth(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
         for (int k = 0; k < n_fams && fam[i] < 0; k++)
             if (!strcmp(fams[k], m->family)) fam[i] = k;
         if (fam[i] < 0) fams[fam[i] = n_fams++] = m->family;
-        if (m->width > 0) scale.lo = fmin(scale.lo, m->width), scale.hi = fmax(scale.hi, m->width);
+        int w = snapshotModelWidth(m);
+        if (w > 0) scale.lo = fmin(scale.lo, w), scale.hi = fmax(scale.hi, w);
     }
     if (!n_lines) {
         errorSet(err, EXIT_INPUT, "%s: no value of %s at site %s for the chosen models and layers",
@@ -102,7 +103,8 @@ int figDepth(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
     for (int i = 0; i < nm; i++) {
         if (!sel[i]) continue;
         const ModelSnapshot *m = &s->models[i];
-        Color col = figLineColor(&f->style, axisMap(&unit, m->width > 0 ? m->width : scale.lo));
+        int w = snapshotModelWidth(m);
+        Color col = figLineColor(&f->style, axisMap(&unit, w > 0 ? w : scale.lo));
         int first = 1;
         for (int j = 0; j < m->n_rows; j++) {
             double v;

@@ -157,7 +157,7 @@ static void modelTable(FILE *fp, const Snapshot *s)
             fputs("</td><td class=\"t\">", fp);
             esc(fp, m->family);
             fprintf(fp, "</td><td class=\"t\">%s</td>", siteName((Site)site));
-            num(fp, m->width, "%.0f");
+            num(fp, snapshotModelWidth(m), "%.0f");
             num(fp, layers, "%.0f");
             num(fp, (double)m->tokens_done, "%.0f");
             for (size_t c = 0; c < sizeof cols / sizeof *cols; c++) num(fp, modelMedian(m, (Site)site, cols[c]), fmt[c]);

@@ -31,6 +31,9 @@ void figDash(Fig *f, int family)
 }
 
 /* λ at a fractional index (1-based), interpolated on the log-log line between neighbours. */
+/* A curve's FFN width: an expert's own, else its model's. */
+static double rowWidth(const Curve *c) { return c->r->width > 0 ? c->r->width : c->m->width; }
+
 static double eigenAt(const LayerSnapshot *r, int n, double idx)
 {
     if (idx <= 1) return r->eigen[0];
@@ -107,7 +110,7 @@ int figSpectrum(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
         fr.x.hi = fmax(fr.x.hi, cv[i].n);
         fr.y.hi = fmax(fr.y.hi, cv[i].r->eigen[0]);
         fr.y.lo = fmin(fr.y.lo, cv[i].r->eigen[cv[i].n - 1]);
-        double v = one_model ? cv[i].r->layer : cv[i].m->width;
+        double v = one_model ? cv[i].r->layer : rowWidth(&cv[i]);
         scale.lo = fmin(scale.lo, v), scale.hi = fmax(scale.hi, v);
     }
     if (fr.x.hi <= 1) fr.x.hi = 2;
@@ -156,7 +159,7 @@ int figSpectrum(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
     sc.p0 = 0, sc.p1 = 1;
     for (int i = 0; i < nc; i++) {
         const Curve *c = &cv[i];
-        Color col = figLineColor(&f->style, axisMap(&sc, one_model ? c->r->layer : c->m->width));
+        Color col = figLineColor(&f->style, axisMap(&sc, one_model ? c->r->layer : rowWidth(c)));
         for (int k = 0; k < c->n; k++) {
             double px = axisMap(&fr.x, k + 1), py = axisMap(&fr.y, c->r->eigen[k]);
             if (k == 0) cairo_move_to(cr, px, py);
@@ -171,7 +174,7 @@ int figSpectrum(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
     cairo_restore(cr);
     for (int i = 0; i < nc; i++) {
         const Curve *c = &cv[i];
-        Color col = figLineColor(&f->style, axisMap(&sc, one_model ? c->r->layer : c->m->width));
+        Color col = figLineColor(&f->style, axisMap(&sc, one_model ? c->r->layer : rowWidth(c)));
         double hr = c->r->metrics.hard_rank, sr = c->r->metrics.soft_rank;
         if (hr >= 1 && hr <= c->n)
             figMarker(f, axisMap(&fr.x, hr), axisMap(&fr.y, eigenAt(c->r, c->n, hr)), 1, 2.4, col, 0);

@@ -337,7 +337,7 @@ static void heatmapDraw(Canvas *c, Rect r, const Snapshot *s, const UiState *st,
             canvasText(c, cx, r.y + 1, span - 1, fam, stTitle(ctx));
         }
         Style ws = m == st->sel_model ? stSelected(ctx) : stDim(ctx);
-        snprintf(buf, sizeof buf, "%d", ms->width);
+        snprintf(buf, sizeof buf, "%d", snapshotModelWidth(ms));
         canvasText(c, cx, r.y + 2, g.cell_w > 1 ? g.cell_w - 1 : 1, buf, ws);
     }
 

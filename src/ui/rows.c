@@ -44,7 +44,7 @@ double columnValue(const ModelSnapshot *m, const LayerSnapshot *r, Column c)
     const Metrics *mt = &r->metrics;
     int have = r->n_eigen > 0;
     switch (c) {
-    case COL_WIDTH: return m->width > 0 ? m->width : (have ? mt->width : NAN);
+    case COL_WIDTH: return r->width > 0 ? r->width : m->width > 0 ? m->width : (have ? mt->width : NAN);
     case COL_LAYER: return r->layer;
     case COL_TOKENS: return have || snapshotRowCounted(r) ? (double)mt->tokens : NAN;
     case COL_HARD_RANK: return have ? mt->hard_rank : NAN;

@@ -122,7 +122,8 @@ static void drawModel(Canvas *c, Rect r, int y, const ModelSnapshot *m, int expa
     if (!selected || ctx->depth != DEPTH_NONE) st_style.fg = statusColor(ctx, m->status);
     int right = r.x + r.w - 1;
     canvasTextRight(c, right, y, 7, st_txt, st_style);
-    if (m->width > 0) snprintf(width, sizeof width, "%d", m->width);
+    int w = snapshotModelWidth(m);
+    if (w > 0) snprintf(width, sizeof width, "%d", w);
     else snprintf(width, sizeof width, "-");
     canvasTextRight(c, right - 8, y, 5, width, selected ? base : stDim(ctx));
     canvasText(c, r.x + 3, y, r.w - 3 - 14, m->name ? m->name : "?", base);

@@ -106,6 +106,13 @@ def main():
         side = [line[:28].split() for line in p.stdout.split("\n")]
         check(p.returncode == 0 and ["e3", "0", "tok"] in side and ["▾", "L2", "post", "6+shared", ("%.3f" % med)[1:]] in side
               and "no_tokens" in p.stdout, "render an expert without tokens: %r" % p.stdout[:600])
+        # an MoE model is shown at its experts' width (as its scaling point), not its dense layers'
+        ew = {r["width"] for r in rows if r["model"] == "moe-e6" and r["expert"] not in ("", "shared")}
+        dw = {r["width"] for r in rows if r["model"] == "moe-e6" and r["expert"] == ""}
+        p = run([ffn, "render", "moe", "--view", "heatmap", "--size", "120x40"], tmp)
+        shown = [w[2] for w in (line[:28].split() for line in p.stdout.split("\n")) if len(w) > 2 and w[1] == "moe-e6"]
+        check(len(ew) == 1 and dw and not dw & ew and shown == list(ew),
+              "render: moe-e6 shown at its expert width %s (dense layers %s), shown %s" % (ew, dw, shown))
         p = run([ffn, "render", "moe", "--view", "heatmap", "--experts", "--select", "moe-e128:1:post:100",
                  "--metric", "load", "--size", "120x40"], tmp)
         lines = p.stdout.split("\n")
