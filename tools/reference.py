@@ -1204,6 +1204,11 @@ def _assign(model, tensors, names, where):
     if isinstance(model, GPTNeoX) and model.config["tie_word_embeddings"]:
         params.pop("embed_out.weight", None)
     src = next(iter(where.values())) if where else "checkpoint"
+    # a tensor the model has no place for is a reference that would silently compute another model
+    unused = sorted(names[k] for k in names if k not in params)
+    if unused:
+        raise InputError("%s: tensor %s is not part of the %s reference (%d such)"
+                         % (where.get(unused[0], src), unused[0], type(model).__name__, len(unused)))
     for pname, p in params.items():
         if pname not in names:
             raise InputError("%s: missing tensor %s" % (src, pname))

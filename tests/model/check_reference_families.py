@@ -13,7 +13,8 @@ values and brute-force loops, on the random layouts of tools/make_random_model.p
     separately made q, k, v;
   - q/k norms: OLMo 2 normalises the whole projection, Qwen 3 each head, and the two differ;
   - qwen2's sliding window stays off unless use_sliding_window; Gemma 2/3 layer types and ropes;
-  - the capture sites: `post` is what the down projection reads, `pre` the gate projection output.
+  - the capture sites: `post` is what the down projection reads, `pre` the gate projection output;
+  - a checkpoint tensor the reference has no parameter for is refused, not skipped.
 usage: check_reference_families.py
 """
 import copy
@@ -307,6 +308,24 @@ def check_detection():
             check(True, "model_type %s refused (exact match only)" % mt)
 
 
+def check_unused_tensors(lay):
+    """A checkpoint tensor the reference has no parameter for is an error, never skipped: a bias
+    or a norm the reference forgot would otherwise leave it computing another model."""
+    lay.load("qwen2-moe")   # writes the checkpoint
+    d = os.path.join(lay.folder, "qwen2-moe")
+    with open(os.path.join(d, "config.json")) as f:
+        cfg = json.load(f)
+    t, where = R.load_checkpoint_tensors(d)
+    for extra in ("model.layers.0.mlp.experts.6.up_proj.weight", "model.layers.1.self_attn.o_proj.bias"):
+        t2 = dict(t)
+        t2[extra] = np.zeros((4, 4), np.float32)
+        try:
+            R.build_model(cfg).load_tensors(t2, where)
+            check(False, "an extra tensor %s is refused" % extra)
+        except R.InputError as e:
+            check(extra in str(e), "an extra tensor is refused naming it: %s" % e)
+
+
 def main():
     torch.set_num_threads(1)
     folder = tempfile.mkdtemp(prefix="ffnscope-reffam-")
@@ -322,6 +341,7 @@ def main():
         check_qwen2_window(lay)
         check_sites(lay)
         check_detection()
+        check_unused_tensors(lay)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if failures:
