@@ -252,6 +252,13 @@ static void drawLegend(Canvas *c, Rect r, int y, double lo, double hi, const UiS
 /* The experts' column labels: every one when they fit, else "e0", "e16",
  * ... at a round step (and "sh") so that no two touch; the selected one
  * highlighted when it has a label. */
+/* "e3", or "sh" for the shared expert. */
+static void expertName(int e, char *buf, size_t len)
+{
+    if (e == CAPTURE_SHARED) snprintf(buf, len, "sh");
+    else snprintf(buf, len, "e%d", e);
+}
+
 static void expertLabels(Canvas *c, Rect r, int y, const HeatGeom *g, const UiState *st, const RenderCtx *ctx)
 {
     char buf[16];
@@ -265,17 +272,27 @@ static void expertLabels(Canvas *c, Rect r, int y, const HeatGeom *g, const UiSt
     if (g->cell_w <= widest)
         for (size_t i = 0; i < sizeof steps / sizeof *steps; i++)
             if ((k = steps[i]) * g->cell_w > widest) break;
-    int free_x = INT_MIN, end = r.x + r.w;   /* the last label ("sh") may overhang the grid */
+    /* the last label ("sh") may overhang the grid, unless a ▶ marks more columns there */
+    int free_x = INT_MIN, end = g->first_col + g->visible_cols < g->n_models ? g->grid.x + g->grid.w : r.x + r.w;
+    /* thinned, the selected expert's label still shows, and the others make room for it */
+    int sel_x = INT_MAX, sel_end = INT_MAX;
+    for (int m = g->first_col; k > 1 && m < g->first_col + g->visible_cols; m++)
+        if (g->experts[m] == st->sel_expert) {
+            sel_x = g->grid.x + (m - g->first_col) * g->cell_w;
+            expertName(g->experts[m], buf, sizeof buf);
+            sel_end = sel_x + textColumns(buf);
+            if (sel_end > end) sel_x -= sel_end - end, sel_end = end;
+            canvasText(c, sel_x, y, sel_end - sel_x, buf, stSelected(ctx));
+        }
     for (int m = g->first_col; m < g->first_col + g->visible_cols; m++) {
         int e = g->experts[m], x = g->grid.x + (m - g->first_col) * g->cell_w;
         if (e >= 0 && e % k) continue;
-        if (e == CAPTURE_SHARED) snprintf(buf, sizeof buf, "sh");
-        else snprintf(buf, sizeof buf, "e%d", e);
+        expertName(e, buf, sizeof buf);
         Style ls = e == st->sel_expert ? stSelected(ctx) : stDim(ctx);
         int len = textColumns(buf);
         if (k == 1) {
             canvasText(c, x, y, g->cell_w > 1 ? g->cell_w - 1 : 1, buf, ls);
-        } else if (x >= free_x && x + len <= end) {
+        } else if (e != st->sel_expert && x >= free_x && x + len <= end && (x + len < sel_x || x > sel_end)) {
             canvasText(c, x, y, len, buf, ls);
             free_x = x + len + 1;
         }

@@ -117,11 +117,19 @@ def main():
                  "--metric", "load", "--size", "120x40"], tmp)
         lines = p.stdout.split("\n")
         idx = [int(w.strip("◀▶")[1:]) for w in (lines[3][29:].split() if len(lines) > 3 else []) if w.strip("◀▶")]
-        steps = {b - a for a, b in zip(idx, idx[1:])}
+        others = [i for i in idx if i != 100]
+        steps = {b - a for a, b in zip(others, others[1:])}
         check(p.returncode == 0 and "load · post · layers × experts of moe-e128" in p.stdout
-              and len(idx) > 5 and len(steps) == 1 and idx[0] <= 100 <= idx[-1] + min(steps) * 2
+              and len(others) > 5 and len(steps) == 1 and 100 in idx
               and "moe-e128 · L1 post e100 · load" in p.stdout,
               "render layers x experts of 128: %r" % lines[1:5])
+        # thinned labels still name the selected expert, whatever its index
+        for e in (101, 3):
+            p = run([ffn, "render", "moe", "--view", "heatmap", "--experts", "--select", "moe-e128:1:post:%d" % e,
+                     "--size", "120x40"], tmp)
+            lines = p.stdout.split("\n")
+            names = [w.strip("◀▶") for w in (lines[3][29:].split() if len(lines) > 3 else [])]
+            check(p.returncode == 0 and "e%d" % e in names, "render 128 experts, e%d selected: labels %r" % (e, names))
         # no terminal: a results directory prints its table, a config runs headless
         p = run([ffn, "results"], tmp)
         check(p.returncode == 0 and p.stdout.startswith("| model | family | width | layer |")
