@@ -12,11 +12,13 @@
     "usage: ffnscope plot RESULTS_DIR --figure scaling|spectrum|heatmap|depth [-o FILE.pdf|.svg|.png]\n"    \
     "                     [--site post|pre] [--metric NAME] [--models REGEX] [--layers all|A-B|A,B,...]\n" \
     "                     [--size WxH (inches)] [--dpi N (PNG)] [--theme paper|dark] [--experts MODEL]\n"    \
-    "                     [--help]\n"                                                                      \
+    "                     [--expert E|shared] [--help]\n"                                                  \
     "  The file type follows the extension of -o (default FIGURE.pdf in the current folder).\n"            \
     "  --size 3.4x2.6 fits one column of a two-column paper, 7x3 both.\n"                                 \
     "  --experts MODEL: the heatmap as layers x experts of that mixture-of-experts model, where\n"        \
-    "  --metric load is the tokens routed to each expert.\n"
+    "  --metric load is the tokens routed to each expert.\n"                                               \
+    "  --expert E: the spectrum figure of that expert of each routed layer; without it a routed\n"        \
+    "  layer's experts are drawn side by side when --layers names one layer.\n"
 
 #define MAX_LAYER 100000
 
@@ -78,14 +80,15 @@ static int parseColumn(const char *name)
 int cmdPlot(int argc, char **argv, Error *err)
 {
     const char *dir = NULL, *out = NULL, *figure = NULL, *site = "post", *metric = NULL, *models = NULL;
-    const char *layers = NULL, *size = NULL, *dpi = NULL, *theme = "paper", *experts = NULL;
+    const char *layers = NULL, *size = NULL, *dpi = NULL, *theme = "paper", *experts = NULL, *expert = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **opt = !strcmp(a, "--figure") ? &figure : !strcmp(a, "-o") || !strcmp(a, "--output") ? &out
                          : !strcmp(a, "--site") ? &site : !strcmp(a, "--metric") ? &metric
                          : !strcmp(a, "--models") ? &models : !strcmp(a, "--layers") ? &layers
                          : !strcmp(a, "--size") ? &size : !strcmp(a, "--dpi") ? &dpi
-                         : !strcmp(a, "--theme") ? &theme : !strcmp(a, "--experts") ? &experts : NULL;
+                         : !strcmp(a, "--theme") ? &theme : !strcmp(a, "--experts") ? &experts
+                         : !strcmp(a, "--expert") ? &expert : NULL;
         if (opt) {
             if (++i >= argc) return usage(err, "an option needs a value"), EXIT_INPUT;
             *opt = argv[i];
@@ -113,6 +116,16 @@ int cmdPlot(int argc, char **argv, Error *err)
     if (experts && fig != FIGURE_HEATMAP) return usage(err, "--experts applies to the heatmap figure"), EXIT_INPUT;
     if (experts && models) return usage(err, "--experts names one model: leave out --models"), EXIT_INPUT;
     o.experts = experts;
+    if (expert) {
+        char *end;
+        long e = strtol(expert, &end, 10);
+        if (fig != FIGURE_SPECTRUM) return usage(err, "--expert applies to the spectrum figure"), EXIT_INPUT;
+        if (!strcmp(expert, "shared")) e = CAPTURE_SHARED;
+        else if (end == expert || *end || e < 0 || e > 1000000)
+            return usage(err, "--expert is an expert's index or shared"), EXIT_INPUT;
+        o.one_expert = 1;
+        o.expert = (int)e;
+    }
     if (metric && !strcmp(metric, "load")) {
         if (!experts)
             return usage(err, "--metric load (tokens routed to each expert) needs --experts MODEL and --figure heatmap"),

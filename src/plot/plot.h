@@ -25,6 +25,9 @@ typedef struct PlotOptions {
     const char *model_name;   /* exactly this model (the dashboard's selection); NULL: any */
     const char *experts;      /* heatmap: layers x experts of this mixture-of-experts model; NULL: layers x models */
     int load;                 /* with experts: the metric is the load (tokens routed to each expert), not metric */
+    int one_expert;           /* spectrum: only `expert` of each routed layer (its index or CAPTURE_SHARED);
+                               * else dense layers, and every expert of a routed layer when one layer is chosen */
+    int expert;
     const int *layers;        /* NULL: the figure's default */
     int n_layers;
     double width_in, height_in;  /* 0: the figure's default */

@@ -51,6 +51,24 @@ static int drawn(const LayerSnapshot *r)
     return n;
 }
 
+/* Whether a row can be a curve: a dense layer's; a routed layer's chosen
+ * expert (--expert); without one, every expert of a routed layer when one
+ * layer is chosen (its experts side by side), none otherwise. */
+static int rowWanted(const PlotOptions *o, const LayerSnapshot *r)
+{
+    if (r->site != o->site || drawn(r) <= 0) return 0;
+    if (o->one_expert) return r->routed && r->expert == o->expert;
+    return !r->routed || (o->layers && o->n_layers == 1);
+}
+
+/* The colour value of a curve: by layer (one model), by expert (one layer of
+ * one model's experts), else by FFN width. */
+static double colourOf(const Curve *c, int one_model, int by_expert, int shared_at)
+{
+    if (by_expert) return c->r->expert == CAPTURE_SHARED ? shared_at : c->r->expert;
+    return one_model ? c->r->layer : rowWidth(c);
+}
+
 int figSpectrum(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
 {
     int nm = s->n_models, rc = -1, nc = 0, cap = 0;
@@ -73,10 +91,10 @@ int figSpectrum(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
         if (fam < 0) fams[fam = n_fams++] = m->family;
         /* by default: every layer of a single model, else each model's middle layer */
         int at_site = 0, k = 0;
-        for (int j = 0; j < m->n_rows; j++) at_site += m->rows[j].site == o->site && drawn(&m->rows[j]) > 0;
+        for (int j = 0; j < m->n_rows; j++) at_site += rowWanted(o, &m->rows[j]);
         for (int j = 0; j < m->n_rows; j++) {
             const LayerSnapshot *r = &m->rows[j];
-            if (r->site != o->site || drawn(r) <= 0) continue;
+            if (!rowWanted(o, r)) continue;
             int take = o->layers ? figLayerChosen(o, r->layer) : chosen == 1 || k == at_site / 2;
             k++;
             if (!take) continue;
@@ -93,12 +111,18 @@ int figSpectrum(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
         }
     }
     if (!nc) {
-        errorSet(err, EXIT_INPUT, "%s: no computed spectrum at site %s for the chosen models and layers",
-                 s->source ? s->source : "results", siteName(o->site));
+        errorSet(err, EXIT_INPUT,
+                 "%s: no computed spectrum at site %s for the chosen models and layers%s",
+                 s->source ? s->source : "results", siteName(o->site),
+                 o->one_expert ? " and expert" : " (routed layers: --expert E, or one layer with --layers L)");
         goto out;
     }
-    int one_model = 1;
+    int one_model = 1, by_expert = nc > 1 && cv[0].r->routed, shared_at = 0;
     for (int i = 1; i < nc; i++) one_model &= cv[i].m == cv[0].m;
+    for (int i = 0; i < nc; i++) {
+        by_expert &= cv[i].r->routed && cv[i].r->layer == cv[0].r->layer && cv[i].m == cv[0].m;
+        if (cv[i].r->expert + 1 > shared_at) shared_at = cv[i].r->expert + 1;   /* the shared one after the last */
+    }
 
     Frame fr = {0};
     fr.x.log = fr.y.log = 1;
@@ -110,7 +134,7 @@ int figSpectrum(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
         fr.x.hi = fmax(fr.x.hi, cv[i].n);
         fr.y.hi = fmax(fr.y.hi, cv[i].r->eigen[0]);
         fr.y.lo = fmin(fr.y.lo, cv[i].r->eigen[cv[i].n - 1]);
-        double v = one_model ? cv[i].r->layer : rowWidth(&cv[i]);
+        double v = colourOf(&cv[i], one_model, by_expert, shared_at);
         scale.lo = fmin(scale.lo, v), scale.hi = fmax(scale.hi, v);
     }
     if (fr.x.hi <= 1) fr.x.hi = 2;
@@ -159,7 +183,7 @@ int figSpectrum(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
     sc.p0 = 0, sc.p1 = 1;
     for (int i = 0; i < nc; i++) {
         const Curve *c = &cv[i];
-        Color col = figLineColor(&f->style, axisMap(&sc, one_model ? c->r->layer : rowWidth(c)));
+        Color col = figLineColor(&f->style, axisMap(&sc, colourOf(c, one_model, by_expert, shared_at)));
         for (int k = 0; k < c->n; k++) {
             double px = axisMap(&fr.x, k + 1), py = axisMap(&fr.y, c->r->eigen[k]);
             if (k == 0) cairo_move_to(cr, px, py);
@@ -174,7 +198,7 @@ int figSpectrum(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
     cairo_restore(cr);
     for (int i = 0; i < nc; i++) {
         const Curve *c = &cv[i];
-        Color col = figLineColor(&f->style, axisMap(&sc, one_model ? c->r->layer : rowWidth(c)));
+        Color col = figLineColor(&f->style, axisMap(&sc, colourOf(c, one_model, by_expert, shared_at)));
         double hr = c->r->metrics.hard_rank, sr = c->r->metrics.soft_rank;
         if (hr >= 1 && hr <= c->n)
             figMarker(f, axisMap(&fr.x, hr), axisMap(&fr.y, eigenAt(c->r, c->n, hr)), 1, 2.4, col, 0);
@@ -200,7 +224,8 @@ int figSpectrum(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
         }
         x += item_w[i];
     }
-    figColorBar(f, fr.right + 8, fr.top, BAR_W, fr.bottom, &scale, one_model ? "layer" : "FFN width D", 1);
+    figColorBar(f, fr.right + 8, fr.top, BAR_W, fr.bottom, &scale,
+                by_expert ? "expert (shared last)" : one_model ? "layer" : "FFN width D", 1);
     rc = 0;
 out:
     free(sel);

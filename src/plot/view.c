@@ -22,6 +22,8 @@ int plotExportView(const Snapshot *s, const UiState *st, const char *dir, time_t
         if (!m) return errorSet(err, EXIT_INPUT, "no model selected");
         o.model_name = m->name;
         if (!st->on_model) o.layers = &layer, o.n_layers = 1;
+        /* the expert the view shows */
+        if (!st->on_model && st->sel_expert != CAPTURE_DENSE) o.one_expert = 1, o.expert = st->sel_expert;
     } else if (o.figure == FIGURE_HEATMAP) {
         o.metric = st->heat_metric;
         /* layers x experts as the view shows it */

@@ -283,10 +283,38 @@ def check_moe(tmp):
           "moe 128 experts: %d labels, closest %.2f pt apart" % (len(xs), min(b - a for a, b in zip(xs, xs[1:])) if len(xs) > 1 else 0))
     print("moe 128 experts: %d cells, %d labels" % (len(cells), len(xs)))
 
+    # spectra of experts: --expert E at every routed layer, or every expert of the one layer --layers names
+    import npsafetensors
+    spectra, _ = npsafetensors.load(os.path.join(res, "spectra.safetensors"))
+    for args, keys in ((["--expert", "1"], ["layer0/expert1", "layer2/expert1"]),
+                       (["--layers", "0"], ["layer0/expert%s" % r["expert"] for r in e6 if r["layer"] == 0
+                                            and r["site"] == "post" and r["expert"] and r["sui"]]),
+                       (["--expert", "shared", "--layers", "2"], ["layer2/expertshared"])):
+        out = os.path.join(tmp, "moe-spectrum.svg")
+        run(res, "--figure", "spectrum", "--models", "^moe-e6$", *args, "-o", out)
+        svg = Svg(out)
+        fx, fy = svg.axis("x", True), svg.axis("y", True)
+        curves = [p for p in svg.paths if p["stroke"] and p["style"].get("stroke-width") == "0.9" and len(p["pts"]) > 5
+                  and inside(svg, *p["pts"][0])]
+        found = 0
+        for k in keys:
+            lam = spectra["moe-e6/post/" + k]
+            lam = lam[lam > 1e-12 * lam[0]]
+            a0, a1 = (fx(1), fy(lam[0])), (fx(len(lam)), fy(lam[-1]))
+            found += any(math.hypot(c["pts"][0][0] - a0[0], c["pts"][0][1] - a0[1]) < TOL and
+                         math.hypot(c["pts"][-1][0] - a1[0], c["pts"][-1][1] - a1[1]) < TOL for c in curves)
+        check(len(keys) > 0 and len(curves) == len(keys) and found == len(keys),
+              "moe spectrum %s: %d lines, %d of the %d expected spectra (%s)" % (args, len(curves), found, len(keys), keys))
+    p = run(res, "--figure", "spectrum", "--models", "^moe-e128$", "-o", os.path.join(tmp, "x.pdf"), expect=2)
+    check("--expert" in p.stderr and not os.path.exists(os.path.join(tmp, "x.pdf")),
+          "moe spectrum of an all-routed model without --expert or one layer: %r" % p.stderr)
+
     # bad input: one line, exit 2, no file
     for args, what in ((["--experts", "nothing"], "no model named 'nothing'"), (["--experts", "dense-w64"], "no experts"),
                        (["--metric", "load"], "needs --experts"), (["--experts", "moe-e6", "--models", "moe"], "--models"),
-                       (["--figure", "depth", "--experts", "moe-e6"], "heatmap figure")):
+                       (["--figure", "depth", "--experts", "moe-e6"], "heatmap figure"),
+                       (["--figure", "spectrum", "--expert", "e1"], "expert's index or shared"),
+                       (["--expert", "1"], "spectrum figure")):
         fig = [] if "--figure" in args else ["--figure", "heatmap"]
         p = run(res, *fig, *args, "-o", os.path.join(tmp, "x.pdf"), expect=2)
         lines = p.stderr.strip().splitlines()
