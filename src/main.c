@@ -19,7 +19,7 @@ static const Command commands[] = {
                "[--size COLSxROWS] [-o FILE]", cmdRender},
     {"plot", "plot RESULTS_DIR --figure scaling|spectrum|heatmap|depth [-o FILE.pdf|.svg|.png] [--site post|pre] "
              "[--metric NAME] [--models REGEX] [--layers SPEC] [--size WxH] [--dpi N] [--theme paper|dark] "
-             "[--experts MODEL]", cmdPlot},
+             "[--experts MODEL] [--expert E|shared]", cmdPlot},
     {"report", "report RESULTS_DIR [-o report.html]   one self-contained HTML page: figures, fits, models", cmdReport},
     {NULL, NULL, NULL},
 };
