@@ -70,7 +70,8 @@ static const struct {
     const char *caption;
 } figures[] = {
     {FIGURE_SCALING, 4.0, "FFN width against soft (circles) and hard rank (squares), the median over each model's "
-                          "layers; the fitted power laws with their 95% confidence bands."},
+                          "layers (a mixture-of-experts model: its expert width, the median over its routed experts); "
+                          "the fitted power laws with their 95% confidence bands."},
     {FIGURE_SPECTRUM, 3.4, "Eigenvalue spectra of each model's middle layer (every layer when the run has one model); "
                            "open markers at the hard (square) and soft rank (circle)."},
     {FIGURE_HEATMAP, 3.4, "SUI of every layer and model."},
@@ -167,7 +168,9 @@ static void modelTable(FILE *fp, const Snapshot *s)
             fputs("</td></tr>\n", fp);
         }
     }
-    fputs("</tbody></table>\n<p>Per-model values are medians over the model's layers. Click a column to sort.</p>\n", fp);
+    fputs("</tbody></table>\n<p>Per-model values are medians over the model's layers (a mixture-of-experts model: over "
+          "its routed experts, at their width). Click a column to sort.</p>\n",
+          fp);
 }
 
 int plotReport(const Snapshot *s, const char *results_dir, const char *path, Error *err)
