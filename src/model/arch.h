@@ -144,6 +144,17 @@ typedef struct TensorRole {
     int (*present)(const ArchConfig *c);    /* NULL: always */
 } TensorRole;
 
+/* Another Hugging Face name of a table row, read when the row's own name is
+ * not in the checkpoint: what transformers 5 writes ("%d" the layer). For an
+ * expert it is one 3-D tensor stacking the layer's experts, [n_experts,
+ * parts x rows, cols], part `part` of each matrix being this row's (gate and
+ * up share "gate_up_proj"). */
+typedef struct TensorAlt {
+    int global, role;           /* the TensorRole row it names again */
+    const char *hf;
+    int part, parts;
+} TensorAlt;
+
 int64_t archDim(const ArchConfig *c, Dim d);
 
 /* Conditions for TensorRole.present, shared by the families. */
@@ -168,6 +179,7 @@ typedef struct Family {
      * nested keys, and the checks. what names the source in errors. */
     int (*configure)(ArchConfig *c, const HpSource *s, Error *err);
     const TensorRole *roles;            /* ended by a row with hf NULL */
+    const TensorAlt *hf_alts;           /* NULL, or ended by a row with hf NULL */
     /* Runs layer l over f's rows; NULL: the shared decoderBlock. */
     int (*block)(struct Decoder *m, int l, struct Fwd *f, Error *err);
 } Family;

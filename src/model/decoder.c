@@ -74,6 +74,12 @@ static int buildSlots(Decoder *m, Error *err)
                     s->head_dim = c->head_dim;
                     s->layer = r->global == TR_GLOBAL ? -1 : l;
                     if (r->global == TR_EXPERT) s->expert = e;
+                    for (const TensorAlt *a = m->family->hf_alts; a && a->hf; a++)
+                        if (a->global == r->global && a->role == r->role) {
+                            snprintf(s->hf_alt, sizeof s->hf_alt, a->hf, l);
+                            s->part = a->part;
+                            s->parts = a->parts;
+                        }
                     if (r->global == TR_GLOBAL && r->role == G_EMBED) m->embed_slot = m->ws.count - 1;
                 }
             }

@@ -236,12 +236,45 @@ static void transpose(const float *src, float *dst, int64_t r, int64_t c)
                 for (int64_t j = j0; j < j0 + B && j < c; j++) dst[j * r + i] = src[i * c + j];
 }
 
+/* Rows [row, row + n) of t viewed as [elements / cols, cols], cols its
+ * last dimension, into dst. */
+static int tensorRows(const StTensor *t, const char *name, int64_t row, int64_t n, float *dst, Error *err)
+{
+    int64_t cols = t->shape[t->ndim - 1];
+    size_t es = stDtypeSize(t->dtype), off = (size_t)(row * cols) * es, count = (size_t)(n * cols);
+    const unsigned char *p = (const unsigned char *)t->data + off;
+    if (row < 0 || n < 0 || cols <= 0 || row + n > stElements(t) / cols)
+        return errorSet(err, EXIT_RUNTIME, "%s: rows out of range", name);
+    switch (t->dtype) {
+    case ST_F32: memcpy(dst, p, count * 4); break;
+    case ST_F16: halfToF32n(p, dst, count); break;
+    case ST_BF16: bf16ToF32n(p, dst, count); break;
+    case ST_F64:
+        for (size_t i = 0; i < count; i++) {
+            double v;
+            memcpy(&v, p + 8 * i, 8);
+            dst[i] = (float)v;
+        }
+        break;
+    default: return errorSet(err, EXIT_RUNTIME, "%s: dtype %s is not a float", name, stDtypeName(t->dtype));
+    }
+    return 0;
+}
+
 /* The slot's tensor in canonical float32: converted, transposed where the
  * file stores [in, out], the slot's transforms applied; then its mapped
  * bytes are dropped from this process. */
 static int widenSlot(const WeightSlot *s, float *dst, Error *err)
 {
     const StTensor *t = s->src;
+    if (s->expert >= 0 && t->ndim == 3) {
+        /* part `part` of expert `expert`'s matrix in the layer's stacked experts (transformers 5) */
+        int64_t rows = s->shape[0], first = ((int64_t)s->expert * s->parts + s->part) * rows;
+        if (tensorRows(t, s->name, first, rows, dst, err)) return -1;
+        size_t row_bytes = (size_t)t->shape[2] * stDtypeSize(t->dtype);
+        fileMapRelease((const char *)t->data + (size_t)first * row_bytes, (size_t)rows * row_bytes);
+        return weightsFinish(s, LAYOUT_HF, err);
+    }
     if (s->flags & SLOT_CONV1D) {
         float *tmp = malloc((size_t)stElements(t) * sizeof(float));
         if (!tmp) return errorNoMem(err, s->name);
@@ -259,32 +292,14 @@ static int widenSlot(const WeightSlot *s, float *dst, Error *err)
 /* Rows [row, row + n) of a 2-D tensor stored untransposed (the embedding). */
 static int widenRows(const WeightSlot *s, int64_t row, int64_t n, float *dst, Error *err)
 {
-    const StTensor *t = s->src;
-    int64_t cols = t->shape[1];
-    size_t es = stDtypeSize(t->dtype), off = (size_t)(row * cols) * es, count = (size_t)(n * cols);
-    const unsigned char *p = (const unsigned char *)t->data + off;
-    if (row < 0 || n < 0 || row + n > t->shape[0]) return errorSet(err, EXIT_RUNTIME, "%s: rows out of range", s->name);
-    switch (t->dtype) {
-    case ST_F32: memcpy(dst, p, count * 4); break;
-    case ST_F16: halfToF32n(p, dst, count); break;
-    case ST_BF16: bf16ToF32n(p, dst, count); break;
-    case ST_F64:
-        for (size_t i = 0; i < count; i++) {
-            double v;
-            memcpy(&v, p + 8 * i, 8);
-            dst[i] = (float)v;
-        }
-        break;
-    default: return errorSet(err, EXIT_RUNTIME, "%s: dtype %s is not a float", s->name, stDtypeName(t->dtype));
-    }
-    return 0;
+    return tensorRows(s->src, s->name, row, n, dst, err);
 }
 
 static const WeightReader kReader = {widenSlot, widenRows};
 
 /* Finds and checks every slot's tensor (presence, shape, dtype) and points
  * the slot at it; dtype_out gets the dtype holding most weights. */
-static int findSlots(const Files *f, WeightSet *ws, const char *prefix, char *dtype_out, Error *err)
+static int findSlots(const Files *f, WeightSet *ws, const char *prefix, int n_experts, char *dtype_out, Error *err)
 {
     int64_t by_dtype[ST_BOOL + 1] = {0};
     for (int i = 0; i < ws->count; i++) {
@@ -293,25 +308,44 @@ static int findSlots(const Files *f, WeightSet *ws, const char *prefix, char *dt
         snprintf(name, sizeof name, "%s%s", prefix, s->name);
         const char *where;
         const StTensor *t = filesFind(f, name, &where);
+        if (!t && s->hf_alt[0]) {
+            /* the layout transformers 5 writes: its name, and experts stacked */
+            char alt[160];
+            const char *alt_where;
+            snprintf(alt, sizeof alt, "%s%s", prefix, s->hf_alt);
+            if ((t = filesFind(f, alt, &alt_where))) {
+                snprintf(name, sizeof name, "%s", alt);
+                where = alt_where;
+            }
+        }
         if (!t) return errorSet(err, EXIT_INPUT, "%s: tensor '%s' is missing", where, name);
-        int64_t want[2] = {s->shape[0], s->shape[1]};
+        int stacked = s->expert >= 0 && strcmp(name + strlen(prefix), s->name);
+        int64_t want[3] = {s->shape[0], s->shape[1], 0};
+        int n = s->ndim;
         if (s->flags & SLOT_CONV1D) {
             want[0] = s->shape[1];
             want[1] = s->shape[0];
         }
-        int ok = t->ndim == s->ndim;
-        for (int k = 0; ok && k < s->ndim; k++) ok = t->shape[k] == want[k];
+        if (stacked) {
+            want[0] = n_experts;
+            want[1] = (int64_t)s->parts * s->shape[0];
+            want[2] = s->shape[1];
+            n = 3;
+        }
+        int ok = t->ndim == n;
+        for (int k = 0; ok && k < n; k++) ok = t->shape[k] == want[k];
         if (!ok) {
             char got[128], exp[64];
             shapeStr(got, sizeof got, t->ndim, t->shape);
-            shapeStr(exp, sizeof exp, s->ndim, want);
+            shapeStr(exp, sizeof exp, n, want);
             return errorSet(err, EXIT_INPUT, "%s: tensor '%s' has shape %s, expected %s", where, name,
                             got, exp);
         }
         if (!isFloat(t->dtype))
             return errorSet(err, EXIT_INPUT, "%s: tensor '%s' has dtype %s, expected F32, F16 or BF16",
                             where, name, stDtypeName(t->dtype));
-        by_dtype[t->dtype] += stElements(t);
+        /* a stacked tensor is counted once, with its first expert's first part */
+        if (!stacked || (s->expert == 0 && s->part == 0)) by_dtype[t->dtype] += stElements(t);
         s->src = t;
         s->rd = &kReader;
     }
@@ -387,7 +421,7 @@ int hfLoad(const char *dir, const ModelOptions *opt, LoadedModel *out, Error *er
     /* Every tensor is checked against the config before the weights are
      * allocated, so a lying config cannot ask for a huge allocation. */
     WeightSet *ws = &out->dec->ws;
-    if (findSlots(files, ws, prefix, info->dtype, err)) goto done;
+    if (findSlots(files, ws, prefix, out->dec->cfg.n_experts, info->dtype, err)) goto done;
     if (!opt->info_only) {
         if (opt->stream_weights) {
             /* the files stay mapped: layers are widened from them when they run */

@@ -25,6 +25,7 @@ int weightsAdd(WeightSet *ws, float **dst, unsigned flags, int ndim, int64_t d0,
     s->dst = (flags & SLOT_CHECK_ONLY) ? NULL : dst;
     s->flags = flags;
     s->expert = -1;
+    s->parts = 1;
     s->ndim = ndim;
     s->shape[0] = d0;
     s->shape[1] = ndim > 1 ? d1 : 1;

@@ -57,6 +57,8 @@ typedef struct WeightSlot {
     int layer;          /* -1 for a tensor outside the layers */
     int expert;         /* a routed expert's tensor: its index (GGUF stacks the experts of a
                          * layer in one 3-D tensor, this one is matrix `expert` of it); else -1 */
+    char hf_alt[96];    /* Hugging Face name of another layout (TensorAlt), "" none */
+    int part, parts;    /* of hf_alt's stacked matrix: rows [part, part + 1) x shape[0] of parts x shape[0] */
     const void *src;    /* the reader's tensor (in its file, kept open) */
     const WeightReader *rd;
     float **dst;        /* where the data pointer goes; NULL for SLOT_CHECK_ONLY */

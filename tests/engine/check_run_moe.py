@@ -13,7 +13,10 @@ computes, per routed layer (README "Mixture of experts"):
                 within 1e-5
 An expert with fewer than 2 tokens (the olmoe layout's expert 4 gets none) must show its count,
 empty metrics and the warning no_tokens / too_few_tokens; and the results directory must load
-back (`ffnscope report` reads it through the same loader as the dashboard).
+back (`ffnscope report` reads it through the same loader as the dashboard). Each layout is also
+written as transformers 5 saves it (each layer's experts stacked into mlp.experts.gate_up_proj
+[E, 2 x width, d], gate rows first, and mlp.experts.down_proj [E, d, width]; Mixtral's
+block_sparse_moe renamed mlp), and must give exactly the per-expert files' rows.
 
 usage: check_run_moe.py FFNSCOPE
 """
@@ -116,6 +119,36 @@ def compare(name, d, seqs, rows, moe, k):
     return n_few
 
 
+def write_v5(src, dst):
+    """src's checkpoint in transformers 5's layout of the experts, same dtype, same config."""
+    import shutil
+    import npsafetensors
+    os.makedirs(dst)
+    for f in ("config.json", "tokenizer.json"):
+        shutil.copy(os.path.join(src, f), dst)
+    w, _ = npsafetensors.load(os.path.join(src, "model.safetensors"))
+    w = {k.replace(".block_sparse_moe.", ".mlp."): np.asarray(v, np.float32) for k, v in w.items()}
+    names = {"w1": "gate_proj", "w3": "up_proj", "w2": "down_proj"}
+    out, experts = {}, {}
+    for k, v in w.items():
+        parts = k.split(".")
+        if "experts" in parts and parts[parts.index("experts") + 1].isdigit():
+            i = parts.index("experts")
+            experts.setdefault(".".join(parts[:i]), {})[(int(parts[i + 1]), names.get(parts[i + 2], parts[i + 2]))] = v
+        else:
+            out[k] = v
+    for mlp, ex in experts.items():
+        n = 1 + max(e for e, _ in ex)
+        out[mlp + ".experts.gate_up_proj"] = np.stack([np.concatenate([ex[(e, "gate_proj")], ex[(e, "up_proj")]])
+                                                       for e in range(n)])
+        out[mlp + ".experts.down_proj"] = np.stack([ex[(e, "down_proj")] for e in range(n)])
+    with open(os.path.join(src, "model.safetensors"), "rb") as f:   # the stored dtype, kept (BF16 or F32)
+        header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
+    dtype = next(v["dtype"] for k, v in header.items() if k != "__metadata__")
+    make_random_model.write_checkpoint(dst, sorted(out.items()), dtype, 1)
+    return len(experts)
+
+
 def main():
     ffn = os.path.abspath(sys.argv[1])
     tmp = tempfile.mkdtemp(prefix="ffnscope-runmoe-")
@@ -127,6 +160,8 @@ def main():
             make_random_model.main(["--out", models_dir, "--only", ",".join(LAYOUTS)])
         finally:
             sys.stdout = old
+    stacked = {name: write_v5(os.path.join(models_dir, name), os.path.join(models_dir, name + "-v5"))
+               for name in LAYOUTS}
     text = crm.corpus_text()
     text_path = os.path.join(tmp, "corpus.txt")
     with open(text_path, "w") as f:
@@ -153,6 +188,14 @@ def main():
             seqs = ids[: n_seq * seq_len].reshape(n_seq, seq_len)
             few[name] = compare(name, d, seqs, rows, js.get("moe", []), K)
         check(few["olmoe"] > 0, "olmoe: no expert with < 2 tokens to check (its expert 4 should get none)")
+        # transformers 5's stacked experts: the very same rows
+        cols = ("layer", "site", "expert", "width", "tokens", "hard_rank", "soft_rank", "sui", "alpha", "warnings")
+        for name in LAYOUTS:
+            a = sorted(tuple(r[c] for c in cols) for r in rows if r["model"] == name)
+            b = sorted(tuple(r[c] for c in cols) for r in rows if r["model"] == name + "-v5")
+            check(stacked[name] > 0 and a and a == b, "%s: transformers 5 layout (%d routed layers stacked) gives "
+                  "%d rows, the per-expert files %d, %d differ" % (name, stacked[name], len(b), len(a),
+                                                                  sum(x != y for x, y in zip(a, b))))
         # the printed table: one line per metrics.csv row, its expert and token count ("-" when dense)
         lines = p.stdout.split("\n\nscaling fits")[0].strip().splitlines()
         head = lines[0].split()

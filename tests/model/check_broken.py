@@ -49,6 +49,19 @@ def reshape(name, shape):
     return lambda ts: [(k, rng.standard_normal(shape).astype(np.float32) if k == name else v) for k, v in ts]
 
 
+def stacked_short(prefix, n_experts, keep):
+    """The experts under prefix written as transformers 5 stacks them, only the first `keep`."""
+    def fn(ts):
+        w = dict(ts)
+        gu = [np.concatenate([w.pop("%s%d.gate_proj.weight" % (prefix, e)), w.pop("%s%d.up_proj.weight" % (prefix, e))])
+              for e in range(n_experts)]
+        dn = [w.pop("%s%d.down_proj.weight" % (prefix, e)) for e in range(n_experts)]
+        w[prefix + "gate_up_proj"] = np.stack(gu[:keep])
+        w[prefix + "down_proj"] = np.stack(dn[:keep])
+        return sorted(w.items())
+    return fn
+
+
 def truncate(path, nbytes):
     size = os.path.getsize(path)
     with open(path, "r+b") as f:
@@ -203,6 +216,10 @@ CASES = [
     ("moe router missing", "qwen3-moe",
      lambda d: edit_tensors(st(d), drop("model.layers.3.mlp.gate.weight")),
      ["{dir}/model.safetensors", "'model.layers.3.mlp.gate.weight'", "missing"]),
+    # transformers 5's stacked experts: one expert short
+    ("moe stacked experts one short", "qwen3-moe",
+     lambda d: edit_tensors(st(d), stacked_short("model.layers.1.mlp.experts.", 8, 7)),
+     ["{dir}/model.safetensors", "'model.layers.1.mlp.experts.gate_up_proj' has shape [7,80,64], expected [8,80,64]"]),
 ]
 
 

@@ -226,6 +226,13 @@ static int moeGguf(ArchConfig *c, const HpSource *s, const MoeSpec *m, Error *er
     return 0;
 }
 
+const TensorAlt archMoeV5Alts[] = {
+    {TR_EXPERT, X_GATE, "model.layers.%d.mlp.experts.gate_up_proj", 0, 2},
+    {TR_EXPERT, X_UP, "model.layers.%d.mlp.experts.gate_up_proj", 1, 2},
+    {TR_EXPERT, X_DOWN, "model.layers.%d.mlp.experts.down_proj", 0, 1},
+    {0, 0, NULL, 0, 0},
+};
+
 int archMoe(ArchConfig *c, const HpSource *s, const MoeSpec *m, Error *err)
 {
     if (c->layout != BLOCK_PRE_NORM)

@@ -68,6 +68,10 @@ typedef struct MoeSpec {
 } MoeSpec;
 int archMoe(ArchConfig *c, const HpSource *s, const MoeSpec *m, Error *err);
 
+/* transformers 5's names of the routed experts of mlp.experts.E.{gate,up,down}_proj:
+ * mlp.experts.gate_up_proj [E, 2 x width, d] and mlp.experts.down_proj [E, d, width]. */
+extern const TensorAlt archMoeV5Alts[];
+
 /* Reads key again with another default (families whose config class
  * defaults differ from LLaMA's). */
 int archRealDefault(const HpSource *s, const char *key, double dflt, double *out, Error *err);

@@ -49,9 +49,18 @@ static const TensorRole kRoles[] = {
     {0, 0, NULL, NULL, 0, 0, 0, NULL},
 };
 
+/* transformers 5 renames block_sparse_moe to mlp and stacks the experts */
+static const TensorAlt kAlts[] = {
+    {TR_ROUTED, L_ROUTER, LAYER "mlp.gate.weight", 0, 1},
+    {TR_EXPERT, X_GATE, LAYER "mlp.experts.gate_up_proj", 0, 2},
+    {TR_EXPERT, X_UP, LAYER "mlp.experts.gate_up_proj", 1, 2},
+    {TR_EXPERT, X_DOWN, LAYER "mlp.experts.down_proj", 0, 1},
+    {0, 0, NULL, 0, 0},
+};
+
 static const char *const kArchs[] = {"MixtralForCausalLM", "MixtralModel", NULL};
 
 const Family familyMixtral = {
     .name = "mixtral", .hf_archs = kArchs, .gguf_arch = "llama", .gguf_claims = claimsGguf,
-    .hparams = archLlamaHparams, .configure = configure, .roles = kRoles,
+    .hparams = archLlamaHparams, .configure = configure, .roles = kRoles, .hf_alts = kAlts,
 };

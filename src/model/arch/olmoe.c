@@ -47,4 +47,5 @@ static const char *const kArchs[] = {"OlmoeForCausalLM", "OlmoeModel", NULL};
 
 const Family familyOlmoe = {
     .name = "olmoe", .hf_archs = kArchs, .gguf_arch = "olmoe", .hparams = archLlamaHparams, .configure = configure, .roles = kRoles,
+    .hf_alts = archMoeV5Alts,
 };

@@ -53,4 +53,5 @@ static const char *const kArchs[] = {"Qwen2MoeForCausalLM", "Qwen2MoeModel", NUL
 
 const Family familyQwen2Moe = {
     .name = "qwen2_moe", .hf_archs = kArchs, .gguf_arch = "qwen2moe", .hparams = archLlamaHparams, .configure = configure, .roles = kRoles,
+    .hf_alts = archMoeV5Alts,
 };

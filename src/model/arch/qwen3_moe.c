@@ -47,4 +47,5 @@ static const char *const kArchs[] = {"Qwen3MoeForCausalLM", "Qwen3MoeModel", NUL
 
 const Family familyQwen3Moe = {
     .name = "qwen3_moe", .hf_archs = kArchs, .gguf_arch = "qwen3moe", .hparams = archLlamaHparams, .configure = configure, .roles = kRoles,
+    .hf_alts = archMoeV5Alts,
 };
