@@ -864,6 +864,8 @@ class Llama(_Family):
         return self.lm_head(hidden)
 
     def load_tensors(self, t, where):
+        if self.config.get("n_experts"):
+            t, where = _unstack_experts(t, where, self.config)
         names = {k: k for k in t}
         if self.config["tie_word_embeddings"]:
             names.pop("lm_head.weight", None)
@@ -877,6 +879,35 @@ class Llama(_Family):
         if self.config["tie_word_embeddings"]:
             s.pop("lm_head.weight", None)
         return s
+
+
+def _unstack_experts(t, where, c):
+    """transformers 5's layout of the routed experts back into per-expert tensors: per layer
+    mlp.experts.gate_up_proj [E, 2 x width, d] (gate rows, then up) and mlp.experts.down_proj
+    [E, d, width], and Mixtral's block_sparse_moe renamed mlp."""
+    t, where = dict(t), dict(where)
+    gate, up, down = c["expert_names"]
+    for k in [k for k in t if k.endswith(".mlp.experts.gate_up_proj")]:
+        base = k[: -len("mlp.experts.gate_up_proj")]
+        dk = base + "mlp.experts.down_proj"
+        if dk not in t:
+            raise InputError("%s: %s without %s" % (where.get(k, "checkpoint"), k, dk))
+        gu, dn = t.pop(k), t.pop(dk)
+        if gu.ndim != 3 or gu.shape[1] % 2 or dn.ndim != 3 or dn.shape[0] != gu.shape[0]:
+            raise InputError("%s: %s has shape %s, %s %s" % (where.get(k, "checkpoint"), k, list(gu.shape), dk,
+                                                           list(dn.shape)))
+        half = gu.shape[1] // 2
+        pre = base + c["moe_prefix"] + ".experts.%d."
+        for e in range(gu.shape[0]):
+            for name, arr in ((gate, gu[e, :half]), (up, gu[e, half:]), (down, dn[e])):
+                t[pre % e + name + ".weight"] = arr
+                where[pre % e + name + ".weight"] = where.get(k, "checkpoint")
+    if c["moe_prefix"] != "mlp":   # Mixtral's router under its transformers 5 name
+        for k in [k for k in t if k.endswith(".mlp.gate.weight")]:
+            new = k[: -len("mlp.gate.weight")] + c["moe_prefix"] + ".gate.weight"
+            t[new] = t.pop(k)
+            where[new] = where.get(k, "checkpoint")
+    return t, where
 
     def hf_config(self):
         if self.variant != "llama":

@@ -188,7 +188,13 @@ def main():
             seqs = ids[: n_seq * seq_len].reshape(n_seq, seq_len)
             few[name] = compare(name, d, seqs, rows, js.get("moe", []), K)
         check(few["olmoe"] > 0, "olmoe: no expert with < 2 tokens to check (its expert 4 should get none)")
-        # transformers 5's stacked experts: the very same rows
+        # transformers 5's stacked experts: the PyTorch reference (capture_torch.py's model) reads them
+        # into the same parameters, and ffnscope gives the very same rows
+        for name in LAYOUTS:
+            ra = reference.load_model(os.path.join(models_dir, name)).hf_tensors()
+            rb = reference.load_model(os.path.join(models_dir, name + "-v5")).hf_tensors()
+            check(set(ra) == set(rb) and all(np.array_equal(np.asarray(ra[k]), np.asarray(rb[k])) for k in ra),
+                  "%s: the reference reads the transformers 5 layout into the same parameters" % name)
         cols = ("layer", "site", "expert", "width", "tokens", "hard_rank", "soft_rank", "sui", "alpha", "warnings")
         for name in LAYOUTS:
             a = sorted(tuple(r[c] for c in cols) for r in rows if r["model"] == name)
