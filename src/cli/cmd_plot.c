@@ -70,13 +70,6 @@ bad:
     return usage(err, "--layers is all, a layer, a range A-B or a comma list such as 0,2,5-7");
 }
 
-static int parseColumn(const char *name)
-{
-    for (int c = 0; c < COL_COUNT; c++)
-        if (!strcmp(name, columnName((Column)c))) return c;
-    return -1;
-}
-
 int cmdPlot(int argc, char **argv, Error *err)
 {
     const char *dir = NULL, *out = NULL, *figure = NULL, *site = "post", *metric = NULL, *models = NULL;
@@ -132,7 +125,7 @@ int cmdPlot(int argc, char **argv, Error *err)
                    EXIT_INPUT;
         o.load = 1;
     } else if (metric) {
-        int m = parseColumn(metric);
+        int m = columnByName(metric);
         if (m < 0 || !plotMetricAllowed((Column)m))
             return usage(err, "--metric is sui, soft_util, hard_util, soft_rank, hard_rank, concentration, eee or alpha"
                               " (load with --experts)"),

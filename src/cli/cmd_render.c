@@ -23,13 +23,6 @@ static int usage(Error *err, const char *what)
     return errorSet(err, EXIT_INPUT, "render: %s (see ffnscope render --help)", what);
 }
 
-static int parseColumn(const char *name)
-{
-    for (int c = 0; c < COL_COUNT; c++)
-        if (!strcmp(name, columnName((Column)c))) return c;
-    return -1;
-}
-
 /* MODEL, MODEL:LAYER, MODEL:LAYER:SITE or MODEL:LAYER:SITE:EXPERT. */
 static int applySelect(const Snapshot *s, UiState *st, const char *sel, Error *err)
 {
@@ -186,7 +179,7 @@ int cmdRender(int argc, char **argv, Error *err)
     if (metric && experts && !strcmp(metric, "load")) {
         st.heat_load = 1;
     } else if (metric) {
-        int m = parseColumn(metric);
+        int m = columnByName(metric);
         if (m < 0 || !columnIsNumeric((Column)m) || m == COL_WIDTH || m == COL_LAYER || m == COL_TOKENS) {
             usage(err, !strcmp(metric, "load") ? "--metric load needs --experts"
                        : "--metric is sui, soft_util, hard_util, soft_rank, hard_rank, concentration, eee or alpha"
@@ -201,7 +194,7 @@ int cmdRender(int argc, char **argv, Error *err)
         snprintf(name, sizeof name, "%s", sort);
         char *dirn = strchr(name, ':');
         if (dirn) *dirn++ = '\0';
-        int col = parseColumn(name);
+        int col = columnByName(name);
         if (col < 0 || (dirn && strcmp(dirn, "asc") && strcmp(dirn, "desc"))) {
             usage(err, "--sort is a metrics.csv column, optionally :asc or :desc");
             status = EXIT_INPUT;

@@ -36,6 +36,13 @@ static const struct {
 };
 
 const char *columnName(Column c) { return c < COL_COUNT ? columns[c].name : "?"; }
+int columnByName(const char *name)
+{
+    for (int c = 0; c < COL_COUNT; c++)
+        if (!strcmp(name, columns[c].name)) return c;
+    return -1;
+}
+
 const char *columnTitle(Column c) { return c < COL_COUNT ? columns[c].title : "?"; }
 int columnIsNumeric(Column c) { return c < COL_COUNT && columns[c].numeric; }
 

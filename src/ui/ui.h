@@ -174,6 +174,7 @@ typedef struct TableRow {
  * memory. */
 int tableRows(const Snapshot *s, const UiState *st, TableRow **out);
 const char *columnName(Column c);        /* metrics.csv header name */
+int columnByName(const char *name);      /* the column of a metrics.csv header name, -1 when none */
 const char *columnTitle(Column c);       /* short on-screen title */
 int columnIsNumeric(Column c);
 /* NAN when not computed yet. */
