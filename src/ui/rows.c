@@ -214,6 +214,14 @@ static int cmpDouble(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Median of v[0..n) (sorts v); NAN when n is 0. */
+static double median(double *v, int n)
+{
+    if (n <= 0) return NAN;
+    qsort(v, (size_t)n, sizeof *v, cmpDouble);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 double modelMedian(const ModelSnapshot *m, Site site, Column c)
 {
     if (m->n_rows <= 0) return NAN;
@@ -225,11 +233,7 @@ double modelMedian(const ModelSnapshot *m, Site site, Column c)
         double x = columnValue(m, &m->rows[i], c);
         if (isfinite(x)) v[n++] = x;
     }
-    double med = NAN;
-    if (n > 0) {
-        qsort(v, (size_t)n, sizeof *v, cmpDouble);
-        med = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-    }
+    double med = median(v, n);
     free(v);
     return med;
 }
@@ -255,11 +259,7 @@ double modelLayerValue(const ModelSnapshot *m, int layer, Site site, Column c, i
         double x = columnValue(m, r, c);
         if (isfinite(x)) v[n++] = x;
     }
-    double med = NAN;
-    if (n > 0) {
-        qsort(v, (size_t)n, sizeof *v, cmpDouble);
-        med = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-    }
+    double med = median(v, n);
     free(v);
     if (n_experts) *n_experts = n;
     return med;

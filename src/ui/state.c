@@ -141,6 +141,18 @@ static void snapToRow(const ModelSnapshot *m, UiState *st)
 
 static int clampInt(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
+/* The first of `visible` shown out of count, moved the least so that index
+ * (-1: none) is among them. */
+static int scrollToShow(int scroll, int index, int visible, int count)
+{
+    if (visible < 1) visible = 1;
+    if (index >= 0) {
+        if (index < scroll) scroll = index;
+        if (index >= scroll + visible) scroll = index - visible + 1;
+    }
+    return clampInt(scroll, 0, count > visible ? count - visible : 0);
+}
+
 int uiSync(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx *ctx)
 {
     int n_models = s ? s->n_models : 0;
@@ -232,22 +244,13 @@ int uiSync(UiState *st, const Snapshot *s, const Layout *lay, const RenderCtx *c
     int li = -1;
     for (int i = 0; i < hg.n_layers; i++)
         if (hg.layers[i] == st->sel_layer) li = i;
-    int hv = hg.visible_layers > 0 ? hg.visible_layers : 1;
-    if (li >= 0) {
-        if (li < st->heat_scroll) st->heat_scroll = li;
-        if (li >= st->heat_scroll + hv) st->heat_scroll = li - hv + 1;
-    }
-    st->heat_scroll = clampInt(st->heat_scroll, 0, hg.n_layers > hv ? hg.n_layers - hv : 0);
+    st->heat_scroll = scrollToShow(st->heat_scroll, li, hg.visible_layers, hg.n_layers);
     /* and the selected expert's column */
     int col = -1;
     for (int i = 0; hg.experts && i < hg.n_models; i++)
         if (hg.experts[i] == st->sel_expert) col = i;
-    int vc = hg.visible_cols > 0 ? hg.visible_cols : 1;
-    if (col >= 0) {
-        if (col < st->heat_col_scroll) st->heat_col_scroll = col;
-        if (col >= st->heat_col_scroll + vc) st->heat_col_scroll = col - vc + 1;
-    }
-    st->heat_col_scroll = clampInt(st->heat_col_scroll, 0, hg.n_models > vc ? hg.n_models - vc : 0);
+    st->heat_col_scroll = scrollToShow(st->heat_col_scroll, col, hg.visible_cols, hg.n_models);
     free(hg.layers);
     return 0;
 }
+
