@@ -28,11 +28,12 @@ meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplie
 # solver thread per BLAS thread) run under TSan too.
 # Criterion's runner cannot start under TSan (its boxfort arena fails to map,
 # Snaipe/Criterion#274), so the worker and dashboard are checked through the
-# real binary: headless runs (worker thread, solver threads, snapshots) and the
+# real binary: headless runs (worker thread, solver threads, snapshots; dense and
+# mixture-of-experts checkpoints, weights widened a layer at a time) and the
 # dashboard driven in tmux (UI thread and worker together, resize, quit, Ctrl-C).
 export TSAN_OPTIONS=halt_on_error=1:abort_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan.supp
 [ -f build-tsan/build.ninja ] || CC=clang meson setup build-tsan --buildtype=debugoptimized \
   -Db_sanitize=thread -Db_lundef=false >/dev/null
 ninja -C build-tsan ffnscope
 OPENBLAS_NUM_THREADS=2 meson test -C build-tsan --no-rebuild --print-errorlogs --num-processes 2 \
-  --timeout-multiplier 4 engine-run-vs-numpy engine-run-models-vs-torch ui-render ui-tmux
+  --timeout-multiplier 4 engine-run-vs-numpy engine-run-models-vs-torch engine-run-moe-vs-numpy ui-render ui-tmux
