@@ -34,6 +34,8 @@ typedef struct ModelOptions {
                             * at a time when it runs (Hugging Face and GGUF) */
     int info_only;         /* validate every tensor (presence, dtype, shape) without loading
                             * weights: enough for modelInfo, not for modelForward */
+    int header_only;       /* with info_only: leave the checks that read tensor data (GGUF's block
+                            * scales) to the load that follows (the memory plan's first look) */
 } ModelOptions;
 
 /* What one captured activation matrix is: the layer, the site and, for a

@@ -123,7 +123,9 @@ int cmdPlan(int argc, char **argv, Error *err)
     for (int i = 0; i < cfg->n_models && status == EXIT_OK; i++) {
         const ModelEntry *e = &cfg->models[i];
         if (e->is_acts) continue;
-        ModelOptions opt = {.format = e->format, .family = e->family, .tokenizer = e->tokenizer, .info_only = 1};
+        /* the plan reads no weight: the checks of tensor data are the load's */
+        ModelOptions opt = {.format = e->format, .family = e->family, .tokenizer = e->tokenizer, .info_only = 1,
+                            .header_only = 1};
         Model *m;
         if (modelOpen(e->path, &opt, &m, err)) {
             status = err->code ? err->code : EXIT_INPUT;

@@ -84,7 +84,7 @@ int cmdTokenize(int argc, char **argv, Error *err)
     const Tokenizer *tok;
     size_t plen = strlen(paths[0]);
     if (plen > 5 && !strcmp(paths[0] + plen - 5, ".gguf")) {
-        ModelOptions opt = {.info_only = 1};
+        ModelOptions opt = {.info_only = 1, .header_only = 1}; /* the tokenizer only */
         if (modelOpen(paths[0], &opt, &model, err)) return err->code;
         if (!(tok = modelTokenizer(model))) {
             modelFree(model);

@@ -143,6 +143,7 @@ int runCheckpoint(ModelRun *r, Error *err)
     /* the plan from the header alone: a model that cannot fit is refused unloaded */
     ModelOptions peek = opt;
     peek.info_only = 1;
+    peek.header_only = 1;   /* the load below checks the data */
     if (modelOpen(e->path, &peek, &m, err)) return -1;
     PlanEnv env;
     planEnvDefault(cfg, runMemoryLimit(r), runLive(r), &env);

@@ -29,6 +29,7 @@ struct GgufFile {
     int n_tensors;
     GgufKv **kv_by_name;         /* sorted by key, for lookups and the duplicate check */
     GgufTensor **t_by_name;      /* sorted by name */
+    int scan_scales;             /* check every quantized block's scale at open */
 };
 
 /* ---- bounded reads: every read checks the bytes left first ---- */
@@ -314,13 +315,14 @@ static int placeTensors(GgufFile *f, size_t off, Error *err)
                             f->path, t->name, (unsigned long long)t->offset, t->nbytes, region);
         t->offset += f->data_start;
         t->data = f->map + t->offset;
-        int64_t bad = ggmlFindBadScale(t->type, t->data, (int64_t)(t->nbytes / (size_t)ggmlBlockBytes(t->type)));
+        int64_t blocks = (int64_t)(t->nbytes / (size_t)ggmlBlockBytes(t->type));
+        int64_t bad = f->scan_scales ? ggmlFindBadScale(t->type, t->data, blocks) : -1;
         if (bad >= 0)
             return errorSet(err, EXIT_INPUT, "%s: tensor '%s' (%s): block %lld has a non-finite scale (f16 Inf or NaN)",
                             f->path, t->name, ggmlTypeName(t->type), (long long)bad);
         /* the check read every page of a quantized tensor: a model streamed
          * from the file would otherwise count all of it as its memory */
-        if (ggmlBlockElements(t->type) > 1) fileMapRelease(t->data, t->nbytes);
+        if (f->scan_scales && ggmlBlockElements(t->type) > 1) fileMapRelease(t->data, t->nbytes);
     }
     GgufTensor **order = malloc((size_t)(f->n_tensors > 0 ? f->n_tensors : 1) * sizeof *order);
     f->t_by_name = malloc((size_t)(f->n_tensors > 0 ? f->n_tensors : 1) * sizeof *f->t_by_name);
@@ -343,12 +345,13 @@ static int placeTensors(GgufFile *f, size_t off, Error *err)
     return rc;
 }
 
-int ggufOpen(const char *path, GgufFile **out, Error *err)
+static int openFile(const char *path, int scan_scales, GgufFile **out, Error *err)
 {
     *out = NULL;
     GgufFile *f = calloc(1, sizeof *f);
     if (!f) return errorNoMem(err, path);
     f->fd = -1;
+    f->scan_scales = scan_scales;
     if (!(f->path = strdup(path))) {
         free(f);
         return errorNoMem(err, path);
@@ -398,6 +401,10 @@ fail:
     ggufClose(f);
     return -1;
 }
+
+int ggufOpen(const char *path, GgufFile **out, Error *err) { return openFile(path, 1, out, err); }
+
+int ggufOpenHeader(const char *path, GgufFile **out, Error *err) { return openFile(path, 0, out, err); }
 
 void ggufClose(GgufFile *f)
 {

@@ -66,6 +66,11 @@ typedef struct GgufTensor {
 typedef struct GgufFile GgufFile;
 
 int ggufOpen(const char *path, GgufFile **out, Error *err);
+/* ggufOpen without the scan of every quantized block's scale (all the
+ * header's checks are made): a look at a file that reads no tensor, as the
+ * memory plan's before the model is loaded, at a fraction of the time (the
+ * scan reads the whole file). Whoever reads tensor data opens it with ggufOpen. */
+int ggufOpenHeader(const char *path, GgufFile **out, Error *err);
 void ggufClose(GgufFile *f);
 
 const char *ggufPath(const GgufFile *f);

@@ -434,7 +434,7 @@ int ggufModelLoad(const char *path, const ModelOptions *opt, LoadedModel *out, E
 {
     memset(out, 0, sizeof *out);
     GgufFile *f;
-    if (ggufOpen(path, &f, err)) return -1;
+    if ((opt->info_only && opt->header_only ? ggufOpenHeader : ggufOpen)(path, &f, err)) return -1;
     int rc = -1;
     const char *arch;
     size_t alen;

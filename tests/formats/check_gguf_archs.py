@@ -240,6 +240,32 @@ def broken_moe(ffn, work, name, cfg, w, tj):
         ("experts without any router",
          lambda k, t: (k, [x for x in t if "ffn_gate_inp.weight" not in x[0]]), ["router"]),
     ]
+    # a NaN scale in a block of one expert's matrix of a Q8_0 file: the plan's first look reads no
+    # tensor data, the load must still refuse it (run and inspect)
+    kq, tq = ef.gguf_model(name, cfg["model_type"], cfg, w, tj, "Q8_0", small_f32=True)
+    target = blk + ".ffn_down_exps.weight"
+    stored = []
+    for n, arr, ty in tq:
+        raw = ef.tensor_bytes(arr, ty)
+        if n == target:
+            raw = bytearray(raw)
+            raw[34 * 5: 34 * 5 + 2] = np.array([np.nan], dtype="<f2").tobytes()   # block 5's d
+            raw = bytes(raw)
+        stored.append((n, ef.RawTensor(arr.shape, raw), ty))
+    path = os.path.join(work, "broken-%s-nan-scale.gguf" % name)
+    ef.write_gguf(path, kq, stored)
+    corpus = os.path.join(work, "nan-corpus.txt")
+    with open(corpus, "w") as f:
+        f.write(mrm.SAMPLE + "\n")
+    for cmd in (["inspect", path], ["run", path, "--corpus", corpus, "--tokens", "64", "--out",
+                                    os.path.join(work, "nan-results")]):
+        p = subprocess.run([ffn] + cmd, capture_output=True, text=True)
+        err = p.stderr.strip().splitlines()
+        line = [x for x in err if x.startswith("ffnscope: error:")]
+        check(p.returncode == 2 and len(line) == 1 and path in line[0] and "'%s'" % target in line[0]
+              and "block 5 has a non-finite scale" in line[0],
+              "%s GGUF, a NaN block scale: %s exits 2 naming it (%d: %s)" % (name, cmd[0], p.returncode, err[-1:]))
+
     for what, change, needles in cases:
         k, t = change(list(kvs), list(tensors))
         path = os.path.join(work, "broken-%s-%s.gguf" % (name, what.replace(" ", "-").replace("(", "").replace(")", "")))
