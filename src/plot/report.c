@@ -150,8 +150,15 @@ static void modelTable(FILE *fp, const Snapshot *s)
     for (int i = 0; i < s->n_models; i++) {
         const ModelSnapshot *m = &s->models[i];
         for (int site = 0; site < SITE_COUNT; site++) {
-            int layers = 0;
-            for (int j = 0; j < m->n_rows; j++) layers += m->rows[j].site == (Site)site && m->rows[j].n_eigen > 0;
+            /* layers with a spectrum at the site (a routed layer's experts count once; rows
+             * come sorted by layer) */
+            int layers = 0, last = -1;
+            for (int j = 0; j < m->n_rows; j++) {
+                const LayerSnapshot *r = &m->rows[j];
+                if (r->site != (Site)site || r->n_eigen <= 0 || r->layer == last) continue;
+                layers++;
+                last = r->layer;
+            }
             if (!layers && (site != SITE_POST || m->status != MODEL_FAILED)) continue;
             fputs("<tr><td>", fp);
             esc(fp, m->name);

@@ -87,6 +87,35 @@ def png_pixels(path):
     return w, h, bpp, rows
 
 
+def check_moe(tmp):
+    """Mixture-of-experts results: a model's row gives its experts' width, its layers (a routed
+    layer once, not once per expert) and, for SUI, numpy's median over its routed experts (the shared
+    expert and its dense layers left out), as its scaling point takes them."""
+    import csv
+    import numpy as np
+    res = os.path.join(tmp, "moe")
+    subprocess.run(["/usr/bin/python3", os.path.join(HERE, "make_results.py"), "--moe", res], check=True)
+    html = os.path.join(tmp, "moe.html")
+    p = subprocess.run([FFN, "report", res, "-o", html], capture_output=True, text=True)
+    check(p.returncode == 0, "ffnscope report on MoE results: %s" % p.stderr)
+    page = open(html, encoding="utf-8").read()
+    table = page[page.index('id="models"'):]
+    rows = list(csv.DictReader(open(os.path.join(res, "metrics.csv"))))
+    for name in ("moe-e6", "moe-e128"):
+        m = re.search(r"<tr><td>%s</td><td class=\"t\">[^<]*</td><td class=\"t\">post</td>((?:<td data-v=\"[^\"]*\">"
+                      r"[^<]*</td>)+)" % re.escape(name), table)
+        vals = [float(v) for v in re.findall(r'data-v="([^"]*)"', m.group(1))] if m else []
+        mine = [r for r in rows if r["model"] == name and r["site"] == "post"]
+        routed = [r for r in mine if r["expert"] not in ("", "shared") and r["sui"]]
+        want_w = float(routed[0]["width"])
+        want_layers = len({r["layer"] for r in mine if r["sui"]})
+        want_sui = float(np.median([float(r["sui"]) for r in routed]))
+        check(len(vals) >= 8 and vals[0] == want_w and vals[1] == want_layers and abs(vals[7] - want_sui) <= 1e-12,
+              "report, %s: width %s, layers %s, SUI %s (want %s, %d, %.6f)" % (
+                  name, vals[0] if vals else None, vals[1] if len(vals) > 1 else None,
+                  vals[7] if len(vals) > 7 else None, want_w, want_layers, want_sui))
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="ffnscope-report-")
     res = os.path.join(tmp, "res")
@@ -131,6 +160,7 @@ def main():
     for c, n in want.items():
         check(n >= 30, "rendered pixels of #%02x%02x%02x: %d" % (c + (n,)))
     print("report: %d bytes, screenshot %dx%d, %s" % (len(page), w, h, want))
+    check_moe(tmp)
     print("%d passed, %d failed" % (1 if not failures else 0, 1 if failures else 0))
     shutil.rmtree(tmp, ignore_errors=True)
     sys.exit(1 if failures else 0)
