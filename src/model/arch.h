@@ -173,6 +173,9 @@ typedef struct Family {
     /* Where families share a gguf_arch (llama.cpp writes Mixtral as llama):
      * whether this one claims the file; a family without it is the fallback. */
     int (*gguf_claims)(const HpSource *s);
+    /* llama.cpp's converter applies LLaMA's `permute` to this family's q/k
+     * rows (weights and biases); the decoder marks those slots SLOT_ROPE. */
+    int gguf_permutes_qk;
     const char *hf_prefix;              /* optional prefix of every HF name ("transformer."), or NULL */
     const Hparam *hparams;              /* read first */
     /* Everything the table cannot say: derived sizes, structure, strings and

@@ -74,6 +74,9 @@ static int buildSlots(Decoder *m, Error *err)
                     s->head_dim = c->head_dim;
                     s->layer = r->global == TR_GLOBAL ? -1 : l;
                     if (r->global == TR_EXPERT) s->expert = e;
+                    if (m->family->gguf_permutes_qk && r->global == TR_LAYER &&
+                        (r->role == L_WQ || r->role == L_WK || r->role == L_BQ || r->role == L_BK))
+                        s->flags |= SLOT_ROPE;
                     for (const TensorAlt *a = m->family->hf_alts; a && a->hf; a++)
                         if (a->global == r->global && a->role == r->role) {
                             snprintf(s->hf_alt, sizeof s->hf_alt, a->hf, l);

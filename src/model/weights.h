@@ -27,7 +27,8 @@
 enum {
     SLOT_CONV1D = 1u << 0,     /* the HF file stores this matrix [in, out] (GPT-2 Conv1D) */
     SLOT_CHECK_ONLY = 1u << 1, /* checked and counted, never loaded (LM heads: no logits here) */
-    SLOT_ROPE = 1u << 2,       /* LLaMA q/k rows in HF rotate-half order; GGUF must un-permute */
+    SLOT_ROPE = 1u << 2,       /* LLaMA q/k rows in HF rotate-half order; GGUF must un-permute
+                                * (set by the decoder for Family.gguf_permutes_qk) */
     /* The next two describe the Hugging Face layout only: llama.cpp's
      * converter already adds the 1 to Gemma's norms and de-interleaves
      * GPT-NeoX's query_key_value, so GGUF readers leave those tensors as stored. */

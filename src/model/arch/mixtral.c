@@ -31,11 +31,11 @@ static int claimsGguf(const HpSource *s)
 static const TensorRole kRoles[] = {
     {TR_GLOBAL, G_EMBED, "model.embed_tokens.weight", "token_embd.weight", DIM_VOCAB, DIM_D, 0, NULL},
     {TR_LAYER, L_ATTN_NORM, LAYER "input_layernorm.weight", "blk.%d.attn_norm.weight", DIM_D, DIM_NONE, 0, NULL},
-    {TR_LAYER, L_WQ, LAYER "self_attn.q_proj.weight", "blk.%d.attn_q.weight", DIM_Q, DIM_D, SLOT_ROPE, NULL},
-    {TR_LAYER, L_WK, LAYER "self_attn.k_proj.weight", "blk.%d.attn_k.weight", DIM_KV, DIM_D, SLOT_ROPE, NULL},
+    {TR_LAYER, L_WQ, LAYER "self_attn.q_proj.weight", "blk.%d.attn_q.weight", DIM_Q, DIM_D, 0, NULL},
+    {TR_LAYER, L_WK, LAYER "self_attn.k_proj.weight", "blk.%d.attn_k.weight", DIM_KV, DIM_D, 0, NULL},
     {TR_LAYER, L_WV, LAYER "self_attn.v_proj.weight", "blk.%d.attn_v.weight", DIM_KV, DIM_D, 0, NULL},
-    {TR_LAYER, L_BQ, LAYER "self_attn.q_proj.bias", "blk.%d.attn_q.bias", DIM_Q, DIM_NONE, SLOT_ROPE, archHasQkvBias},
-    {TR_LAYER, L_BK, LAYER "self_attn.k_proj.bias", "blk.%d.attn_k.bias", DIM_KV, DIM_NONE, SLOT_ROPE, archHasQkvBias},
+    {TR_LAYER, L_BQ, LAYER "self_attn.q_proj.bias", "blk.%d.attn_q.bias", DIM_Q, DIM_NONE, 0, archHasQkvBias},
+    {TR_LAYER, L_BK, LAYER "self_attn.k_proj.bias", "blk.%d.attn_k.bias", DIM_KV, DIM_NONE, 0, archHasQkvBias},
     {TR_LAYER, L_BV, LAYER "self_attn.v_proj.bias", "blk.%d.attn_v.bias", DIM_KV, DIM_NONE, 0, archHasQkvBias},
     {TR_LAYER, L_WO, LAYER "self_attn.o_proj.weight", "blk.%d.attn_output.weight", DIM_D, DIM_Q, 0, NULL},
     {TR_LAYER, L_BO, LAYER "self_attn.o_proj.bias", "blk.%d.attn_output.bias", DIM_D, DIM_NONE, 0, archHasOBias},
@@ -61,6 +61,6 @@ static const TensorAlt kAlts[] = {
 static const char *const kArchs[] = {"MixtralForCausalLM", "MixtralModel", NULL};
 
 const Family familyMixtral = {
-    .name = "mixtral", .hf_archs = kArchs, .gguf_arch = "llama", .gguf_claims = claimsGguf,
+    .name = "mixtral", .hf_archs = kArchs, .gguf_arch = "llama", .gguf_claims = claimsGguf, .gguf_permutes_qk = 1,
     .hparams = archLlamaHparams, .configure = configure, .roles = kRoles, .hf_alts = kAlts,
 };
