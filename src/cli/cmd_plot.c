@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/results_args.h"
 #include "ffnscope/results.h"
 #include "plot/plot.h"
 
@@ -22,10 +23,7 @@
 
 #define MAX_LAYER 100000
 
-static int usage(Error *err, const char *what)
-{
-    return errorSet(err, EXIT_INPUT, "plot: %s (see ffnscope plot --help)", what);
-}
+static int usage(Error *err, const char *what) { return resultsArgsUsage("plot", err, what); }
 
 /* all, 5, 0-3 or 0,2,5-7: a malloc'd list (NULL for all). */
 static int parseLayers(const char *spec, int **out, int *n, Error *err)
@@ -72,33 +70,16 @@ bad:
 
 int cmdPlot(int argc, char **argv, Error *err)
 {
-    const char *dir = NULL, *out = NULL, *figure = NULL, *site = "post", *metric = NULL, *models = NULL;
+    const char *dir, *out = NULL, *figure = NULL, *site = "post", *metric = NULL, *models = NULL;
     const char *layers = NULL, *size = NULL, *dpi = NULL, *theme = "paper", *experts = NULL, *expert = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char **opt = !strcmp(a, "--figure") ? &figure : !strcmp(a, "-o") || !strcmp(a, "--output") ? &out
-                         : !strcmp(a, "--site") ? &site : !strcmp(a, "--metric") ? &metric
-                         : !strcmp(a, "--models") ? &models : !strcmp(a, "--layers") ? &layers
-                         : !strcmp(a, "--size") ? &size : !strcmp(a, "--dpi") ? &dpi
-                         : !strcmp(a, "--theme") ? &theme : !strcmp(a, "--experts") ? &experts
-                         : !strcmp(a, "--expert") ? &expert : NULL;
-        if (opt) {
-            if (++i >= argc) return usage(err, "an option needs a value"), EXIT_INPUT;
-            *opt = argv[i];
-        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(PLOT_USAGE, stdout);
-            return EXIT_OK;
-        } else if (a[0] == '-') {
-            char what[128];
-            snprintf(what, sizeof what, "unknown option '%.80s'", a);
-            return usage(err, what), EXIT_INPUT;
-        } else if (!dir) {
-            dir = a;
-        } else {
-            return usage(err, "one results directory only"), EXIT_INPUT;
-        }
-    }
-    if (!dir) return usage(err, "which results directory?"), EXIT_INPUT;
+    const ResultsOption opts[] = {
+        {"--figure", NULL, &figure, NULL}, {"-o", "--output", &out, NULL}, {"--site", NULL, &site, NULL},
+        {"--metric", NULL, &metric, NULL}, {"--models", NULL, &models, NULL}, {"--layers", NULL, &layers, NULL},
+        {"--size", NULL, &size, NULL},     {"--dpi", NULL, &dpi, NULL},        {"--theme", NULL, &theme, NULL},
+        {"--experts", NULL, &experts, NULL}, {"--expert", NULL, &expert, NULL}, {NULL, NULL, NULL, NULL},
+    };
+    int rc = resultsArgsParse("plot", argc, argv, opts, PLOT_USAGE, &dir, err);
+    if (rc) return rc < 0 ? EXIT_INPUT : EXIT_OK;
     if (!figure) return usage(err, "which --figure? scaling, spectrum, heatmap or depth"), EXIT_INPUT;
     int fig = plotFigureParse(figure);
     if (fig < 0) return usage(err, "--figure is scaling, spectrum, heatmap or depth"), EXIT_INPUT;

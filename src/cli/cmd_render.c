@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "cli/results_args.h"
 #include "export/export.h"
 #include "ffnscope/results.h"
 #include "ui/ui.h"
@@ -18,10 +19,7 @@
     "  --experts: the heatmap as layers x experts of the selected model (--metric load: tokens per\n" \
     "  expert); EXPERT (an index or shared) opens the layer's experts in the sidebar.\n"
 
-static int usage(Error *err, const char *what)
-{
-    return errorSet(err, EXIT_INPUT, "render: %s (see ffnscope render --help)", what);
-}
+static int usage(Error *err, const char *what) { return resultsArgsUsage("render", err, what); }
 
 /* MODEL, MODEL:LAYER, MODEL:LAYER:SITE or MODEL:LAYER:SITE:EXPERT. */
 static int applySelect(const Snapshot *s, UiState *st, const char *sel, Error *err)
@@ -85,39 +83,18 @@ static int applySelect(const Snapshot *s, UiState *st, const char *sel, Error *e
 
 int cmdRender(int argc, char **argv, Error *err)
 {
-    const char *dir = NULL, *out = NULL, *view = "spectrum", *format = "txt", *size = "120x40";
+    const char *dir, *out = NULL, *view = "spectrum", *format = "txt", *size = "120x40";
     const char *select = NULL, *metric = NULL, *sort = NULL, *filter = NULL, *theme = "default", *colors = "truecolor";
     int linear = 0, ascii = 0, experts = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char **opt = !strcmp(a, "--view") ? &view : !strcmp(a, "--format") ? &format
-                         : !strcmp(a, "--size") ? &size : !strcmp(a, "-o") || !strcmp(a, "--output") ? &out
-                         : !strcmp(a, "--select") ? &select : !strcmp(a, "--metric") ? &metric
-                         : !strcmp(a, "--sort") ? &sort : !strcmp(a, "--filter") ? &filter
-                         : !strcmp(a, "--theme") ? &theme : !strcmp(a, "--colors") ? &colors : NULL;
-        if (opt) {
-            if (++i >= argc) return usage(err, "an option needs a value"), EXIT_INPUT;
-            *opt = argv[i];
-        } else if (!strcmp(a, "--linear")) {
-            linear = 1;
-        } else if (!strcmp(a, "--ascii")) {
-            ascii = 1;
-        } else if (!strcmp(a, "--experts")) {
-            experts = 1;
-        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(RENDER_USAGE, stdout);
-            return EXIT_OK;
-        } else if (a[0] == '-') {
-            char what[128];
-            snprintf(what, sizeof what, "unknown option '%.80s'", a);
-            return usage(err, what), EXIT_INPUT;
-        } else if (!dir) {
-            dir = a;
-        } else {
-            return usage(err, "one results directory only"), EXIT_INPUT;
-        }
-    }
-    if (!dir) return usage(err, "which results directory?"), EXIT_INPUT;
+    const ResultsOption opts[] = {
+        {"--view", NULL, &view, NULL},     {"--format", NULL, &format, NULL}, {"--size", NULL, &size, NULL},
+        {"-o", "--output", &out, NULL},    {"--select", NULL, &select, NULL}, {"--metric", NULL, &metric, NULL},
+        {"--sort", NULL, &sort, NULL},     {"--filter", NULL, &filter, NULL}, {"--theme", NULL, &theme, NULL},
+        {"--colors", NULL, &colors, NULL}, {"--linear", NULL, NULL, &linear}, {"--ascii", NULL, NULL, &ascii},
+        {"--experts", NULL, NULL, &experts}, {NULL, NULL, NULL, NULL},
+    };
+    int rc = resultsArgsParse("render", argc, argv, opts, RENDER_USAGE, &dir, err);
+    if (rc) return rc < 0 ? EXIT_INPUT : EXIT_OK;
     int v = viewParse(view);
     if (v < 0) return usage(err, "--view is spectrum, heatmap, scaling or table"), EXIT_INPUT;
     int f = shotParse(format);
