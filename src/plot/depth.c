@@ -85,13 +85,8 @@ int figDepth(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
         x += w;
     }
     double bar_room = BAR_W + TICK_LEN + 2 + 22 + 4 + FONT_LABEL + 4;
-    fr.top = PAD + key_rows * KEY_ROW + 4;
-    fr.bottom = f->h - PAD - (TICK_LEN + 2.5 + FONT_TICK + 4 + FONT_LABEL + 2);
-    fr.right = f->w - PAD - bar_room;
-    fr.y.p0 = fr.bottom, fr.y.p1 = fr.top;
-    fr.left = PAD + FONT_LABEL + 3.5 + figYLabelWidth(f, &fr.y) + 2 + TICK_LEN;
-    fr.x.p0 = fr.left, fr.x.p1 = fr.right;
-    if (fr.bottom - fr.top < 30 || fr.right - fr.left < 40) {
+    if (!figPlaceFrame(f, &fr, PAD, PAD + key_rows * KEY_ROW + 4, f->h - PAD - FIG_X_AXIS_ROOM,
+                       f->w - PAD - bar_room)) {
         errorSet(err, EXIT_INPUT, "plot: --size is too small for the depth figure");
         goto out;
     }
@@ -130,13 +125,7 @@ int figDepth(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
     for (int k = 0; k < n_fams; k++) {
         double w = 22 + figTextWidth(f, fams[k], FONT_TICK) + 10;
         if (x + w > f->w - PAD && x > kx) ky += KEY_ROW, x = kx;
-        figColor(f, f->style.text, 1);
-        cairo_set_line_width(cr, 0.9);
-        figDash(f, k);
-        cairo_move_to(cr, x, ky);
-        cairo_line_to(cr, x + 18, ky);
-        cairo_stroke(cr);
-        cairo_set_dash(cr, NULL, 0, 0);
+        figDashSample(f, x, ky, 18, k);
         figMarker(f, x + 9, ky, k % 4, 1.6, f->style.text, 1);
         figText(f, x + 22, ky, fams[k], FONT_TICK, 0, 0.5, 0, f->style.text);
         x += w;

@@ -241,6 +241,38 @@ double figYLabelWidth(Fig *f, const Axis *y)
     return w;
 }
 
+int figPlaceFrame(Fig *f, Frame *fr, double pad, double top, double bottom, double right)
+{
+    fr->top = top;
+    fr->bottom = bottom;
+    fr->right = right;
+    fr->y.p0 = fr->bottom, fr->y.p1 = fr->top;
+    fr->left = pad + FONT_LABEL + 3.5 + figYLabelWidth(f, &fr->y) + 2 + TICK_LEN;
+    fr->x.p0 = fr->left, fr->x.p1 = fr->right;
+    return fr->bottom - fr->top >= 30 && fr->right - fr->left >= 40;
+}
+
+static const double dashes[][2] = {{0, 0}, {3.5, 1.8}, {1, 1.5}, {5, 1.5}};
+#define N_DASH 4
+
+void figDash(Fig *f, int family)
+{
+    int d = family % N_DASH;
+    if (d == 0) cairo_set_dash(f->cr, NULL, 0, 0);
+    else cairo_set_dash(f->cr, dashes[d], 2, 0);
+}
+
+void figDashSample(Fig *f, double x, double y, double len, int family)
+{
+    figColor(f, f->style.text, 1);
+    cairo_set_line_width(f->cr, 0.9);
+    figDash(f, family);
+    cairo_move_to(f->cr, x, y);
+    cairo_line_to(f->cr, x + len, y);
+    cairo_stroke(f->cr);
+    cairo_set_dash(f->cr, NULL, 0, 0);
+}
+
 static void line(Fig *f, double x0, double y0, double x1, double y1)
 {
     cairo_move_to(f->cr, x0, y0);

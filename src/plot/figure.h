@@ -63,8 +63,14 @@ void figColor(Fig *f, Color c, double alpha);
 void figText(Fig *f, double x, double y, const char *s, double size, double ax, double ay, double angle, Color c);
 double figTextWidth(Fig *f, const char *s, double size);
 
+/* Room under a plot area for the x ticks, their labels and the axis label. */
+#define FIG_X_AXIS_ROOM (TICK_LEN + 2.5 + FONT_TICK + 4 + FONT_LABEL + 2)
+/* Places the plot area of fr (its axes' ranges set): top, bottom and right
+ * as given, left after the y axis label and tick labels, pad from the
+ * figure's edge. 0 when it is too small to draw in (under 40 x 30 points). */
+int figPlaceFrame(Fig *f, Frame *fr, double pad, double top, double bottom, double right);
 /* The frame, ticks, tick labels and axis labels. The frame's plot area must
- * already leave room for them (figFrameMargins). */
+ * already leave room for them (figPlaceFrame). */
 void figDrawAxes(Fig *f, const Frame *fr, const char *xlabel, const char *ylabel, int grid);
 /* Margins (points) needed around a plot area for the y tick labels of an axis. */
 double figYLabelWidth(Fig *f, const Axis *y);
@@ -73,6 +79,8 @@ double figYLabelWidth(Fig *f, const Axis *y);
 void figMarker(Fig *f, double x, double y, int shape, double r, Color c, int filled);
 /* Line dash of the i-th family: solid, dashed, dotted, long dashes. */
 void figDash(Fig *f, int family);
+/* A key's sample of family's dash: a text-coloured line from (x, y), len long. */
+void figDashSample(Fig *f, double x, double y, double len, int family);
 Color figGradient(const FigStyle *st, double t);
 /* The colour of a line at t in [0, 1]: the map between line_lo and line_hi. */
 Color figLineColor(const FigStyle *st, double t);

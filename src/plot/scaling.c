@@ -163,13 +163,7 @@ int figScaling(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
         }
     axisPad(&fr.x, 0.06);
     axisPad(&fr.y, 0.08);
-    fr.top = PAD + 2;
-    fr.bottom = f->h - PAD - legend_h - (TICK_LEN + 2.5 + FONT_TICK + 4 + FONT_LABEL + 2);
-    fr.right = f->w - PAD - 2;
-    fr.y.p0 = fr.bottom, fr.y.p1 = fr.top;
-    fr.left = PAD + FONT_LABEL + 3.5 + figYLabelWidth(f, &fr.y) + 2 + TICK_LEN;
-    fr.x.p0 = fr.left, fr.x.p1 = fr.right;
-    if (fr.bottom - fr.top < 30 || fr.right - fr.left < 40) {
+    if (!figPlaceFrame(f, &fr, PAD, PAD + 2, f->h - PAD - legend_h - FIG_X_AXIS_ROOM, f->w - PAD - 2)) {
         errorSet(err, EXIT_INPUT, "plot: --size is too small for the scaling figure and its legend");
         goto out;
     }

@@ -20,20 +20,10 @@ typedef struct Curve {
     int family;               /* index among the families drawn */
 } Curve;
 
-static const double dashes[][2] = {{0, 0}, {3.5, 1.8}, {1, 1.5}, {5, 1.5}};
-#define N_DASH 4
-
-void figDash(Fig *f, int family)
-{
-    int d = family % N_DASH;
-    if (d == 0) cairo_set_dash(f->cr, NULL, 0, 0);
-    else cairo_set_dash(f->cr, dashes[d], 2, 0);
-}
-
-/* λ at a fractional index (1-based), interpolated on the log-log line between neighbours. */
 /* A curve's FFN width: an expert's own, else its model's. */
 static double rowWidth(const Curve *c) { return c->r->width > 0 ? c->r->width : c->m->width; }
 
+/* λ at a fractional index (1-based), interpolated on the log-log line between neighbours. */
 static double eigenAt(const LayerSnapshot *r, int n, double idx)
 {
     if (idx <= 1) return r->eigen[0];
@@ -163,13 +153,8 @@ int figSpectrum(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
         x += item_w[i];
     }
     double bar_room = BAR_W + TICK_LEN + 2 + 22 + 4 + FONT_LABEL + 4;
-    fr.top = PAD + key_rows * KEY_ROW + 4;
-    fr.bottom = f->h - PAD - (TICK_LEN + 2.5 + FONT_TICK + 4 + FONT_LABEL + 2);
-    fr.right = f->w - PAD - bar_room;
-    fr.y.p0 = fr.bottom, fr.y.p1 = fr.top;
-    fr.left = PAD + FONT_LABEL + 3.5 + figYLabelWidth(f, &fr.y) + 2 + TICK_LEN;
-    fr.x.p0 = fr.left, fr.x.p1 = fr.right;
-    if (fr.bottom - fr.top < 30 || fr.right - fr.left < 40) {
+    if (!figPlaceFrame(f, &fr, PAD, PAD + key_rows * KEY_ROW + 4, f->h - PAD - FIG_X_AXIS_ROOM,
+                       f->w - PAD - bar_room)) {
         errorSet(err, EXIT_INPUT, "plot: --size is too small for the spectrum figure");
         goto out;
     }
@@ -213,13 +198,7 @@ int figSpectrum(Fig *f, const Snapshot *s, const PlotOptions *o, Error *err)
             figMarker(f, x + 4, ky, i == 0 ? 1 : 0, i == 0 ? 2.4 : 2.6, f->style.text, 0);
             figText(f, x + 11, ky, i == 0 ? key_hr : key_sr, FONT_TICK, 0, 0.5, 0, f->style.text);
         } else {
-            figColor(f, f->style.text, 1);
-            cairo_set_line_width(cr, 0.9);
-            figDash(f, i - 2);
-            cairo_move_to(cr, x, ky);
-            cairo_line_to(cr, x + 16, ky);
-            cairo_stroke(cr);
-            cairo_set_dash(cr, NULL, 0, 0);
+            figDashSample(f, x, ky, 16, i - 2);
             figText(f, x + 19, ky, fams[i - 2], FONT_TICK, 0, 0.5, 0, f->style.text);
         }
         x += item_w[i];
