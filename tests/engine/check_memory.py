@@ -41,6 +41,7 @@ def streamed_resident(o):
     layer_f32 = o["weights_layer_f32_bytes"]
     return o["weights_stored_bytes"] - (o["n_layers"] - 1) * layer_f32 // 2 + layer_f32
 
+
 def check(cond, what):
     if not cond:
         failures.append(what)
